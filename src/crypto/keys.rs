@@ -1,0 +1,343 @@
+//! Signing keys: generation, the in-memory key ring (decoded once), JWS signing and
+//! verification, and the JWKS document (serialised once per key change).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::hash::sha256_b64url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum SigningAlg {
+    ES256,
+    RS256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::ES256, SigningAlg::RS256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SigningAlg> {
+        match text {
+            "ES256" => Some(SigningAlg::ES256),
+            "RS256" => Some(SigningAlg::RS256),
+            _ => None,
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            SigningAlg::ES256 => Algorithm::ES256,
+            SigningAlg::RS256 => Algorithm::RS256,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed")]
+    Generate,
+    #[error("stored key {kid} cannot be decoded: {reason}")]
+    Decode { kid: String, reason: String },
+    #[error("no active {0:?} signing key")]
+    NoActiveKey(SigningAlg),
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// Why a token did not verify; the detail is for logs, never for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("unknown key id")]
+    UnknownKey,
+    #[error("wrong token type")]
+    WrongType,
+    #[error("token rejected: {0}")]
+    Rejected(String),
+}
+
+/// One decoded signing key.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// The public JWK as published.
+    pub public_jwk: serde_json::Value,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl SigningKey {
+    /// A fresh key pair as PKCS#8 DER. RSA generation takes a noticeable fraction of a
+    /// second: call it from the blocking pool.
+    pub fn generate_pkcs8(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
+        match alg {
+            SigningAlg::ES256 => {
+                let rng = aws_lc_rs::rand::SystemRandom::new();
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map(|doc| doc.as_ref().to_vec())
+                    .map_err(|_| KeyError::Generate)
+            }
+            SigningAlg::RS256 => {
+                use aws_lc_rs::encoding::AsDer;
+                let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)
+                    .map_err(|_| KeyError::Generate)?;
+                pair.as_der()
+                    .map(|der| der.as_ref().to_vec())
+                    .map_err(|_| KeyError::Generate)
+            }
+        }
+    }
+
+    /// Decodes a PKCS#8 private key; the `kid` is the RFC 7638 thumbprint of its
+    /// public JWK, so it is stable and derived, never chosen.
+    pub fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> Result<SigningKey, KeyError> {
+        let fail = |reason: &str| KeyError::Decode {
+            kid: "(new)".into(),
+            reason: reason.into(),
+        };
+        let (encoding, decoding, members) = match alg {
+            SigningAlg::ES256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|_| fail("not a P-256 PKCS#8 key"))?;
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 4 {
+                    return Err(fail("unexpected EC point encoding"));
+                }
+                let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
+                let decoding =
+                    DecodingKey::from_ec_components(&x, &y).map_err(|e| fail(&e.to_string()))?;
+                let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+                (
+                    EncodingKey::from_ec_der(der),
+                    decoding,
+                    (thumb, json!({"kty": "EC", "crv": "P-256", "x": x, "y": y})),
+                )
+            }
+            SigningAlg::RS256 => {
+                let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
+                    .map_err(|_| fail("not an RSA PKCS#8 key"))?;
+                let public = pair.public_key();
+                let n = b64(public.modulus().big_endian_without_leading_zero());
+                let e = b64(public.exponent().big_endian_without_leading_zero());
+                let decoding =
+                    DecodingKey::from_rsa_components(&n, &e).map_err(|e| fail(&e.to_string()))?;
+                // jsonwebtoken signs with a PKCS#1 key; its PEM reader unwraps PKCS#8.
+                let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()));
+                let encoding =
+                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| fail(&e.to_string()))?;
+                let thumb = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+                (
+                    encoding,
+                    decoding,
+                    (thumb, json!({"kty": "RSA", "n": n, "e": e})),
+                )
+            }
+        };
+        let (thumbprint_input, mut jwk) = members;
+        let kid = sha256_b64url(&thumbprint_input);
+        jwk["kid"] = json!(kid);
+        jwk["use"] = json!("sig");
+        jwk["alg"] = json!(alg.as_str());
+        Ok(SigningKey {
+            kid,
+            alg,
+            encoding,
+            decoding,
+            public_jwk: jwk,
+        })
+    }
+}
+
+/// The keys in memory: which key signs for each algorithm, every published key by
+/// `kid`, and the JWKS document ready to serve.
+#[derive(Debug)]
+pub struct KeyRing {
+    signing: HashMap<SigningAlg, Arc<SigningKey>>,
+    published: HashMap<String, Arc<SigningKey>>,
+    jwks: Arc<str>,
+}
+
+impl KeyRing {
+    /// `published` are all keys to publish (newest first); `signing` the kid that signs
+    /// for each algorithm.
+    pub fn new(published: Vec<SigningKey>, signing: &[(SigningAlg, String)]) -> KeyRing {
+        let jwks = json!({
+            "keys": published.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()
+        })
+        .to_string();
+        let published: HashMap<String, Arc<SigningKey>> = published
+            .into_iter()
+            .map(|k| (k.kid.clone(), Arc::new(k)))
+            .collect();
+        let signing = signing
+            .iter()
+            .filter_map(|(alg, kid)| published.get(kid).map(|k| (*alg, k.clone())))
+            .collect();
+        KeyRing {
+            signing,
+            published,
+            jwks: jwks.into(),
+        }
+    }
+
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.jwks.clone()
+    }
+
+    pub fn signing_kid(&self, alg: SigningAlg) -> Option<&str> {
+        self.signing.get(&alg).map(|k| k.kid.as_str())
+    }
+
+    /// A compact JWS of `claims` with header `typ` and the active key's `kid`.
+    pub fn sign<T: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        let key = self.signing.get(&alg).ok_or(KeyError::NoActiveKey(alg))?;
+        let mut header = Header::new(alg.jwt());
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+
+    /// Verifies a JWS made by this provider: known `kid`, the key's own algorithm (the
+    /// header cannot choose another), the expected `typ`, issuer and expiry.
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<T, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.published.get(kid))
+            .ok_or(VerifyError::UnknownKey)?;
+        if header.typ.as_deref().map(str::to_ascii_lowercase) != Some(typ.to_ascii_lowercase()) {
+            return Err(VerifyError::WrongType);
+        }
+        let mut validation = Validation::new(key.alg.jwt());
+        validation.set_issuer(&[issuer]);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
+            .map_err(|e| VerifyError::Rejected(e.to_string()))?;
+        // Expiry against the injected clock rather than the library's own.
+        match data.claims.get("exp").and_then(serde_json::Value::as_i64) {
+            Some(exp) if exp > now => {}
+            _ => return Err(VerifyError::Rejected("expired".into())),
+        }
+        serde_json::from_value(data.claims).map_err(|e| VerifyError::Rejected(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> KeyRing {
+        let es = SigningKey::from_pkcs8(
+            SigningAlg::ES256,
+            &SigningKey::generate_pkcs8(SigningAlg::ES256).unwrap(),
+        )
+        .unwrap();
+        let rs = SigningKey::from_pkcs8(
+            SigningAlg::RS256,
+            &SigningKey::generate_pkcs8(SigningAlg::RS256).unwrap(),
+        )
+        .unwrap();
+        let signing = vec![
+            (SigningAlg::ES256, es.kid.clone()),
+            (SigningAlg::RS256, rs.kid.clone()),
+        ];
+        KeyRing::new(vec![es, rs], &signing)
+    }
+
+    #[test]
+    fn sign_and_verify_each_algorithm() {
+        let ring = ring();
+        for alg in SigningAlg::ALL {
+            let token = ring
+                .sign(
+                    alg,
+                    "at+jwt",
+                    &json!({"iss": "https://i", "exp": 2000, "sub": "a"}),
+                )
+                .unwrap();
+            let claims: serde_json::Value =
+                ring.verify(&token, "at+jwt", "https://i", 1000).unwrap();
+            assert_eq!(claims["sub"], "a");
+            assert!(matches!(
+                ring.verify::<serde_json::Value>(&token, "at+jwt", "https://i", 2000),
+                Err(VerifyError::Rejected(_))
+            ));
+            assert!(matches!(
+                ring.verify::<serde_json::Value>(&token, "JWT", "https://i", 1000),
+                Err(VerifyError::WrongType)
+            ));
+            assert!(matches!(
+                ring.verify::<serde_json::Value>(&token, "at+jwt", "https://other", 1000),
+                Err(VerifyError::Rejected(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn jwks_publishes_public_parts_only_with_thumbprint_kids() {
+        let ring = ring();
+        let jwks: serde_json::Value = serde_json::from_str(&ring.jwks_json()).unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 2);
+        for k in keys {
+            assert!(k.get("d").is_none() && k.get("p").is_none());
+            assert_eq!(k["use"], "sig");
+            assert_eq!(k["kid"].as_str().unwrap().len(), 43);
+        }
+    }
+
+    #[test]
+    fn rfc7638_thumbprint_example() {
+        // RFC 7638 section 3.1's RSA key has this thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let input = format!(r#"{{"e":"AQAB","kty":"RSA","n":"{n}"}}"#);
+        assert_eq!(
+            sha256_b64url(&input),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+}

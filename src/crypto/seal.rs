@@ -1,0 +1,173 @@
+//! The master key: 256 random bits in `keys_dir/master.key`, created on first start
+//! with mode 0600. Signing keys are sealed with AES-256-GCM under a key derived from
+//! it, and other purposes (CSRF tokens) get their own derived keys, so one use can
+//! never be turned against another.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("master key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error("sealed data is corrupt or was sealed under another master key")]
+    Open,
+}
+
+/// The derived keys; the master key itself is dropped once they exist.
+pub struct MasterKey {
+    seal: LessSafeKey,
+    csrf: hmac::Key,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+struct Len(usize);
+impl aws_lc_rs::hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+impl MasterKey {
+    /// Reads `dir/master.key`, creating it (and `dir`) on first start.
+    pub fn load_or_create(dir: &Path) -> Result<MasterKey, SealError> {
+        let path = dir.join("master.key");
+        let fail = |reason: String| SealError::KeyFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        if !path.exists() {
+            fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create folder: {e}")))?;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(&path) {
+                Ok(mut file) => {
+                    let encoded = STANDARD.encode(crate::random::bytes::<32>());
+                    file.write_all(encoded.as_bytes())
+                        .and_then(|_| file.sync_all())
+                        .map_err(|e| fail(format!("cannot write: {e}")))?;
+                }
+                // Another process created it first: read theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(fail(format!("cannot create: {e}"))),
+            }
+        }
+        let text = fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| fail("is not base64; restore it from backup".into()))?;
+        let raw: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| fail("must hold 32 bytes in base64; restore it from backup".into()))?;
+        Ok(MasterKey::from_bytes(&raw))
+    }
+
+    pub fn from_bytes(raw: &[u8; 32]) -> MasterKey {
+        let prk = Salt::new(HKDF_SHA256, b"portico master key v1").extract(raw);
+        let derive = |info: &[u8]| {
+            let mut out = [0u8; 32];
+            prk.expand(&[info], Len(32))
+                .and_then(|okm| okm.fill(&mut out))
+                .expect("HKDF output of 32 bytes is always possible");
+            out
+        };
+        let seal_key = derive(b"seal signing keys");
+        let csrf_key = derive(b"csrf tokens");
+        MasterKey {
+            seal: LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, &seal_key).expect("32-byte AES key"),
+            ),
+            csrf: hmac::Key::new(hmac::HMAC_SHA256, &csrf_key),
+        }
+    }
+
+    /// AES-256-GCM with a random nonce; `context` is bound as associated data (the key
+    /// id), so sealed blobs cannot be swapped between rows.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let nonce_bytes = crate::random::bytes::<NONCE_LEN>();
+        let mut data = plaintext.to_vec();
+        self.seal
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context.as_bytes()),
+                &mut data,
+            )
+            .expect("AES-GCM sealing cannot fail for in-memory data");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&data);
+        out
+    }
+
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(SealError::Open);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
+        let mut data = ciphertext.to_vec();
+        let plain = self
+            .seal
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)
+            .map_err(|_| SealError::Open)?;
+        Ok(plain.to_vec())
+    }
+
+    /// HMAC-SHA256 for CSRF tokens.
+    pub fn csrf_mac(&self, message: &[u8]) -> hmac::Tag {
+        hmac::sign(&self.csrf, message)
+    }
+
+    pub fn csrf_verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.csrf, message, tag).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trip_and_context_binding() {
+        let k = MasterKey::from_bytes(&[7u8; 32]);
+        let sealed = k.seal("kid-1", b"private key");
+        assert_eq!(k.open("kid-1", &sealed).unwrap(), b"private key");
+        assert!(k.open("kid-2", &sealed).is_err());
+        let other = MasterKey::from_bytes(&[8u8; 32]);
+        assert!(other.open("kid-1", &sealed).is_err());
+    }
+
+    #[test]
+    fn master_key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = MasterKey::load_or_create(dir.path()).unwrap();
+        let sealed = a.seal("x", b"y");
+        let b = MasterKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(b.open("x", &sealed).unwrap(), b"y");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

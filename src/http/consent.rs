@@ -1,0 +1,100 @@
+//! `/consent`: asks the person to allow the client the requested scopes.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::authorize::step_response;
+use super::csrf::Browser;
+use super::errors::{csrf_failure, flow_error};
+use super::pages::{self, ConsentPage};
+use super::{AppState, cookies, forms};
+use crate::identity;
+use crate::ids::PendingId;
+use crate::oidc::flow::{self, FlowError};
+
+const PURPOSE: &str = "consent";
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    request: String,
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let provider = &app.provider;
+    let issuer = provider.issuer();
+    let now = app.now();
+    let Some(browser) = Browser::from_headers(&headers) else {
+        return flow_error(FlowError::WrongBrowser, issuer);
+    };
+    let session =
+        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return flow_error(e.into(), issuer),
+        };
+    let id = PendingId::new(q.request);
+    match flow::consent_view(provider, &id, &browser.binding(), session.as_ref(), now).await {
+        Ok(view) => {
+            let csrf = browser.csrf_token(&provider.master, PURPOSE, id.as_str());
+            pages::html(
+                StatusCode::OK,
+                ConsentPage {
+                    lang: pages::lang(&view.ui_locales),
+                    client_name: &view.client_name,
+                    request_id: id.as_str(),
+                    csrf: &csrf,
+                    scopes: view
+                        .scopes
+                        .iter()
+                        .map(|s| pages::describe_scope(s))
+                        .collect(),
+                },
+            )
+        }
+        Err(e) => flow_error(e, issuer),
+    }
+}
+
+pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let provider = &app.provider;
+    let issuer = provider.issuer();
+    let now = app.now();
+    let form = forms::pairs(&body);
+    let field = |name| forms::field(&form, name);
+    let (Some(browser), Some(request)) = (Browser::from_headers(&headers), field("request")) else {
+        return csrf_failure();
+    };
+    if !browser.check_csrf(&provider.master, PURPOSE, request, field("csrf")) {
+        return csrf_failure();
+    }
+    let session =
+        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return flow_error(e.into(), issuer),
+        };
+    let allow = field("decision") == Some("allow");
+    let id = PendingId::new(request);
+    match flow::consent(
+        provider,
+        &id,
+        &browser.binding(),
+        session.as_ref(),
+        allow,
+        now,
+    )
+    .await
+    {
+        Ok(step) => step_response(&step),
+        Err(e) => flow_error(e, issuer),
+    }
+}

@@ -1,0 +1,48 @@
+//! Cookies: `__Host-` prefixed (no Domain, Path=/, Secure), HttpOnly, SameSite=Lax.
+//! Browsers accept Secure cookies from `http://localhost`, and the configuration allows
+//! plain http only there, so Secure is always set.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+pub const SESSION: &str = "__Host-portico_session";
+pub const BROWSER: &str = "__Host-portico_browser";
+
+/// The value of a request cookie.
+pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value for a browser-session cookie.
+pub fn set(name: &str, value: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax"
+    ))
+    .expect("cookie values are base64url")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_cookie_among_several() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-portico_session=xyz; b=2"),
+        );
+        assert_eq!(get(&h, SESSION), Some("xyz"));
+        assert_eq!(get(&h, BROWSER), None);
+        assert_eq!(
+            set(SESSION, "v").to_str().unwrap(),
+            "__Host-portico_session=v; Path=/; Secure; HttpOnly; SameSite=Lax"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Discovery and JWKS, served from memory as serialised once.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+fn json(body: String, content_type: &'static str, max_age: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+pub async fn configuration(State(app): State<AppState>) -> Response {
+    json(
+        app.provider.discovery_json.to_string(),
+        "application/json",
+        "public, max-age=3600",
+    )
+}
+
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    json(
+        app.provider.keys().jwks_json().to_string(),
+        "application/jwk-set+json",
+        "public, max-age=300",
+    )
+}

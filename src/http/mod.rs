@@ -1,0 +1,73 @@
+//! HTTP: routes, extractors, pages and the mapping of protocol errors to responses.
+//! Handlers stay thin: they translate HTTP into calls on `oidc` and `identity`.
+
+mod authorize;
+mod consent;
+mod cookies;
+mod csrf;
+mod discovery;
+mod errors;
+mod forms;
+mod health;
+mod login;
+mod pages;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::provider::Provider;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub provider: Arc<Provider>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.provider.now()
+    }
+}
+
+/// Every route of the provider.
+pub fn router(provider: Arc<Provider>) -> Router {
+    let state = AppState { provider };
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route("/jwks", get(discovery::jwks))
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/consent", get(consent::page).post(consent::submit))
+        .route("/token", axum::routing::post(token::token))
+        .route("/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/portico.css", get(pages::stylesheet))
+        .fallback(pages::not_found)
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path only: queries carry codes and states.
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,656 @@
+//! The authorization request (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1):
+//! parsed once into [`AuthorizationRequest`]; after that no code reads raw strings.
+//!
+//! Errors come in two kinds that cannot be confused: [`AuthorizeError::Page`] when the
+//! client or redirect URI cannot be trusted (shown to the person, never redirected), and
+//! [`AuthorizeError::Redirect`] carrying a [`RedirectTarget`] that only this module can
+//! build, from a registered redirect URI.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::error::{ErrorCode, OAuthError};
+use super::pkce;
+use super::scopes::{ScopeSet, is_valid_scope_token};
+use crate::config::{OAuthConfig, PkceRequirement};
+use crate::identity::loa_of;
+use crate::store::{Client, GrantType, Session};
+
+const MAX_STATE: usize = 2048;
+const MAX_NONCE: usize = 512;
+const MAX_HINT: usize = 256;
+
+/// Where errors and codes go back to: a redirect URI registered for the client, with
+/// the request's `state`. Only [`AuthorizationRequest::validate`] creates one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectTarget {
+    uri: String,
+    state: Option<String>,
+}
+
+impl RedirectTarget {
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {
+        let mut url = Url::parse(&self.uri).expect("registered redirect URIs are absolute URLs");
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+            if let Some(state) = &self.state {
+                q.append_pair("state", state);
+            }
+            // RFC 9207: the issuer identifies who answered, against mix-up attacks.
+            q.append_pair("iss", issuer);
+        }
+        url.into()
+    }
+
+    /// The success response: `code`, `state`, `iss`.
+    pub fn with_code(&self, code: &str, issuer: &str) -> String {
+        self.with(issuer, &[("code", code)])
+    }
+
+    /// The error response: `error`, `error_description`, `state`, `iss`.
+    pub fn with_error(&self, error: &OAuthError, issuer: &str) -> String {
+        self.with(
+            issuer,
+            &[
+                ("error", error.code.as_str()),
+                ("error_description", &error.description),
+            ],
+        )
+    }
+}
+
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or its redirect URI cannot be trusted: render, never redirect.
+    Page(OAuthError),
+    /// Send the error back to the client's registered redirect URI.
+    Redirect {
+        target: RedirectTarget,
+        error: OAuthError,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+    pub select_account: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub target: RedirectTarget,
+    pub scopes: ScopeSet,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Vec<String>,
+    /// The lowest level of assurance among the recognised `acr_values`.
+    pub min_loa: Option<u8>,
+}
+
+/// The query or form parameters of a request, with repeated names remembered: RFC 6749
+/// section 3.1 forbids repeating a parameter.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Params {
+    values: HashMap<String, String>,
+    repeated: Vec<String>,
+}
+
+impl Params {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
+        let mut p = Params::default();
+        for (k, v) in pairs {
+            if p.values.contains_key(&k) {
+                if !p.repeated.contains(&k) {
+                    p.repeated.push(k);
+                }
+            } else {
+                p.values.insert(k, v);
+            }
+        }
+        p
+    }
+
+    /// A parameter given once, with an empty value treated as absent (RFC 6749 section
+    /// 3.1). `Err` names a repeated parameter.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        if self.repeated.iter().any(|r| r == name) {
+            return Err(OAuthError::invalid_request(format!(
+                "the `{name}` parameter must not be repeated"
+            )));
+        }
+        Ok(self
+            .values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty()))
+    }
+
+    pub fn client_id(&self) -> Result<&str, OAuthError> {
+        self.get("client_id")?
+            .ok_or_else(|| OAuthError::invalid_request("the `client_id` parameter is missing"))
+    }
+}
+
+impl AuthorizationRequest {
+    pub fn validate(
+        params: &Params,
+        client: &Client,
+        oauth: &OAuthConfig,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        // Until the redirect URI is verified, every error is a page.
+        let redirect_uri = params
+            .get("redirect_uri")
+            .map_err(AuthorizeError::Page)?
+            .ok_or_else(|| {
+                AuthorizeError::Page(OAuthError::invalid_request(
+                    "the `redirect_uri` parameter is missing",
+                ))
+            })?;
+        // Exact string comparison (RFC 9700 section 2.1): no prefix, no normalisation.
+        if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+            return Err(AuthorizeError::Page(
+                OAuthError::invalid_request("the `redirect_uri` is not registered for this client")
+                    .with_detail(format!("redirect_uri={redirect_uri}")),
+            ));
+        }
+        let state = params.get("state").ok().flatten();
+        let target = RedirectTarget {
+            uri: redirect_uri.to_owned(),
+            state: state.map(|s| s.chars().take(MAX_STATE).collect()),
+        };
+        let fail = |error: OAuthError| AuthorizeError::Redirect {
+            target: target.clone(),
+            error,
+        };
+        Self::validate_rest(params, client, oauth, target.clone()).map_err(fail)
+    }
+
+    fn validate_rest(
+        params: &Params,
+        client: &Client,
+        oauth: &OAuthConfig,
+        target: RedirectTarget,
+    ) -> Result<AuthorizationRequest, OAuthError> {
+        if let Some(name) = params.repeated.first() {
+            return Err(OAuthError::invalid_request(format!(
+                "the `{name}` parameter must not be repeated"
+            )));
+        }
+        if params.get("state")?.is_some_and(|s| s.len() > MAX_STATE) {
+            return Err(OAuthError::invalid_request("`state` is too long"));
+        }
+        if params.get("request")?.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::RequestNotSupported,
+                "request objects are not supported",
+            ));
+        }
+        if params.get("request_uri")?.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "`request_uri` is not supported",
+            ));
+        }
+        if params.get("registration")?.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::RegistrationNotSupported,
+                "the `registration` parameter is not supported",
+            ));
+        }
+        match params.get("response_type")? {
+            None => {
+                return Err(OAuthError::invalid_request(
+                    "the `response_type` parameter is missing",
+                ));
+            }
+            Some("code") => {}
+            Some(other) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedResponseType,
+                    "only the `code` response type is supported",
+                )
+                .with_detail(format!("response_type={other}")));
+            }
+        }
+        match params.get("response_mode")? {
+            None | Some("query") => {}
+            Some(_) => {
+                return Err(OAuthError::invalid_request(
+                    "only `response_mode=query` is supported",
+                ));
+            }
+        }
+        if !client.allows_grant(GrantType::AuthorizationCode) {
+            return Err(OAuthError::unauthorized_client(
+                "this client may not use the authorization code flow",
+            ));
+        }
+        let scopes = parse_scopes(params.get("scope")?, client)?;
+        let code_challenge = parse_pkce(params, client, oauth)?;
+        let nonce = params.get("nonce")?;
+        if nonce.is_some_and(|n| n.len() > MAX_NONCE) {
+            return Err(OAuthError::invalid_request("`nonce` is too long"));
+        }
+        let prompt = parse_prompt(params.get("prompt")?)?;
+        let max_age =
+            match params.get("max_age")? {
+                None => None,
+                Some(v) => Some(v.parse::<u32>().map_err(|_| {
+                    OAuthError::invalid_request("`max_age` must be a number of seconds")
+                })? as i64),
+            };
+        let login_hint = params.get("login_hint")?;
+        if login_hint.is_some_and(|h| h.len() > MAX_HINT) {
+            return Err(OAuthError::invalid_request("`login_hint` is too long"));
+        }
+        let ui_locales = params
+            .get("ui_locales")?
+            .map(|l| {
+                l.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .take(10)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let min_loa = params
+            .get("acr_values")?
+            .and_then(|v| v.split(' ').filter_map(loa_of).min());
+        Ok(AuthorizationRequest {
+            client_id: client.client_id.to_string(),
+            target,
+            scopes,
+            nonce: nonce.map(str::to_owned),
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: login_hint.map(str::to_owned),
+            ui_locales,
+            min_loa,
+        })
+    }
+}
+
+fn parse_scopes(raw: Option<&str>, client: &Client) -> Result<ScopeSet, OAuthError> {
+    let raw = raw.ok_or_else(|| OAuthError::invalid_scope("the `openid` scope is required"))?;
+    if !raw
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(is_valid_scope_token)
+    {
+        return Err(OAuthError::invalid_scope("`scope` has invalid characters"));
+    }
+    let requested = ScopeSet::parse(raw).supported_only();
+    if !requested.contains("openid") {
+        return Err(OAuthError::invalid_scope("the `openid` scope is required"));
+    }
+    let refused: Vec<&str> = requested
+        .iter()
+        .filter(|s| !client.scopes.iter().any(|c| c == s))
+        .collect();
+    if !refused.is_empty() {
+        return Err(OAuthError::invalid_scope(format!(
+            "this client may not request: {}",
+            refused.join(" ")
+        )));
+    }
+    Ok(requested)
+}
+
+fn parse_pkce(
+    params: &Params,
+    client: &Client,
+    oauth: &OAuthConfig,
+) -> Result<Option<String>, OAuthError> {
+    let challenge = params.get("code_challenge")?;
+    let method = params.get("code_challenge_method")?;
+    let required = client.is_public() || oauth.require_pkce == PkceRequirement::All;
+    match (challenge, method) {
+        (None, None) if required => Err(OAuthError::invalid_request(
+            "PKCE is required: send `code_challenge` with `code_challenge_method=S256`",
+        )),
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::invalid_request("`code_challenge` is missing")),
+        // RFC 7636 section 4.3: an absent method means `plain`, which is refused.
+        (Some(_), None) | (Some(_), Some("plain")) => Err(OAuthError::invalid_request(
+            "`code_challenge_method` must be S256 (plain is not accepted)",
+        )),
+        (Some(_), Some(m)) if m != "S256" => Err(OAuthError::invalid_request(
+            "`code_challenge_method` must be S256",
+        )),
+        (Some(c), Some(_)) if !pkce::is_valid_s256_challenge(c) => {
+            Err(OAuthError::invalid_request(
+                "`code_challenge` must be the 43-character base64url SHA-256 of the verifier",
+            ))
+        }
+        (Some(c), Some(_)) => Ok(Some(c.to_owned())),
+    }
+}
+
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut p = Prompt::default();
+    let Some(raw) = raw else { return Ok(p) };
+    for value in raw.split(' ').filter(|s| !s.is_empty()) {
+        match value {
+            "none" => p.none = true,
+            "login" => p.login = true,
+            "consent" => p.consent = true,
+            "select_account" => p.select_account = true,
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "unknown prompt value `{other}`"
+                )));
+            }
+        }
+    }
+    if p.none && (p.login || p.consent || p.select_account) {
+        return Err(OAuthError::invalid_request(
+            "`prompt=none` cannot be combined with other values",
+        ));
+    }
+    Ok(p)
+}
+
+/// What an authorization request needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Login,
+    Consent,
+    IssueCode,
+}
+
+impl AuthorizationRequest {
+    /// Whether the session (if any) is good enough for this request, without asking
+    /// the person: present, recent enough for `max_age`, strong enough for
+    /// `acr_values`, and not overridden by `prompt=login`/`select_account`.
+    pub fn session_suffices(&self, session: Option<&Session>, now: i64) -> bool {
+        let Some(s) = session else { return false };
+        if self.prompt.login || self.prompt.select_account {
+            return false;
+        }
+        if self.max_age.is_some_and(|max| now - s.auth_time > max) {
+            return false;
+        }
+        if let Some(min) = self.min_loa {
+            if loa_of(&s.acr).unwrap_or(0) < min {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The next step. `session_ok` says whether the person is authenticated well enough
+    /// (see [`Self::session_suffices`], or a login just completed); `consent_given`
+    /// whether the client needs no consent screen for these scopes.
+    pub fn decide(&self, session_ok: bool, consent_given: bool) -> Result<Decision, OAuthError> {
+        if !session_ok {
+            if self.prompt.none {
+                return Err(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the user must log in, and prompt=none forbids asking",
+                ));
+            }
+            return Ok(Decision::Login);
+        }
+        if !consent_given || self.prompt.consent {
+            if self.prompt.none {
+                return Err(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user must consent, and prompt=none forbids asking",
+                ));
+            }
+            return Ok(Decision::Consent);
+        }
+        Ok(Decision::IssueCode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningAlg;
+    use crate::ids::ClientId;
+    use crate::store::{AuthMethod, SubjectType};
+
+    fn client(public: bool) -> Client {
+        Client {
+            client_id: ClientId::new("rp"),
+            name: "RP".into(),
+            secret_hash: None,
+            auth_method: if public {
+                AuthMethod::None
+            } else {
+                AuthMethod::ClientSecretBasic
+            },
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            subject_type: SubjectType::Public,
+            sector: None,
+            jwks_uri: None,
+            backchannel_logout_uri: None,
+            first_party: false,
+            id_token_alg: SigningAlg::ES256,
+            created_at: 0,
+        }
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn params(extra: &[(&str, &str)]) -> Params {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("client_id".into(), "rp".into()),
+            ("redirect_uri".into(), "https://rp.example/cb".into()),
+            ("response_type".into(), "code".into()),
+            ("scope".into(), "openid profile".into()),
+            ("state".into(), "xyz".into()),
+            ("code_challenge".into(), CHALLENGE.into()),
+            ("code_challenge_method".into(), "S256".into()),
+        ];
+        for (k, v) in extra {
+            pairs.retain(|(n, _)| n != k);
+            if !v.is_empty() {
+                pairs.push((k.to_string(), v.to_string()));
+            }
+        }
+        Params::from_pairs(pairs)
+    }
+
+    fn oauth() -> OAuthConfig {
+        OAuthConfig {
+            require_pkce: PkceRequirement::All,
+        }
+    }
+
+    fn redirect_error(p: Params) -> ErrorCode {
+        match AuthorizationRequest::validate(&p, &client(false), &oauth()) {
+            Err(AuthorizeError::Redirect { error, target }) => {
+                assert_eq!(target.uri(), "https://rp.example/cb");
+                error.code
+            }
+            other => panic!("expected a redirect error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_request() {
+        let r = AuthorizationRequest::validate(&params(&[]), &client(false), &oauth()).unwrap();
+        assert_eq!(r.scopes.to_string(), "openid profile");
+        assert_eq!(r.code_challenge.as_deref(), Some(CHALLENGE));
+        let url = r.target.with_code("abc", "https://id.example");
+        assert_eq!(
+            url,
+            "https://rp.example/cb?code=abc&state=xyz&iss=https%3A%2F%2Fid.example"
+        );
+    }
+
+    #[test]
+    fn unregistered_redirect_uri_is_a_page_never_a_redirect() {
+        for uri in [
+            "https://rp.example/cb/",
+            "https://rp.example/cb?x=1",
+            "https://evil.example/cb",
+        ] {
+            let p = params(&[("redirect_uri", uri)]);
+            assert!(matches!(
+                AuthorizationRequest::validate(&p, &client(false), &oauth()),
+                Err(AuthorizeError::Page(e)) if e.code == ErrorCode::InvalidRequest
+            ));
+        }
+        let p = params(&[("redirect_uri", "")]);
+        assert!(matches!(
+            AuthorizationRequest::validate(&p, &client(false), &oauth()),
+            Err(AuthorizeError::Page(_))
+        ));
+    }
+
+    #[test]
+    fn errors_after_the_redirect_uri_redirect() {
+        assert_eq!(
+            redirect_error(params(&[("response_type", "token")])),
+            ErrorCode::UnsupportedResponseType
+        );
+        assert_eq!(
+            redirect_error(params(&[("scope", "profile")])),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirect_error(params(&[("scope", "openid phone")])),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirect_error(params(&[("code_challenge_method", "plain")])),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(params(&[("code_challenge_method", "")])),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(params(&[
+                ("code_challenge", ""),
+                ("code_challenge_method", "")
+            ])),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(params(&[("prompt", "none login")])),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(params(&[("max_age", "-1")])),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(params(&[("request", "eyJ")])),
+            ErrorCode::RequestNotSupported
+        );
+        assert_eq!(
+            redirect_error(params(&[("request_uri", "urn:x")])),
+            ErrorCode::RequestUriNotSupported
+        );
+        let mut repeated: Vec<(String, String)> = vec![("scope".into(), "openid".into())];
+        repeated.extend(params(&[]).values.into_iter());
+        assert_eq!(
+            redirect_error(Params::from_pairs(repeated)),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn unknown_scopes_are_ignored() {
+        let r = AuthorizationRequest::validate(
+            &params(&[("scope", "openid custom:thing")]),
+            &client(false),
+            &oauth(),
+        )
+        .unwrap();
+        assert_eq!(r.scopes.to_string(), "openid");
+    }
+
+    #[test]
+    fn pkce_optional_for_confidential_clients_only_when_configured() {
+        let p = params(&[("code_challenge", ""), ("code_challenge_method", "")]);
+        let relaxed = OAuthConfig {
+            require_pkce: PkceRequirement::Public,
+        };
+        assert!(AuthorizationRequest::validate(&p, &client(false), &relaxed).is_ok());
+        assert!(AuthorizationRequest::validate(&p, &client(true), &relaxed).is_err());
+    }
+
+    fn session(auth_time: i64, acr: &str) -> Session {
+        Session {
+            id: crate::ids::SessionId::new("s"),
+            account_id: crate::ids::AccountId::new("a"),
+            source_id: "password".into(),
+            auth_time,
+            acr: acr.into(),
+            amr: vec!["pwd".into()],
+            created_at: auth_time,
+            last_seen_at: auth_time,
+            expires_at: auth_time + 3600,
+        }
+    }
+
+    #[test]
+    fn prompt_none_answers_exactly() {
+        let r = AuthorizationRequest::validate(
+            &params(&[("prompt", "none")]),
+            &client(false),
+            &oauth(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.decide(false, true).unwrap_err().code,
+            ErrorCode::LoginRequired
+        );
+        assert_eq!(
+            r.decide(true, false).unwrap_err().code,
+            ErrorCode::ConsentRequired
+        );
+        assert_eq!(r.decide(true, true).unwrap(), Decision::IssueCode);
+    }
+
+    #[test]
+    fn max_age_prompt_login_and_acr_force_login() {
+        let s = session(1000, "urn:portico:loa:2");
+        let r =
+            AuthorizationRequest::validate(&params(&[("max_age", "60")]), &client(false), &oauth())
+                .unwrap();
+        assert!(r.session_suffices(Some(&s), 1060));
+        assert!(!r.session_suffices(Some(&s), 1061));
+        let r = AuthorizationRequest::validate(
+            &params(&[("prompt", "login")]),
+            &client(false),
+            &oauth(),
+        )
+        .unwrap();
+        assert!(!r.session_suffices(Some(&s), 1001));
+        let r = AuthorizationRequest::validate(
+            &params(&[("acr_values", "urn:portico:loa:3 urn:portico:loa:4")]),
+            &client(false),
+            &oauth(),
+        )
+        .unwrap();
+        assert_eq!(r.min_loa, Some(3));
+        assert!(!r.session_suffices(Some(&s), 1001));
+        assert_eq!(r.decide(false, false).unwrap(), Decision::Login);
+    }
+}

@@ -1,0 +1,146 @@
+//! Client authentication at the token endpoint (RFC 6749 section 2.3; OIDC Core
+//! section 9): `client_secret_basic`, `client_secret_post`, and `none` for public
+//! clients. A client uses exactly the method it registered, and only one per request.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::error::OAuthError;
+use crate::crypto::{constant_time_eq, sha256_b64url};
+use crate::provider::Provider;
+use crate::secret::Secret;
+use crate::store::{AuthMethod, Client};
+
+/// What the request presented to authenticate the client.
+#[derive(Debug, Default)]
+pub struct PresentedCredentials {
+    /// From `Authorization: Basic`.
+    pub basic: Option<(String, Secret)>,
+    /// The `client_id` form parameter.
+    pub client_id: Option<String>,
+    /// The `client_secret` form parameter.
+    pub client_secret: Option<Secret>,
+}
+
+/// Parses an `Authorization` header value of the Basic scheme. The id and secret are
+/// form-urlencoded inside the base64 (RFC 6749 section 2.3.1).
+pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
+    let bad = || OAuthError::invalid_client("malformed Basic authorization header");
+    let (scheme, rest) = header.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let id = form_decode(id).ok_or_else(bad)?;
+    let secret = form_decode(secret).ok_or_else(bad)?;
+    Ok((id, Secret::new(secret)))
+}
+
+/// application/x-www-form-urlencoded decoding of one value.
+fn form_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn failed(detail: impl Into<String>) -> OAuthError {
+    OAuthError::invalid_client("client authentication failed").with_detail(detail)
+}
+
+/// The authenticated client, or `invalid_client` (`invalid_request` when the request
+/// itself is malformed).
+pub async fn authenticate(
+    provider: &Provider,
+    presented: PresentedCredentials,
+) -> Result<Client, OAuthError> {
+    let (client_id, method, secret) = match presented {
+        PresentedCredentials {
+            basic: Some(_),
+            client_secret: Some(_),
+            ..
+        } => {
+            return Err(OAuthError::invalid_request(
+                "use only one client authentication method",
+            ));
+        }
+        PresentedCredentials {
+            basic: Some((id, secret)),
+            client_id,
+            ..
+        } => {
+            if client_id.as_ref().is_some_and(|c| c != &id) {
+                return Err(OAuthError::invalid_request(
+                    "`client_id` differs from the authenticated client",
+                ));
+            }
+            (id, AuthMethod::ClientSecretBasic, Some(secret))
+        }
+        PresentedCredentials {
+            client_id: Some(id),
+            client_secret: Some(secret),
+            ..
+        } => (id, AuthMethod::ClientSecretPost, Some(secret)),
+        PresentedCredentials {
+            client_id: Some(id),
+            ..
+        } => (id, AuthMethod::None, None),
+        _ => {
+            return Err(OAuthError::invalid_client(
+                "client authentication is missing",
+            ));
+        }
+    };
+    let client = provider
+        .store
+        .clients()
+        .get(&client_id)
+        .await?
+        .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
+    if client.auth_method != method {
+        return Err(failed(format!(
+            "client {client_id} is registered for {}, used {}",
+            client.auth_method.as_str(),
+            method.as_str()
+        )));
+    }
+    match (secret, &client.secret_hash) {
+        (None, _) if client.is_public() => Ok(client),
+        (Some(secret), Some(hash))
+            if constant_time_eq(sha256_b64url(secret.expose()).as_bytes(), hash.as_bytes()) =>
+        {
+            Ok(client)
+        }
+        _ => Err(failed(format!("wrong secret for client {client_id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%3Aclient:p%40ss+word"));
+        let (id, secret) = parse_basic(&header).unwrap();
+        assert_eq!(id, "my:client");
+        assert_eq!(secret.expose(), "p@ss word");
+        assert!(parse_basic("Bearer abc").is_err());
+        assert!(parse_basic("Basic !!!").is_err());
+        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
+    }
+}

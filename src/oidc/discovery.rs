@@ -1,0 +1,44 @@
+//! OpenID Provider Metadata (OIDC Discovery section 3), listing exactly what is
+//! implemented.
+
+use serde_json::{Value, json};
+
+use super::scopes::SUPPORTED;
+use crate::config::Config;
+use crate::identity::acr_for;
+
+pub fn document(config: &Config) -> Value {
+    let issuer = config.issuer.as_str().trim_end_matches('/');
+    let mut loas: Vec<u8> = config.sources.iter().map(|s| s.loa).collect();
+    loas.sort_unstable();
+    loas.dedup();
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "scopes_supported": SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": loas.into_iter().map(acr_for).collect::<Vec<_>>(),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+            "name", "given_name", "family_name", "birthdate", "updated_at", "account_kind",
+            "email", "email_verified", "phone_number", "phone_number_verified", "address",
+            "national_id", "national_id_verified", "tax_code"
+        ],
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "ui_locales_supported": ["en"],
+    })
+}

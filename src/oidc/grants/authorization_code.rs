@@ -1,0 +1,85 @@
+//! The authorization code grant (RFC 6749 section 4.1.3, RFC 7636 section 4.6).
+
+use super::super::authorize::Params;
+use super::super::error::OAuthError;
+use super::super::pkce;
+use super::super::tokens::{self, TokenResponse};
+use crate::crypto::sha256_b64url;
+use crate::provider::Provider;
+use crate::store::{Client, ConsumeOutcome};
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
+    params
+        .get(name)?
+        .ok_or_else(|| OAuthError::invalid_request(format!("the `{name}` parameter is missing")))
+}
+
+pub async fn exchange(
+    provider: &Provider,
+    client: &Client,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let code = required(params, "code")?;
+    let redirect_uri = required(params, "redirect_uri")?;
+    let verifier = params.get("code_verifier")?;
+    // Spend the code first: whatever is wrong below, it cannot be tried again.
+    let code = match provider
+        .store
+        .codes()
+        .consume(&sha256_b64url(code), now)
+        .await?
+    {
+        ConsumeOutcome::Consumed(c) => c,
+        ConsumeOutcome::Replayed(grant) => {
+            tracing::warn!(grant_id = %grant, client_id = %client.client_id, "authorization code replayed");
+            return Err(
+                OAuthError::invalid_grant("the authorization code was already used")
+                    .with_detail(format!("replay of grant {grant}")),
+            );
+        }
+        ConsumeOutcome::NotFound => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code is invalid",
+            ));
+        }
+    };
+    if code.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        )
+        .with_detail(format!(
+            "code of {} presented by {}",
+            code.client_id, client.client_id
+        )));
+    }
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    if code.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "`redirect_uri` differs from the one in the authorization request",
+        ));
+    }
+    match (&code.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if pkce::verify_s256(v, challenge) => {}
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
+        (Some(_), None) => return Err(OAuthError::invalid_grant("`code_verifier` is missing")),
+        // RFC 9700 section 2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "`code_verifier` sent but the authorization request had no challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+    let account = provider
+        .store
+        .accounts()
+        .get(&code.account_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
+    tokens::for_code(provider, client, &account, &code, now)
+}

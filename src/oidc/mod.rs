@@ -1,0 +1,16 @@
+//! The OpenID Connect and OAuth 2.0 rules. Nothing here knows about HTTP: errors are
+//! data (`OAuthError`), and `http` maps them to statuses and shapes.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod flow;
+pub mod grants;
+pub mod pkce;
+pub mod scopes;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,41 @@
+//! The token endpoint (RFC 6749 section 3.2): authenticate the client, then hand the
+//! request to its grant.
+
+use super::authorize::Params;
+use super::client_auth::{self, PresentedCredentials};
+use super::error::{ErrorCode, OAuthError};
+use super::grants;
+use super::tokens::TokenResponse;
+use crate::provider::Provider;
+use crate::store::GrantType;
+
+pub async fn exchange(
+    provider: &Provider,
+    params: Params,
+    credentials: PresentedCredentials,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_type = params
+        .get("grant_type")?
+        .ok_or_else(|| OAuthError::invalid_request("the `grant_type` parameter is missing"))?
+        .to_owned();
+    let client = client_auth::authenticate(provider, credentials).await?;
+    let unsupported = || {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("the `{grant_type}` grant type is not supported"),
+        )
+    };
+    let grant = GrantType::parse(&grant_type).ok_or_else(unsupported)?;
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use the `{grant_type}` grant"
+        )));
+    }
+    match grant {
+        GrantType::AuthorizationCode => {
+            grants::authorization_code::exchange(provider, &client, &params, now).await
+        }
+        GrantType::RefreshToken | GrantType::ClientCredentials => Err(unsupported()),
+    }
+}

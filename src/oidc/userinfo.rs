@@ -1,0 +1,135 @@
+//! The UserInfo endpoint (OIDC Core section 5.3): claims by scope (section 5.4) for a
+//! valid access token.
+
+use serde_json::{Map, Value, json};
+
+use super::error::{ErrorCode, OAuthError};
+use super::scopes::ScopeSet;
+use super::tokens::AccessTokenClaims;
+use crate::ids::AccountId;
+use crate::provider::Provider;
+use crate::store::{Account, AccountKind};
+
+/// Verifies an access token of ours: signature, `typ` = `at+jwt`, issuer, expiry and
+/// audience.
+pub fn verify_access_token(
+    provider: &Provider,
+    token: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, OAuthError> {
+    let claims: AccessTokenClaims = provider
+        .keys()
+        .verify(token, "at+jwt", provider.issuer(), now)
+        .map_err(|e| {
+            OAuthError::invalid_token("the access token is invalid or expired")
+                .with_detail(e.to_string())
+        })?;
+    if claims.aud != provider.issuer() {
+        return Err(OAuthError::invalid_token(
+            "the access token is not for this server",
+        ));
+    }
+    Ok(claims)
+}
+
+pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Value, OAuthError> {
+    let claims = verify_access_token(provider, token, now)?;
+    let scopes = ScopeSet::parse(&claims.scope);
+    if !scopes.contains("openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the access token lacks the `openid` scope",
+        ));
+    }
+    let account = provider
+        .store
+        .accounts()
+        .get(&AccountId::new(&claims.sub))
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("the account no longer exists"))?;
+    Ok(claims_for(&account, &claims.sub, &scopes))
+}
+
+/// The claims each scope releases, and nothing else (data minimisation).
+pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet) -> Value {
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(sub));
+    let mut put = |name: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            out.insert(name.to_owned(), v);
+        }
+    };
+    let text = |v: &Option<String>| v.as_ref().map(|s| json!(s));
+    if scopes.contains("profile") {
+        put("name", text(&account.name));
+        put("given_name", text(&account.given_name));
+        put("family_name", text(&account.family_name));
+        put("birthdate", text(&account.birthdate));
+        put("account_kind", Some(json!(account.kind.as_str())));
+        put("updated_at", Some(json!(account.updated_at)));
+    }
+    if scopes.contains("email") && account.email.is_some() {
+        put("email", text(&account.email));
+        put("email_verified", Some(json!(account.email_verified)));
+    }
+    if scopes.contains("phone") && account.phone.is_some() {
+        put("phone_number", text(&account.phone));
+        put("phone_number_verified", Some(json!(account.phone_verified)));
+    }
+    if scopes.contains("address") {
+        put("address", account.address.as_ref().map(|a| json!(a)));
+    }
+    if scopes.contains("national_id") {
+        if account.national_id.is_some() {
+            put("national_id", text(&account.national_id));
+            put(
+                "national_id_verified",
+                Some(json!(account.national_id_verified)),
+            );
+        }
+        if account.kind == AccountKind::Enterprise {
+            put("tax_code", text(&account.tax_code));
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            id: AccountId::new("a1"),
+            kind: AccountKind::Citizen,
+            name: Some("Nguyen Van An".into()),
+            given_name: Some("An".into()),
+            family_name: Some("Nguyen".into()),
+            birthdate: None,
+            email: Some("an@example.vn".into()),
+            email_verified: true,
+            phone: None,
+            phone_verified: false,
+            national_id: Some("001099012345".into()),
+            national_id_verified: true,
+            tax_code: None,
+            address: None,
+            updated_at: 5,
+        }
+    }
+
+    #[test]
+    fn only_the_scopes_claims_are_released() {
+        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid"));
+        assert_eq!(c, json!({"sub": "a1"}));
+        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid email phone"));
+        assert_eq!(
+            c,
+            json!({"sub": "a1", "email": "an@example.vn", "email_verified": true})
+        );
+        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid national_id"));
+        assert_eq!(c["national_id"], "001099012345");
+        assert_eq!(c["national_id_verified"], true);
+        assert!(c.get("name").is_none());
+    }
+}

@@ -1,0 +1,255 @@
+//! Accounts, their logins at identity sources, and local passwords.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyPool;
+
+use super::StoreError;
+use crate::ids::{AccountId, new_uuid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Citizen,
+    Enterprise,
+    Official,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Citizen => "citizen",
+            AccountKind::Enterprise => "enterprise",
+            AccountKind::Official => "official",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountKind> {
+        match text {
+            "citizen" => Some(AccountKind::Citizen),
+            "enterprise" => Some(AccountKind::Enterprise),
+            "official" => Some(AccountKind::Official),
+            _ => None,
+        }
+    }
+}
+
+/// OIDC Core section 5.1.1 address claim.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub kind: AccountKind,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birthdate: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub national_id: Option<String>,
+    pub national_id_verified: bool,
+    pub tax_code: Option<String>,
+    pub address: Option<Address>,
+    pub updated_at: i64,
+}
+
+/// What `account add` and identity sources know about a new account.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub kind: Option<AccountKind>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birthdate: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub national_id: Option<String>,
+    pub national_id_verified: bool,
+    pub tax_code: Option<String>,
+    pub address: Option<Address>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    kind: String,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    birthdate: Option<String>,
+    email: Option<String>,
+    email_verified: i64,
+    phone: Option<String>,
+    phone_verified: i64,
+    national_id: Option<String>,
+    national_id_verified: i64,
+    tax_code: Option<String>,
+    address: Option<String>,
+    updated_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            kind: AccountKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("account kind {}", r.kind)))?,
+            address: r
+                .address
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
+            id: AccountId::new(r.id),
+            name: r.name,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            birthdate: r.birthdate,
+            email: r.email,
+            email_verified: r.email_verified != 0,
+            phone: r.phone,
+            phone_verified: r.phone_verified != 0,
+            national_id: r.national_id,
+            national_id_verified: r.national_id_verified != 0,
+            tax_code: r.tax_code,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, kind, name, given_name, family_name, birthdate, email, \
+    email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
+    address, updated_at";
+
+pub struct Accounts<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Accounts<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Accounts { pool }
+    }
+
+    pub async fn get(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        sqlx::query_as::<_, AccountRow>(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool)
+            .await?
+            .map(Account::try_from)
+            .transpose()
+    }
+
+    /// Creates an account with a local password login (`source_id`'s identity is the
+    /// username) in one transaction.
+    pub async fn create_with_password(
+        &self,
+        new: &NewAccount,
+        source_id: &str,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<AccountId, StoreError> {
+        let id = AccountId::generate();
+        let address = new
+            .address
+            .as_ref()
+            .map(|a| serde_json::to_string(a).expect("address serialises"));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
+             email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
+             address, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        )
+        .bind(id.as_str())
+        .bind(new.kind.unwrap_or(AccountKind::Citizen).as_str())
+        .bind(new.name.as_deref())
+        .bind(new.given_name.as_deref())
+        .bind(new.family_name.as_deref())
+        .bind(new.birthdate.as_deref())
+        .bind(new.email.as_deref())
+        .bind(i64::from(new.email_verified))
+        .bind(new.phone.as_deref())
+        .bind(i64::from(new.phone_verified))
+        .bind(new.national_id.as_deref())
+        .bind(i64::from(new.national_id_verified))
+        .bind(new.tax_code.as_deref())
+        .bind(address)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO passwords (username, account_id, hash, updated_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(username)
+        .bind(id.as_str())
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO identities (id, account_id, source_id, subject, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new_uuid())
+        .bind(id.as_str())
+        .bind(source_id)
+        .bind(username)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The stored argon2id hash for a username, if the username exists.
+    pub async fn password_hash(&self, username: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT hash FROM passwords WHERE username = $1")
+                .bind(username)
+                .fetch_optional(self.pool)
+                .await?,
+        )
+    }
+
+    /// The account linked to a login at a source, recording the login time.
+    pub async fn find_by_identity(
+        &self,
+        source_id: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "UPDATE identities SET last_login_at = $3 WHERE source_id = $1 AND subject = $2 \
+             RETURNING account_id",
+        )
+        .bind(source_id)
+        .bind(subject)
+        .bind(now)
+        .fetch_optional(self.pool)
+        .await?;
+        Ok(id.map(AccountId::new))
+    }
+
+    pub async fn username_exists(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(self.password_hash(username).await?.is_some())
+    }
+}

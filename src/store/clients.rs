@@ -1,0 +1,255 @@
+//! Registered relying parties.
+
+use serde::Serialize;
+use sqlx::AnyPool;
+
+use super::{StoreError, from_json_list, to_json_list};
+use crate::crypto::SigningAlg;
+use crate::ids::ClientId;
+
+/// How a client authenticates at the token endpoint (`token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuthMethod> {
+        match text {
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
+            "none" => Some(AuthMethod::None),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<GrantType> {
+        match text {
+            "authorization_code" => Some(GrantType::AuthorizationCode),
+            "refresh_token" => Some(GrantType::RefreshToken),
+            "client_credentials" => Some(GrantType::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    Public,
+    Pairwise,
+}
+
+impl SubjectType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectType::Public => "public",
+            SubjectType::Pairwise => "pairwise",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SubjectType> {
+        match text {
+            "public" => Some(SubjectType::Public),
+            "pairwise" => Some(SubjectType::Pairwise),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub client_id: ClientId,
+    pub name: String,
+    /// SHA-256 of the generated secret; never the secret itself.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub subject_type: SubjectType,
+    pub sector: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub first_party: bool,
+    pub id_token_alg: SigningAlg,
+    pub created_at: i64,
+}
+
+impl Client {
+    /// A public client cannot keep a secret (a browser or mobile app).
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    name: String,
+    secret_hash: Option<String>,
+    auth_method: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    subject_type: String,
+    sector: Option<String>,
+    jwks_uri: Option<String>,
+    backchannel_logout_uri: Option<String>,
+    first_party: i64,
+    id_token_alg: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("client {what} {v}"));
+        let grant_types = from_json_list("grant_types", &r.grant_types)?
+            .iter()
+            .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type", g)))
+            .collect::<Result<_, _>>()?;
+        Ok(Client {
+            auth_method: AuthMethod::parse(&r.auth_method)
+                .ok_or_else(|| corrupt("auth method", &r.auth_method))?,
+            subject_type: SubjectType::parse(&r.subject_type)
+                .ok_or_else(|| corrupt("subject type", &r.subject_type))?,
+            id_token_alg: SigningAlg::parse(&r.id_token_alg)
+                .ok_or_else(|| corrupt("id token alg", &r.id_token_alg))?,
+            redirect_uris: from_json_list("redirect_uris", &r.redirect_uris)?,
+            post_logout_redirect_uris: from_json_list(
+                "post_logout_redirect_uris",
+                &r.post_logout_redirect_uris,
+            )?,
+            scopes: from_json_list("scopes", &r.scopes)?,
+            grant_types,
+            client_id: ClientId::new(r.client_id),
+            name: r.name,
+            secret_hash: r.secret_hash,
+            sector: r.sector,
+            jwks_uri: r.jwks_uri,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            first_party: r.first_party != 0,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
+    post_logout_redirect_uris, grant_types, scopes, subject_type, sector, jwks_uri, \
+    backchannel_logout_uri, first_party, id_token_alg, created_at";
+
+pub struct Clients<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Clients<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Clients { pool }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
+        sqlx::query_as::<_, ClientRow>(&sql)
+            .bind(id)
+            .fetch_optional(self.pool)
+            .await?
+            .map(Client::try_from)
+            .transpose()
+    }
+
+    pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");
+        sqlx::query_as::<_, ClientRow>(&sql)
+            .fetch_all(self.pool)
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    pub async fn insert(&self, c: &Client) -> Result<(), StoreError> {
+        let grants: Vec<String> = c
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        let sql = format!(
+            "INSERT INTO clients ({CLIENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        );
+        sqlx::query(&sql)
+            .bind(c.client_id.as_str())
+            .bind(&c.name)
+            .bind(c.secret_hash.as_deref())
+            .bind(c.auth_method.as_str())
+            .bind(to_json_list(&c.redirect_uris))
+            .bind(to_json_list(&c.post_logout_redirect_uris))
+            .bind(to_json_list(&grants))
+            .bind(to_json_list(&c.scopes))
+            .bind(c.subject_type.as_str())
+            .bind(c.sector.as_deref())
+            .bind(c.jwks_uri.as_deref())
+            .bind(c.backchannel_logout_uri.as_deref())
+            .bind(i64::from(c.first_party))
+            .bind(c.id_token_alg.as_str())
+            .bind(c.created_at)
+            .execute(self.pool)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("client `{}`", c.client_id))
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// Removes a client; answers whether it existed.
+    pub async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(id)
+            .execute(self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

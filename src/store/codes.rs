@@ -1,0 +1,138 @@
+//! Authorization codes, stored only as SHA-256 and consumed atomically.
+
+use sqlx::AnyPool;
+
+use super::{StoreError, from_json_list, to_json_list};
+use crate::ids::{AccountId, ClientId, GrantId, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    code_hash: String,
+    grant_id: String,
+    client_id: String,
+    account_id: String,
+    session_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+    acr: String,
+    amr: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<CodeRow> for AuthorizationCode {
+    type Error = StoreError;
+    fn try_from(r: CodeRow) -> Result<Self, StoreError> {
+        Ok(AuthorizationCode {
+            amr: from_json_list("amr", &r.amr)?,
+            code_hash: r.code_hash,
+            grant_id: GrantId::new(r.grant_id),
+            client_id: ClientId::new(r.client_id),
+            account_id: AccountId::new(r.account_id),
+            session_id: SessionId::new(r.session_id),
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            auth_time: r.auth_time,
+            acr: r.acr,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+/// What presenting a code found.
+#[derive(Debug)]
+pub enum ConsumeOutcome {
+    /// First use: the code is now spent and its details are returned.
+    Consumed(AuthorizationCode),
+    /// The code was spent before: a replay. The grant it belonged to is returned so the
+    /// tokens issued from it can be revoked.
+    Replayed(GrantId),
+    NotFound,
+}
+
+pub struct Codes<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Codes<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Codes { pool }
+    }
+
+    pub async fn insert(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, account_id, \
+             session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, amr, \
+             created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&c.code_hash)
+        .bind(c.grant_id.as_str())
+        .bind(c.client_id.as_str())
+        .bind(c.account_id.as_str())
+        .bind(c.session_id.as_str())
+        .bind(&c.redirect_uri)
+        .bind(&c.scope)
+        .bind(c.nonce.as_deref())
+        .bind(c.code_challenge.as_deref())
+        .bind(c.auth_time)
+        .bind(&c.acr)
+        .bind(to_json_list(&c.amr))
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the code used in one statement, so two concurrent exchanges cannot both
+    /// succeed; expiry and bindings are checked by the caller on the returned row.
+    pub async fn consume(&self, code_hash: &str, now: i64) -> Result<ConsumeOutcome, StoreError> {
+        let row = sqlx::query_as::<_, CodeRow>(
+            "UPDATE authorization_codes SET consumed_at = $2 \
+             WHERE code_hash = $1 AND consumed_at IS NULL \
+             RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
+             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok(ConsumeOutcome::Consumed(row.try_into()?));
+        }
+        let grant: Option<String> =
+            sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(self.pool)
+                .await?;
+        Ok(match grant {
+            Some(g) => ConsumeOutcome::Replayed(GrantId::new(g)),
+            None => ConsumeOutcome::NotFound,
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Signing keys, their private part sealed (the sealing happens in `crypto`).
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_key: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retired_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+pub struct Keys<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Keys<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Keys { pool }
+    }
+
+    /// Keys still published (not past `expires_at`), newest first.
+    pub async fn published(&self, now: i64) -> Result<Vec<StoredKey>, StoreError> {
+        Ok(sqlx::query_as::<_, StoredKey>(
+            "SELECT kid, alg, private_key, created_at, activates_at, retired_at, expires_at \
+             FROM signing_keys WHERE expires_at IS NULL OR expires_at > $1 \
+             ORDER BY created_at DESC, kid",
+        )
+        .bind(now)
+        .fetch_all(self.pool)
+        .await?)
+    }
+
+    pub async fn insert(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, \
+             retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_key)
+        .bind(key.created_at)
+        .bind(key.activates_at)
+        .bind(key.retired_at)
+        .bind(key.expires_at)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+}

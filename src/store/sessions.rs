@@ -1,0 +1,121 @@
+//! SSO browser sessions. The cookie carries a random token; the row keeps its SHA-256,
+//! so a copy of the database does not give anyone a session.
+
+use sqlx::AnyPool;
+
+use super::{StoreError, from_json_list, to_json_list};
+use crate::ids::{AccountId, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub source_id: String,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    account_id: String,
+    source_id: String,
+    auth_time: i64,
+    acr: String,
+    amr: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(Session {
+            amr: from_json_list("amr", &r.amr)?,
+            id: SessionId::new(r.id),
+            account_id: AccountId::new(r.account_id),
+            source_id: r.source_id,
+            auth_time: r.auth_time,
+            acr: r.acr,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+pub struct Sessions<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Sessions<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Sessions { pool }
+    }
+
+    pub async fn insert(
+        &self,
+        session: &Session,
+        token_hash: &str,
+        user_agent: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, account_id, source_id, auth_time, acr, amr, \
+             user_agent, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(session.id.as_str())
+        .bind(token_hash)
+        .bind(session.account_id.as_str())
+        .bind(&session.source_id)
+        .bind(session.auth_time)
+        .bind(&session.acr)
+        .bind(to_json_list(&session.amr))
+        .bind(user_agent)
+        .bind(session.created_at)
+        .bind(session.last_seen_at)
+        .bind(session.expires_at)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session for a cookie token: not revoked, not past its lifetime, and used
+    /// within `idle_timeout`. Touches `last_seen_at` in the same statement.
+    pub async fn touch_live(
+        &self,
+        token_hash: &str,
+        now: i64,
+        idle_timeout: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        sqlx::query_as::<_, SessionRow>(
+            "UPDATE sessions SET last_seen_at = $2 \
+             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 \
+             AND last_seen_at > $3 \
+             RETURNING id, account_id, source_id, auth_time, acr, amr, created_at, \
+             last_seen_at, expires_at",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(now - idle_timeout)
+        .fetch_optional(self.pool)
+        .await?
+        .map(Session::try_from)
+        .transpose()
+    }
+
+    pub async fn revoke(&self, id: &SessionId, now: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.as_str())
+                .bind(now)
+                .execute(self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
