@@ -62,7 +62,6 @@ pub fn oauth_json(error: OAuthError) -> Response {
 
 /// RFC 6750 section 3: errors of a protected resource, in `WWW-Authenticate`.
 pub fn bearer_error(error: OAuthError) -> Response {
-    log(&error);
     let status = status_of(error.code);
     let challenge = format!(
         "Bearer realm=\"portico\", error=\"{}\", error_description=\"{}\"",
@@ -104,8 +103,13 @@ pub fn error_page(error: &OAuthError) -> Response {
         ),
         _ => ("This sign-in link is not valid", &error.description),
     };
+    // A page is for a person, not a client: no 401 challenge here.
+    let status = match status_of(error.code) {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => StatusCode::BAD_REQUEST,
+        other => other,
+    };
     pages::html(
-        status_of(error.code),
+        status,
         ErrorPage {
             lang: "en",
             title,

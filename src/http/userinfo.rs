@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::errors::{bearer_error, no_store, oauth_json};
+use super::errors::{bearer_error, no_store};
 use super::{AppState, forms};
 use crate::oidc::OAuthError;
 
@@ -31,14 +31,14 @@ fn header_token(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
 pub async fn get(State(app): State<AppState>, headers: HeaderMap) -> Response {
     match header_token(&headers) {
         Ok(token) => answer(app, token).await,
-        Err(e) => oauth_json(e),
+        Err(e) => bearer_error(e),
     }
 }
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let in_header = match header_token(&headers) {
         Ok(t) => t,
-        Err(e) => return oauth_json(e),
+        Err(e) => return bearer_error(e),
     };
     let in_body = if forms::is_form(&headers) {
         forms::field(&forms::pairs(&body), "access_token").map(str::to_owned)
@@ -47,7 +47,7 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
     };
     match (in_header, in_body) {
         // RFC 6750 section 2: exactly one method per request.
-        (Some(_), Some(_)) => oauth_json(OAuthError::invalid_request(
+        (Some(_), Some(_)) => bearer_error(OAuthError::invalid_request(
             "send the access token only once",
         )),
         (token, None) | (None, token) => answer(app, token).await,

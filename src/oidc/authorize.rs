@@ -115,12 +115,15 @@ impl Params {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
         let mut p = Params::default();
         for (k, v) in pairs {
-            if p.values.contains_key(&k) {
-                if !p.repeated.contains(&k) {
-                    p.repeated.push(k);
+            match p.values.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    if !p.repeated.contains(e.key()) {
+                        p.repeated.push(e.key().clone());
+                    }
                 }
-            } else {
-                p.values.insert(k, v);
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         p
@@ -567,7 +570,7 @@ mod tests {
             ErrorCode::RequestUriNotSupported
         );
         let mut repeated: Vec<(String, String)> = vec![("scope".into(), "openid".into())];
-        repeated.extend(params(&[]).values.into_iter());
+        repeated.extend(params(&[]).values);
         assert_eq!(
             redirect_error(Params::from_pairs(repeated)),
             ErrorCode::InvalidRequest

@@ -67,7 +67,7 @@ impl TryFrom<CodeRow> for AuthorizationCode {
 #[derive(Debug)]
 pub enum ConsumeOutcome {
     /// First use: the code is now spent and its details are returned.
-    Consumed(AuthorizationCode),
+    Consumed(Box<AuthorizationCode>),
     /// The code was spent before: a replay. The grant it belonged to is returned so the
     /// tokens issued from it can be revoked.
     Replayed(GrantId),
@@ -123,7 +123,7 @@ impl<'a> Codes<'a> {
         .fetch_optional(self.pool)
         .await?;
         if let Some(row) = row {
-            return Ok(ConsumeOutcome::Consumed(row.try_into()?));
+            return Ok(ConsumeOutcome::Consumed(Box::new(row.try_into()?)));
         }
         let grant: Option<String> =
             sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")

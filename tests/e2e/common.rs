@@ -1,0 +1,337 @@
+//! The test server and a small browser.
+
+use std::sync::Arc;
+
+use portico::clock::OffsetClock;
+use portico::config::Config;
+use portico::crypto::{SigningAlg, sha256_b64url};
+use portico::ids::ClientId;
+use portico::provider::Provider;
+use portico::secret::Secret;
+use portico::server::RunningServer;
+use portico::store::{AccountKind, AuthMethod, Client, GrantType, NewAccount, SubjectType};
+use reqwest::header::{HeaderMap, LOCATION};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<OffsetClock>,
+    server: Option<RunningServer>,
+    _dir: TempDir,
+}
+
+/// A registered client as the tests see it.
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+    pub redirect_uri: String,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with("").await
+    }
+
+    /// Starts with extra TOML configuration appended to the test defaults.
+    pub async fn start_with(extra_toml: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let toml = format!(
+            "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
+             database_url = \"sqlite://{db}\"\nkeys_dir = \"{keys}\"\n\
+             [password]\nmemory_kib = 8192\niterations = 1\n{extra_toml}",
+            db = dir.path().join("portico.db").display(),
+            keys = dir.path().join("keys").display(),
+        );
+        let config = Config::from_parts(&toml, &[]).expect("test config");
+        let clock = Arc::new(OffsetClock::default());
+        let provider = Arc::new(
+            Provider::start(config, clock.clone())
+                .await
+                .expect("provider starts"),
+        );
+        let server = portico::server::serve(listener, provider).unwrap();
+        TestServer {
+            base,
+            clock,
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.server.as_ref().unwrap().provider
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn client(&self, id: &str, method: AuthMethod) -> TestClient {
+        self.client_with(id, method, false, SigningAlg::ES256).await
+    }
+
+    pub async fn client_with(
+        &self,
+        id: &str,
+        method: AuthMethod,
+        first_party: bool,
+        alg: SigningAlg,
+    ) -> TestClient {
+        let secret = (method != AuthMethod::None)
+            .then(|| format!("{id}-secret-{}", portico::random::token().expose()));
+        let redirect_uri = format!("http://127.0.0.1:9/{id}/cb");
+        let client = Client {
+            client_id: ClientId::new(id),
+            name: format!("Portal {id}"),
+            secret_hash: secret.as_deref().map(sha256_b64url),
+            auth_method: method,
+            redirect_uris: vec![redirect_uri.clone()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: portico::oidc::scopes::SUPPORTED
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            subject_type: SubjectType::Public,
+            sector: None,
+            jwks_uri: None,
+            backchannel_logout_uri: None,
+            first_party,
+            id_token_alg: alg,
+            created_at: 0,
+        };
+        self.provider()
+            .store
+            .clients()
+            .insert(&client)
+            .await
+            .unwrap();
+        TestClient {
+            id: id.into(),
+            secret,
+            redirect_uri,
+        }
+    }
+
+    pub async fn account(&self, username: &str) -> String {
+        let p = self.provider();
+        let hash = p.passwords.hash(&Secret::new(PASSWORD)).await.unwrap();
+        let new = NewAccount {
+            kind: Some(AccountKind::Citizen),
+            name: Some("Nguyen Thi Mai".into()),
+            given_name: Some("Mai".into()),
+            family_name: Some("Nguyen".into()),
+            email: Some(format!("{username}@example.gov")),
+            email_verified: true,
+            national_id: Some(format!("0010990{:05}", username.len())),
+            national_id_verified: true,
+            ..NewAccount::default()
+        };
+        p.store
+            .accounts()
+            .create_with_password(&new, "password", username, &hash, p.now())
+            .await
+            .unwrap()
+            .to_string()
+    }
+
+    /// An authorization URL with PKCE and the given extra parameters.
+    pub fn authorize_url(&self, client: &TestClient, extra: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        {
+            let mut q = url.query_pairs_mut();
+            let mut base = vec![
+                ("client_id", client.id.as_str()),
+                ("redirect_uri", client.redirect_uri.as_str()),
+                ("response_type", "code"),
+                ("scope", "openid profile email"),
+                ("state", "st-1"),
+                ("nonce", "n-1"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ];
+            base.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+            for (k, v) in base.into_iter().chain(extra.iter().copied()) {
+                if !v.is_empty() {
+                    q.append_pair(k, v);
+                }
+            }
+        }
+        url.into()
+    }
+
+    /// Exchanges a code at the token endpoint with client_secret_basic.
+    pub async fn exchange(
+        &self,
+        client: &TestClient,
+        code: &str,
+        verifier: &str,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new().post(self.url("/token")).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &client.redirect_uri),
+            ("code_verifier", verifier),
+        ]);
+        if let Some(secret) = &client.secret {
+            req = req.basic_auth(&client.id, Some(secret));
+        }
+        req.send().await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            // Graceful stop in the background; the runtime ends with the test anyway.
+            tokio::spawn(async move {
+                let _ = server.stop().await;
+            });
+        }
+    }
+}
+
+/// A browser: a cookie jar and no automatic redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+pub fn location(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// The value of a hidden form input.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+impl Browser {
+    pub fn new(server: &TestServer) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.base.clone(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(self.absolute(url)).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.absolute(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs `url` and answers the `Location` it redirects to.
+    pub async fn follow(&self, url: &str) -> String {
+        let r = self.get(url).await;
+        assert_eq!(r.status(), 303, "expected a redirect from {url}");
+        location(r.headers()).unwrap()
+    }
+
+    /// On a login page URL: submits the form; answers the response.
+    pub async fn submit_login(
+        &self,
+        login_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self.get(login_url).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let request = hidden(&html, "request").unwrap();
+        let csrf = hidden(&html, "csrf").unwrap();
+        self.post_form(
+            "/login",
+            &[
+                ("request", &request),
+                ("csrf", &csrf),
+                ("source", "password"),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// On a consent page URL: allows or denies; answers the redirect location.
+    pub async fn submit_consent(&self, consent_url: &str, allow: bool) -> String {
+        let page = self.get(consent_url).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let r = self
+            .post_form(
+                "/consent",
+                &[
+                    ("request", &hidden(&html, "request").unwrap()),
+                    ("csrf", &hidden(&html, "csrf").unwrap()),
+                    ("decision", if allow { "allow" } else { "deny" }),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        location(r.headers()).unwrap()
+    }
+
+    /// The whole interactive path: authorize, log in, consent; answers the final
+    /// redirect to the client.
+    pub async fn authorize_interactively(&self, authorize_url: &str, username: &str) -> String {
+        let login = self.follow(authorize_url).await;
+        assert!(login.starts_with("/login?request="), "{login}");
+        let r = self.submit_login(&login, username, PASSWORD).await;
+        assert_eq!(r.status(), 303);
+        let next = location(r.headers()).unwrap();
+        if next.starts_with("/consent") {
+            self.submit_consent(&next, true).await
+        } else {
+            next
+        }
+    }
+}
+
+/// The code from a successful redirect, checking `state` and `iss`.
+pub fn code_from(redirect: &str, server: &TestServer, client: &TestClient) -> String {
+    assert!(redirect.starts_with(&client.redirect_uri), "{redirect}");
+    let q = query(redirect);
+    assert_eq!(q.get("iss"), Some(&server.base), "RFC 9207 iss");
+    assert!(!q.contains_key("error"), "{redirect}");
+    q["code"].clone()
+}

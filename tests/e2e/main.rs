@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server on `127.0.0.1:0` with a fresh database, driven over
+//! HTTP by reqwest and by the `openidconnect` crate as the relying party.
+
+mod common;
+
+mod authorize_errors;
+mod code_flow;
+mod token_errors;
+mod userinfo;
