@@ -21,7 +21,80 @@ pub struct TestServer {
     pub base: String,
     pub clock: Arc<OffsetClock>,
     server: Option<RunningServer>,
+    _database: TestDatabase,
     _dir: TempDir,
+}
+
+/// A fresh database for one test: a SQLite file in the test's folder, or, when
+/// `PORTICO_TEST_POSTGRES_URL` is set, a PostgreSQL database created for the test and
+/// dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(dir: &std::path::Path) -> TestDatabase {
+        match std::env::var("PORTICO_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                use sqlx::Connection;
+                let name = format!(
+                    "portico_test_{}",
+                    portico::random::token()
+                        .expose()
+                        .to_lowercase()
+                        .replace(['-', '_'], "")[..20]
+                        .to_owned()
+                );
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("PORTICO_TEST_POSTGRES_URL connects");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                TestDatabase {
+                    url: url.to_string(),
+                    postgres: Some((admin_url, name)),
+                }
+            }
+            _ => TestDatabase {
+                url: format!("sqlite://{}", dir.join("portico.db").display()),
+                postgres: None,
+            },
+        }
+    }
+
+    fn drop_now(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside async context guarantees: use a thread of its own.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut admin)
+                                .await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
 }
 
 /// A registered client as the tests see it.
@@ -42,11 +115,12 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://127.0.0.1:{port}");
+        let database = TestDatabase::create(dir.path()).await;
         let toml = format!(
             "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
-             database_url = \"sqlite://{db}\"\nkeys_dir = \"{keys}\"\n\
+             database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n\
              [password]\nmemory_kib = 8192\niterations = 1\n{extra_toml}",
-            db = dir.path().join("portico.db").display(),
+            db = database.url,
             keys = dir.path().join("keys").display(),
         );
         let config = Config::from_parts(&toml, &[]).expect("test config");
@@ -61,6 +135,7 @@ impl TestServer {
             base,
             clock,
             server: Some(server),
+            _database: database,
             _dir: dir,
         }
     }

@@ -4,6 +4,7 @@
 mod common;
 
 mod authorize_errors;
+mod cli;
 mod code_flow;
 mod token_errors;
 mod userinfo;
