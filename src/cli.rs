@@ -12,11 +12,11 @@ use serde_json::json;
 
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::crypto::{SigningAlg, sha256_b64url};
-use crate::ids::ClientId;
+use crate::crypto::SigningAlg;
+use crate::oidc::registration::{ClientRegistration, register};
 use crate::provider::Provider;
 use crate::secret::Secret;
-use crate::store::{AccountKind, AuthMethod, Client, GrantType, NewAccount, Store, SubjectType};
+use crate::store::{AccountKind, AuthMethod, GrantType, NewAccount, Store, SubjectType};
 
 #[derive(Parser)]
 #[command(
@@ -56,7 +56,7 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client; a generated secret is printed once.
-    Add(ClientAdd),
+    Add(Box<ClientAdd>),
     List {
         #[arg(long)]
         json: bool,
@@ -116,9 +116,20 @@ struct ClientAdd {
     grant_types: Vec<GrantArg>,
     #[arg(long, value_enum)]
     auth_method: Option<AuthMethodArg>,
+    /// Where the client publishes its keys, for private_key_jwt.
     #[arg(long)]
     jwks_uri: Option<String>,
-    /// Scopes the client may request (default: all supported).
+    /// A file holding the client's public JWK Set, for private_key_jwt.
+    #[arg(long)]
+    jwks: Option<PathBuf>,
+    /// Resource indicators (RFC 8707) the client may ask access tokens for.
+    #[arg(long = "audience", num_args = 1..)]
+    audiences: Vec<String>,
+    /// Seconds a just-rotated refresh token may be presented again (0: off).
+    #[arg(long, default_value_t = 0)]
+    refresh_grace: i64,
+    /// Scopes the client may request (default: all OpenID Connect scopes; API scopes
+    /// for client_credentials are free-form).
     #[arg(long = "scope", num_args = 1..)]
     scopes: Vec<String>,
     #[arg(long, value_enum, default_value = "public")]
@@ -178,6 +189,9 @@ struct AccountAdd {
 enum KeysCommand {
     /// The published signing keys.
     List,
+    /// A new key per algorithm: published now, signing after `keys.rotation_lead_time`;
+    /// the old keys stay published until the tokens they signed expire.
+    Rotate,
 }
 
 pub fn main() -> ExitCode {
@@ -223,13 +237,39 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Client(c) => client(c, config).await,
         Command::Account(AccountCommand::Add(a)) => account_add(a, config).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let provider = Provider::start(config, Arc::new(SystemClock)).await?;
+            let rotated = crate::provider::rotate_keys(
+                &provider.config,
+                &provider.store,
+                &provider.master,
+                provider.now(),
+            )
+            .await?;
+            for r in rotated {
+                println!(
+                    "{}  {}  signs from {} (in {}s); retired: {}",
+                    r.kid,
+                    r.alg.as_str(),
+                    r.activates_at,
+                    r.activates_at - provider.now(),
+                    if r.retired.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        r.retired.join(", ")
+                    }
+                );
+            }
+            Ok(())
+        }
         Command::Keys(KeysCommand::List) => {
             let provider = Provider::start(config, Arc::new(SystemClock)).await?;
             let keys = provider.store.keys().published(provider.now()).await?;
             let ring = provider.keys();
             for k in keys {
                 let alg = SigningAlg::parse(&k.alg);
-                let signing = alg.and_then(|a| ring.signing_kid(a)) == Some(k.kid.as_str());
+                let signing =
+                    alg.and_then(|a| ring.signing_kid(a, provider.now())) == Some(k.kid.as_str());
                 println!(
                     "{}  {}  created {}  {}",
                     k.kid,
@@ -263,28 +303,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn validate_redirect_uri(uri: &str, option: &str) -> anyhow::Result<()> {
-    let url =
-        url::Url::parse(uri).with_context(|| format!("{option} `{uri}` is not an absolute URL"))?;
-    if url.fragment().is_some() {
-        bail!("{option} `{uri}` must not contain a fragment");
-    }
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => bail!("{option} `{uri}` must use https (http only on localhost)"),
-        // RFC 8252 section 7.1: private-use schemes in reverse domain order, for apps.
-        scheme if scheme.contains('.') => Ok(()),
-        scheme => bail!("{option} `{uri}`: scheme `{scheme}` is not allowed; use https"),
-    }
-}
-
 async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     match command {
-        ClientCommand::Add(a) => client_add(&store, a).await,
+        ClientCommand::Add(a) => client_add(&store, *a).await,
         ClientCommand::List { json } => {
             let clients = store.clients().list().await?;
             if json {
@@ -320,82 +343,55 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
 }
 
 async fn client_add(store: &Store, a: ClientAdd) -> anyhow::Result<()> {
-    if a.client_id.is_empty()
-        || a.client_id.len() > 128
-        || !a.client_id.chars().all(|c| c.is_ascii_graphic())
-    {
-        bail!("--client-id must be 1-128 visible ASCII characters");
-    }
-    for uri in &a.redirect_uris {
-        validate_redirect_uri(uri, "--redirect-uri")?;
-    }
-    for uri in &a.post_logout_redirect_uris {
-        validate_redirect_uri(uri, "--post-logout-redirect-uri")?;
-    }
-    let auth_method = match (a.public, a.auth_method) {
-        (true, None | Some(AuthMethodArg::None)) => AuthMethod::None,
-        (true, Some(_)) => bail!("--public clients authenticate with --auth-method none"),
-        (false, None | Some(AuthMethodArg::ClientSecretBasic)) => AuthMethod::ClientSecretBasic,
-        (false, Some(AuthMethodArg::ClientSecretPost)) => AuthMethod::ClientSecretPost,
-        (false, Some(AuthMethodArg::None)) => bail!("--auth-method none needs --public"),
-        (false, Some(AuthMethodArg::PrivateKeyJwt)) => {
-            bail!("--auth-method private_key_jwt is not available yet in this version")
-        }
+    let jwks = match &a.jwks {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("--jwks: cannot read {}", path.display()))?,
+        ),
+        None => None,
     };
-    let grant_types = if a.grant_types.is_empty() {
-        vec![GrantType::AuthorizationCode]
-    } else if a
-        .grant_types
-        .iter()
-        .any(|g| *g != GrantArg::AuthorizationCode)
-    {
-        bail!("--grant-type: only authorization_code is available in this version")
-    } else {
-        vec![GrantType::AuthorizationCode]
-    };
-    if matches!(a.subject_type, SubjectArg::Pairwise) || a.sector.is_some() {
-        bail!("--subject-type pairwise and --sector are not available yet in this version");
-    }
-    if a.jwks_uri.is_some() || a.backchannel_logout_uri.is_some() {
-        bail!("--jwks-uri and --backchannel-logout-uri are not available yet in this version");
-    }
-    let scopes = if a.scopes.is_empty() {
-        crate::oidc::scopes::SUPPORTED
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        for s in &a.scopes {
-            if !crate::oidc::scopes::SUPPORTED.contains(&s.as_str()) {
-                bail!(
-                    "--scope `{s}` is not supported; choose from: {}",
-                    crate::oidc::scopes::SUPPORTED.join(" ")
-                );
-            }
-        }
-        a.scopes.clone()
-    };
-    let secret = (auth_method != AuthMethod::None).then(crate::random::token);
-    let client = Client {
-        client_id: ClientId::new(&a.client_id),
-        name: a.name.clone().unwrap_or_else(|| a.client_id.clone()),
-        secret_hash: secret.as_ref().map(|s| sha256_b64url(s.expose())),
-        auth_method,
+    let registration = ClientRegistration {
+        client_id: a.client_id.clone(),
+        name: a.name.clone(),
         redirect_uris: a.redirect_uris.clone(),
         post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
-        grant_types,
-        scopes,
-        subject_type: SubjectType::Public,
-        sector: None,
-        jwks_uri: None,
-        backchannel_logout_uri: None,
+        public: a.public,
+        grant_types: a
+            .grant_types
+            .iter()
+            .map(|g| match g {
+                GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
+                GrantArg::RefreshToken => GrantType::RefreshToken,
+                GrantArg::ClientCredentials => GrantType::ClientCredentials,
+            })
+            .collect(),
+        auth_method: a.auth_method.map(|m| match m {
+            AuthMethodArg::ClientSecretBasic => AuthMethod::ClientSecretBasic,
+            AuthMethodArg::ClientSecretPost => AuthMethod::ClientSecretPost,
+            AuthMethodArg::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+            AuthMethodArg::None => AuthMethod::None,
+        }),
+        jwks_uri: a.jwks_uri.clone(),
+        jwks,
+        scopes: a.scopes.clone(),
+        subject_type: match a.subject_type {
+            SubjectArg::Public => SubjectType::Public,
+            SubjectArg::Pairwise => SubjectType::Pairwise,
+        },
+        sector: a.sector.clone(),
+        backchannel_logout_uri: a.backchannel_logout_uri.clone(),
         first_party: a.first_party,
         id_token_alg: match a.id_token_alg {
             AlgArg::Es256 => SigningAlg::ES256,
             AlgArg::Rs256 => SigningAlg::RS256,
         },
-        created_at: crate::clock::Clock::now(&SystemClock),
+        audiences: a.audiences.clone(),
+        refresh_grace_secs: a.refresh_grace,
     };
+    let now = crate::clock::Clock::now(&SystemClock);
+    let (client, secret) = register(registration, now)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;
     let mut out = serde_json::to_value(&client)?;
     if let Some(s) = &secret {

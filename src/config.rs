@@ -25,7 +25,28 @@ pub struct Config {
     pub session: SessionConfig,
     pub oauth: OAuthConfig,
     pub password: PasswordConfig,
+    pub keys: KeysConfig,
     pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeysConfig {
+    /// How long a new key is published before it signs, so that every relying party's
+    /// cached JWKS holds it by then.
+    pub rotation_lead_time: Duration,
+    /// How often a node reloads keys from the database (to learn of a rotation done
+    /// elsewhere). Must be shorter than the lead time.
+    pub refresh_interval: Duration,
+}
+
+impl KeysConfig {
+    /// `Cache-Control: max-age` for `/jwks`: short enough that a relying party refreshes
+    /// within the lead time, whatever the node reload delay.
+    pub fn jwks_max_age(&self) -> u64 {
+        let lead = self.rotation_lead_time.as_secs();
+        let reload = self.refresh_interval.as_secs();
+        (lead.saturating_sub(reload) / 2).min(300)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +60,10 @@ pub struct TokenConfig {
     pub access_token_ttl: Duration,
     pub id_token_ttl: Duration,
     pub code_ttl: Duration,
+    /// A refresh token unused for this long expires.
+    pub refresh_idle_ttl: Duration,
+    /// No refresh token of a grant lives past this, however often it rotates.
+    pub refresh_absolute_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +161,18 @@ struct RawConfig {
     oauth: RawOAuth,
     #[serde(default)]
     password: RawPassword,
+    #[serde(default)]
+    keys: RawKeys,
     sources: Option<Vec<RawSource>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    /// default "10m"
+    rotation_lead_time: Option<String>,
+    /// default "30s"
+    refresh_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +193,10 @@ struct RawTokens {
     id_token_ttl: Option<String>,
     /// default "60s"; RFC 6749 section 4.1.2 recommends at most 10 minutes
     code_ttl: Option<String>,
+    /// default "14d"
+    refresh_idle_ttl: Option<String>,
+    /// default "30d"
+    refresh_absolute_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -406,7 +446,49 @@ impl RawConfig {
                 Duration::from_secs(5),
                 Duration::from_secs(600),
             )?,
+            refresh_idle_ttl: duration(
+                "tokens.refresh_idle_ttl",
+                self.tokens.refresh_idle_ttl,
+                "14d",
+                Duration::from_secs(60),
+                365 * 24 * hour,
+            )?,
+            refresh_absolute_ttl: duration(
+                "tokens.refresh_absolute_ttl",
+                self.tokens.refresh_absolute_ttl,
+                "30d",
+                Duration::from_secs(60),
+                365 * 24 * hour,
+            )?,
         };
+        if tokens.refresh_absolute_ttl < tokens.refresh_idle_ttl {
+            return Err(err(
+                "tokens.refresh_absolute_ttl",
+                "must not be shorter than tokens.refresh_idle_ttl",
+            ));
+        }
+        let keys = KeysConfig {
+            rotation_lead_time: duration(
+                "keys.rotation_lead_time",
+                self.keys.rotation_lead_time,
+                "10m",
+                Duration::ZERO,
+                7 * 24 * hour,
+            )?,
+            refresh_interval: duration(
+                "keys.refresh_interval",
+                self.keys.refresh_interval,
+                "30s",
+                Duration::from_secs(1),
+                hour,
+            )?,
+        };
+        if !keys.rotation_lead_time.is_zero() && keys.refresh_interval >= keys.rotation_lead_time {
+            return Err(err(
+                "keys.refresh_interval",
+                "must be shorter than keys.rotation_lead_time, or nodes may sign with a key not yet published everywhere",
+            ));
+        }
         let session = SessionConfig {
             lifetime: duration(
                 "session.lifetime",
@@ -466,6 +548,7 @@ impl RawConfig {
             session,
             oauth,
             password,
+            keys,
             sources,
         })
     }

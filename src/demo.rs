@@ -54,7 +54,7 @@ pub async fn seed(provider: &Provider) -> Result<(), DemoError> {
                 auth_method: AuthMethod::ClientSecretBasic,
                 redirect_uris: vec![REDIRECT_URI.into(), "http://127.0.0.1:3000/callback".into()],
                 post_logout_redirect_uris: vec!["http://localhost:3000/".into()],
-                grant_types: vec![GrantType::AuthorizationCode],
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
                 scopes: crate::oidc::scopes::SUPPORTED
                     .iter()
                     .map(|s| s.to_string())
@@ -62,6 +62,9 @@ pub async fn seed(provider: &Provider) -> Result<(), DemoError> {
                 subject_type: SubjectType::Public,
                 sector: None,
                 jwks_uri: None,
+                jwks: None,
+                audiences: vec![],
+                refresh_grace_secs: 0,
                 backchannel_logout_uri: None,
                 first_party: false,
                 id_token_alg: SigningAlg::ES256,

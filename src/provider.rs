@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::keys::{KeyError, KeyRing, SigningKey};
+use crate::crypto::keys::{KeyEntry, KeyError, KeyRing, SigningKey};
 use crate::crypto::password::PasswordHasherPool;
 use crate::crypto::{MasterKey, SigningAlg};
 use crate::store::{Store, StoreError, StoredKey};
@@ -31,6 +31,8 @@ pub struct Provider {
     keys: RwLock<Arc<KeyRing>>,
     /// The discovery document, serialised once.
     pub discovery_json: Arc<str>,
+    /// Client key sets for `private_key_jwt`.
+    pub jwks_cache: crate::oidc::client_assertion::JwksCache,
 }
 
 impl Provider {
@@ -50,6 +52,7 @@ impl Provider {
             passwords,
             keys: RwLock::new(Arc::new(ring)),
             discovery_json,
+            jwks_cache: Default::default(),
         })
     }
 
@@ -67,7 +70,8 @@ impl Provider {
     }
 }
 
-/// Loads every published key; creates an ES256 and an RS256 key when none is active.
+/// Loads every published key; creates an ES256 and an RS256 key when an algorithm has
+/// none that signs now or later.
 pub async fn load_or_create_keys(
     store: &Store,
     master: &MasterKey,
@@ -75,30 +79,42 @@ pub async fn load_or_create_keys(
 ) -> Result<KeyRing, StartError> {
     let mut stored = store.keys().published(now).await?;
     for alg in SigningAlg::ALL {
-        let has_active = stored
+        let has_signer = stored
             .iter()
-            .any(|k| k.alg == alg.as_str() && k.activates_at <= now && k.retired_at.is_none());
-        if !has_active {
-            let der = tokio::task::spawn_blocking(move || SigningKey::generate_pkcs8(alg))
-                .await
-                .map_err(|_| KeyError::Generate)??;
-            let key = SigningKey::from_pkcs8(alg, &der)?;
-            let row = StoredKey {
-                private_key: master.seal(&key.kid, &der),
-                kid: key.kid,
-                alg: alg.as_str().to_owned(),
-                created_at: now,
-                activates_at: now,
-                retired_at: None,
-                expires_at: None,
-            };
+            .any(|k| k.alg == alg.as_str() && k.retired_at.is_none_or(|r| r > now));
+        if !has_signer {
+            let row = new_key_row(master, alg, now, now).await?;
             store.keys().insert(&row).await?;
             tracing::info!(kid = %row.kid, alg = alg.as_str(), "created signing key");
             stored.insert(0, row);
         }
     }
-    let mut published = Vec::new();
-    let mut signing: Vec<(SigningAlg, String)> = Vec::new();
+    decode_ring(master, stored)
+}
+
+async fn new_key_row(
+    master: &MasterKey,
+    alg: SigningAlg,
+    now: i64,
+    activates_at: i64,
+) -> Result<StoredKey, StartError> {
+    let der = tokio::task::spawn_blocking(move || SigningKey::generate_pkcs8(alg))
+        .await
+        .map_err(|_| KeyError::Generate)??;
+    let key = SigningKey::from_pkcs8(alg, &der)?;
+    Ok(StoredKey {
+        private_key: master.seal(&key.kid, &der),
+        kid: key.kid,
+        alg: alg.as_str().to_owned(),
+        created_at: now,
+        activates_at,
+        retired_at: None,
+        expires_at: None,
+    })
+}
+
+fn decode_ring(master: &MasterKey, stored: Vec<StoredKey>) -> Result<KeyRing, StartError> {
+    let mut entries = Vec::with_capacity(stored.len());
     for row in stored {
         let alg = SigningAlg::parse(&row.alg).ok_or_else(|| KeyError::Decode {
             kid: row.kid.clone(),
@@ -109,14 +125,82 @@ pub async fn load_or_create_keys(
             kid: row.kid.clone(),
             reason: e.to_string(),
         })?;
-        // Rows are newest first: the first active key of each algorithm signs.
-        if row.activates_at <= now
-            && row.retired_at.is_none()
-            && !signing.iter().any(|(a, _)| *a == alg)
-        {
-            signing.push((alg, key.kid.clone()));
-        }
-        published.push(key);
+        entries.push(KeyEntry {
+            key,
+            activates_at: row.activates_at,
+            retired_at: row.retired_at,
+        });
     }
-    Ok(KeyRing::new(published, &signing))
+    Ok(KeyRing::new(entries))
+}
+
+/// A rotation: the new key of each algorithm, and the keys it retires.
+#[derive(Debug)]
+pub struct Rotated {
+    pub alg: SigningAlg,
+    pub kid: String,
+    pub activates_at: i64,
+    pub retired: Vec<String>,
+}
+
+/// `keys rotate`: a new key per algorithm, published now and signing after the lead
+/// time; the keys it replaces stop signing then and stay published until every token
+/// they signed has expired.
+pub async fn rotate_keys(
+    config: &Config,
+    store: &Store,
+    master: &MasterKey,
+    now: i64,
+) -> Result<Vec<Rotated>, StartError> {
+    let activates_at = now + config.keys.rotation_lead_time.as_secs() as i64;
+    let longest_token = config
+        .tokens
+        .access_token_ttl
+        .max(config.tokens.id_token_ttl)
+        .as_secs() as i64;
+    // A minute of margin for clock skew between nodes and relying parties.
+    let expire_at = activates_at + longest_token + 60;
+    let mut out = Vec::new();
+    for alg in SigningAlg::ALL {
+        let row = new_key_row(master, alg, now, activates_at).await?;
+        let retired = store.keys().rotate(&row, activates_at, expire_at).await?;
+        let retired = retired.into_iter().filter(|k| *k != row.kid).collect();
+        out.push(Rotated {
+            alg,
+            kid: row.kid,
+            activates_at,
+            retired,
+        });
+    }
+    Ok(out)
+}
+
+impl Provider {
+    /// Reloads the keys from the database (a rotation made by another node or the CLI).
+    pub async fn reload_keys(&self) -> Result<(), StartError> {
+        let stored = self.store.keys().published(self.now()).await?;
+        let ring = decode_ring(&self.master, stored)?;
+        *self.keys.write().expect("key ring lock poisoned") = Arc::new(ring);
+        Ok(())
+    }
+
+    /// Reloads keys every `keys.refresh_interval` until the provider is dropped: the
+    /// staleness bound of a node's key cache.
+    pub fn spawn_key_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let period = self.config.keys.refresh_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(provider) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = provider.reload_keys().await {
+                    tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
+                }
+            }
+        })
+    }
 }

@@ -177,44 +177,80 @@ impl SigningKey {
     }
 }
 
-/// The keys in memory: which key signs for each algorithm, every published key by
-/// `kid`, and the JWKS document ready to serve.
+/// A published key and when it signs.
+#[derive(Debug)]
+pub struct KeyEntry {
+    pub key: SigningKey,
+    /// It signs from this time...
+    pub activates_at: i64,
+    /// ...until this one, if set (a rotation replaced it).
+    pub retired_at: Option<i64>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: Arc<SigningKey>,
+    activates_at: i64,
+    retired_at: Option<i64>,
+}
+
+/// The keys in memory: every published key by `kid`, when each signs, and the JWKS
+/// document ready to serve.
 #[derive(Debug)]
 pub struct KeyRing {
-    signing: HashMap<SigningAlg, Arc<SigningKey>>,
+    /// Newest first.
+    entries: Vec<Entry>,
     published: HashMap<String, Arc<SigningKey>>,
     jwks: Arc<str>,
 }
 
 impl KeyRing {
-    /// `published` are all keys to publish (newest first); `signing` the kid that signs
-    /// for each algorithm.
-    pub fn new(published: Vec<SigningKey>, signing: &[(SigningAlg, String)]) -> KeyRing {
+    /// `entries` newest first.
+    pub fn new(entries: Vec<KeyEntry>) -> KeyRing {
         let jwks = json!({
-            "keys": published.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()
+            "keys": entries.iter().map(|e| e.key.public_jwk.clone()).collect::<Vec<_>>()
         })
         .to_string();
-        let published: HashMap<String, Arc<SigningKey>> = published
+        let entries: Vec<Entry> = entries
             .into_iter()
-            .map(|k| (k.kid.clone(), Arc::new(k)))
+            .map(|e| Entry {
+                key: Arc::new(e.key),
+                activates_at: e.activates_at,
+                retired_at: e.retired_at,
+            })
             .collect();
-        let signing = signing
+        let published = entries
             .iter()
-            .filter_map(|(alg, kid)| published.get(kid).map(|k| (*alg, k.clone())))
+            .map(|e| (e.key.kid.clone(), e.key.clone()))
             .collect();
         KeyRing {
-            signing,
+            entries,
             published,
             jwks: jwks.into(),
         }
+    }
+
+    /// The key that signs for `alg` at `now`: the newest active one.
+    fn signing_key(&self, alg: SigningAlg, now: i64) -> Option<&Arc<SigningKey>> {
+        self.entries
+            .iter()
+            .find(|e| {
+                e.key.alg == alg && e.activates_at <= now && e.retired_at.is_none_or(|r| r > now)
+            })
+            .map(|e| &e.key)
     }
 
     pub fn jwks_json(&self) -> Arc<str> {
         self.jwks.clone()
     }
 
-    pub fn signing_kid(&self, alg: SigningAlg) -> Option<&str> {
-        self.signing.get(&alg).map(|k| k.kid.as_str())
+    pub fn signing_kid(&self, alg: SigningAlg, now: i64) -> Option<&str> {
+        self.signing_key(alg, now).map(|k| k.kid.as_str())
+    }
+
+    /// A published key by `kid` (for verifying our own tokens).
+    pub fn get(&self, kid: &str) -> Option<&Arc<SigningKey>> {
+        self.published.get(kid)
     }
 
     /// A compact JWS of `claims` with header `typ` and the active key's `kid`.
@@ -223,8 +259,11 @@ impl KeyRing {
         alg: SigningAlg,
         typ: &str,
         claims: &T,
+        now: i64,
     ) -> Result<String, KeyError> {
-        let key = self.signing.get(&alg).ok_or(KeyError::NoActiveKey(alg))?;
+        let key = self
+            .signing_key(alg, now)
+            .ok_or(KeyError::NoActiveKey(alg))?;
         let mut header = Header::new(alg.jwt());
         header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());
@@ -281,11 +320,18 @@ mod tests {
             &SigningKey::generate_pkcs8(SigningAlg::RS256).unwrap(),
         )
         .unwrap();
-        let signing = vec![
-            (SigningAlg::ES256, es.kid.clone()),
-            (SigningAlg::RS256, rs.kid.clone()),
-        ];
-        KeyRing::new(vec![es, rs], &signing)
+        KeyRing::new(vec![
+            KeyEntry {
+                key: es,
+                activates_at: 0,
+                retired_at: None,
+            },
+            KeyEntry {
+                key: rs,
+                activates_at: 0,
+                retired_at: None,
+            },
+        ])
     }
 
     #[test]
@@ -297,6 +343,7 @@ mod tests {
                     alg,
                     "at+jwt",
                     &json!({"iss": "https://i", "exp": 2000, "sub": "a"}),
+                    1000,
                 )
                 .unwrap();
             let claims: serde_json::Value =
@@ -315,6 +362,47 @@ mod tests {
                 Err(VerifyError::Rejected(_))
             ));
         }
+    }
+
+    #[test]
+    fn the_newest_active_key_signs_and_retired_keys_still_verify() {
+        let key =
+            |alg| SigningKey::from_pkcs8(alg, &SigningKey::generate_pkcs8(alg).unwrap()).unwrap();
+        let (old, new) = (key(SigningAlg::ES256), key(SigningAlg::ES256));
+        let (old_kid, new_kid) = (old.kid.clone(), new.kid.clone());
+        // Rotated at 100 with a lead time of 50: new signs from 150.
+        let ring = KeyRing::new(vec![
+            KeyEntry {
+                key: new,
+                activates_at: 150,
+                retired_at: None,
+            },
+            KeyEntry {
+                key: old,
+                activates_at: 0,
+                retired_at: Some(150),
+            },
+        ]);
+        assert_eq!(
+            ring.signing_kid(SigningAlg::ES256, 120),
+            Some(old_kid.as_str())
+        );
+        assert_eq!(
+            ring.signing_kid(SigningAlg::ES256, 150),
+            Some(new_kid.as_str())
+        );
+        let claims = json!({"iss": "https://i", "exp": 2000});
+        let before = ring.sign(SigningAlg::ES256, "JWT", &claims, 120).unwrap();
+        let after = ring.sign(SigningAlg::ES256, "JWT", &claims, 160).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&after).unwrap().kid.unwrap(),
+            new_kid
+        );
+        assert!(
+            ring.verify::<serde_json::Value>(&before, "JWT", "https://i", 170)
+                .is_ok()
+        );
+        assert!(ring.signing_kid(SigningAlg::RS256, 120).is_none());
     }
 
     #[test]

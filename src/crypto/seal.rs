@@ -25,6 +25,8 @@ pub enum SealError {
 pub struct MasterKey {
     seal: LessSafeKey,
     csrf: hmac::Key,
+    pairwise: hmac::Key,
+    refresh: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -90,11 +92,15 @@ impl MasterKey {
         };
         let seal_key = derive(b"seal signing keys");
         let csrf_key = derive(b"csrf tokens");
+        let pairwise_key = derive(b"pairwise subject identifiers");
+        let refresh_key = derive(b"refresh token successors");
         MasterKey {
             seal: LessSafeKey::new(
                 UnboundKey::new(&AES_256_GCM, &seal_key).expect("32-byte AES key"),
             ),
             csrf: hmac::Key::new(hmac::HMAC_SHA256, &csrf_key),
+            pairwise: hmac::Key::new(hmac::HMAC_SHA256, &pairwise_key),
+            refresh: hmac::Key::new(hmac::HMAC_SHA256, &refresh_key),
         }
     }
 
@@ -132,6 +138,20 @@ impl MasterKey {
     /// HMAC-SHA256 for CSRF tokens.
     pub fn csrf_mac(&self, message: &[u8]) -> hmac::Tag {
         hmac::sign(&self.csrf, message)
+    }
+
+    /// A pairwise subject (OIDC Core section 8.1): stable for one account and sector,
+    /// unlinkable across sectors without this key.
+    pub fn pairwise_subject(&self, sector: &str, account_id: &str) -> String {
+        let tag = hmac::sign(&self.pairwise, format!("{sector}\n{account_id}").as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
+    }
+
+    /// The successor of a refresh token, derived from it: a token presented again within
+    /// its grace period gets the very same successor, with nothing extra stored.
+    pub fn refresh_successor(&self, token: &str) -> crate::secret::Secret {
+        let tag = hmac::sign(&self.refresh, token.as_bytes());
+        crate::secret::Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag))
     }
 
     pub fn csrf_verify(&self, message: &[u8], tag: &[u8]) -> bool {

@@ -27,9 +27,15 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
 }
 
 pub async fn jwks(State(app): State<AppState>) -> Response {
-    json(
+    let max_age = app.provider.config.keys.jwks_max_age();
+    let mut r = json(
         app.provider.keys().jwks_json().to_string(),
         "application/jwk-set+json",
-        "public, max-age=300",
-    )
+        "",
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number"),
+    );
+    r
 }

@@ -2,6 +2,7 @@
 //! Handlers stay thin: they translate HTTP into calls on `oidc` and `identity`.
 
 mod authorize;
+mod client_auth;
 mod consent;
 mod cookies;
 mod csrf;
@@ -9,6 +10,7 @@ mod discovery;
 mod errors;
 mod forms;
 mod health;
+mod introspect;
 mod login;
 mod pages;
 mod token;
@@ -49,6 +51,8 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/login", get(login::page).post(login::submit))
         .route("/consent", get(consent::page).post(consent::submit))
         .route("/token", axum::routing::post(token::token))
+        .route("/introspect", axum::routing::post(introspect::introspect))
+        .route("/revoke", axum::routing::post(introspect::revoke))
         .route("/userinfo", get(userinfo::get).post(userinfo::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

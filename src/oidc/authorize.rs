@@ -13,7 +13,7 @@ use url::Url;
 
 use super::error::{ErrorCode, OAuthError};
 use super::pkce;
-use super::scopes::{ScopeSet, is_valid_scope_token};
+use super::scopes::{ScopeSet, is_user_scope, is_valid_scope_token};
 use crate::config::{OAuthConfig, PkceRequirement};
 use crate::identity::loa_of;
 use crate::store::{Client, GrantType, Session};
@@ -104,27 +104,17 @@ pub struct AuthorizationRequest {
 }
 
 /// The query or form parameters of a request, with repeated names remembered: RFC 6749
-/// section 3.1 forbids repeating a parameter.
+/// section 3.1 forbids repeating a parameter (RFC 8707's `resource` is the exception).
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Params {
-    values: HashMap<String, String>,
-    repeated: Vec<String>,
+    values: HashMap<String, Vec<String>>,
 }
 
 impl Params {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Params {
         let mut p = Params::default();
         for (k, v) in pairs {
-            match p.values.entry(k) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    if !p.repeated.contains(e.key()) {
-                        p.repeated.push(e.key().clone());
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(v);
-                }
-            }
+            p.values.entry(k).or_default().push(v);
         }
         p
     }
@@ -132,16 +122,30 @@ impl Params {
     /// A parameter given once, with an empty value treated as absent (RFC 6749 section
     /// 3.1). `Err` names a repeated parameter.
     pub fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        if self.repeated.iter().any(|r| r == name) {
-            return Err(OAuthError::invalid_request(format!(
+        match self.values.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([one]) => Ok(Some(one.as_str()).filter(|v| !v.is_empty())),
+            Some(_) => Err(OAuthError::invalid_request(format!(
                 "the `{name}` parameter must not be repeated"
-            )));
+            ))),
         }
-        Ok(self
+    }
+
+    /// Every value of a parameter that may be repeated.
+    pub fn all(&self, name: &str) -> &[String] {
+        self.values.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The first parameter repeated that may not be, if any.
+    pub fn first_repeated(&self) -> Option<&str> {
+        let mut names: Vec<&String> = self
             .values
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty()))
+            .iter()
+            .filter(|(k, v)| v.len() > 1 && k.as_str() != "resource")
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        names.first().map(|k| k.as_str())
     }
 
     pub fn client_id(&self) -> Result<&str, OAuthError> {
@@ -190,7 +194,7 @@ impl AuthorizationRequest {
         oauth: &OAuthConfig,
         target: RedirectTarget,
     ) -> Result<AuthorizationRequest, OAuthError> {
-        if let Some(name) = params.repeated.first() {
+        if let Some(name) = params.first_repeated() {
             return Err(OAuthError::invalid_request(format!(
                 "the `{name}` parameter must not be repeated"
             )));
@@ -299,7 +303,12 @@ fn parse_scopes(raw: Option<&str>, client: &Client) -> Result<ScopeSet, OAuthErr
     {
         return Err(OAuthError::invalid_scope("`scope` has invalid characters"));
     }
-    let requested = ScopeSet::parse(raw).supported_only();
+    // Unknown scopes are ignored (OIDC Core section 3.1.2.1), and so is offline_access
+    // for a client that may not hold refresh tokens (section 11).
+    let requested = ScopeSet::parse(raw).filter(|s| {
+        (is_user_scope(s) || client.scopes.iter().any(|c| c == s))
+            && (s != "offline_access" || client.allows_grant(GrantType::RefreshToken))
+    });
     if !requested.contains("openid") {
         return Err(OAuthError::invalid_scope("the `openid` scope is required"));
     }
@@ -448,9 +457,12 @@ mod tests {
             subject_type: SubjectType::Public,
             sector: None,
             jwks_uri: None,
+            jwks: None,
             backchannel_logout_uri: None,
             first_party: false,
             id_token_alg: SigningAlg::ES256,
+            audiences: vec![],
+            refresh_grace_secs: 0,
             created_at: 0,
         }
     }
@@ -569,12 +581,13 @@ mod tests {
             redirect_error(params(&[("request_uri", "urn:x")])),
             ErrorCode::RequestUriNotSupported
         );
-        let mut repeated: Vec<(String, String)> = vec![("scope".into(), "openid".into())];
-        repeated.extend(params(&[]).values);
-        assert_eq!(
-            redirect_error(Params::from_pairs(repeated)),
-            ErrorCode::InvalidRequest
-        );
+        let mut repeated = params(&[]);
+        repeated
+            .values
+            .get_mut("scope")
+            .unwrap()
+            .push("openid".into());
+        assert_eq!(redirect_error(repeated), ErrorCode::InvalidRequest);
     }
 
     #[test]

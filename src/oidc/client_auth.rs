@@ -20,6 +20,9 @@ pub struct PresentedCredentials {
     pub client_id: Option<String>,
     /// The `client_secret` form parameter.
     pub client_secret: Option<Secret>,
+    /// `client_assertion_type` and `client_assertion` (RFC 7523).
+    pub assertion_type: Option<String>,
+    pub assertion: Option<Secret>,
 }
 
 /// Parses an `Authorization` header value of the Basic scheme. The id and secret are
@@ -67,17 +70,40 @@ fn failed(detail: impl Into<String>) -> OAuthError {
 pub async fn authenticate(
     provider: &Provider,
     presented: PresentedCredentials,
+    now: i64,
 ) -> Result<Client, OAuthError> {
-    let (client_id, method, secret) = match presented {
-        PresentedCredentials {
-            basic: Some(_),
-            client_secret: Some(_),
-            ..
-        } => {
-            return Err(OAuthError::invalid_request(
-                "use only one client authentication method",
-            ));
+    let methods = [
+        presented.basic.is_some(),
+        presented.client_secret.is_some(),
+        presented.assertion.is_some(),
+    ];
+    if methods.iter().filter(|m| **m).count() > 1 {
+        return Err(OAuthError::invalid_request(
+            "use only one client authentication method",
+        ));
+    }
+    if let Some(assertion) = presented.assertion {
+        if presented.assertion_type.as_deref() != Some(super::client_assertion::JWT_BEARER) {
+            return Err(OAuthError::invalid_request(format!(
+                "`client_assertion_type` must be {}",
+                super::client_assertion::JWT_BEARER
+            )));
         }
+        let id = match (
+            presented.client_id,
+            super::client_assertion::unverified_client_id(assertion.expose()),
+        ) {
+            (Some(id), Some(sub)) if id != sub => {
+                return Err(failed("client_id differs from the assertion's subject"));
+            }
+            (Some(id), _) | (None, Some(id)) => id,
+            (None, None) => return Err(failed("assertion names no client")),
+        };
+        let client = registered(provider, &id, AuthMethod::PrivateKeyJwt).await?;
+        super::client_assertion::verify(provider, &client, assertion.expose(), now).await?;
+        return Ok(client);
+    }
+    let (client_id, method, secret) = match presented {
         PresentedCredentials {
             basic: Some((id, secret)),
             client_id,
@@ -105,19 +131,7 @@ pub async fn authenticate(
             ));
         }
     };
-    let client = provider
-        .store
-        .clients()
-        .get(&client_id)
-        .await?
-        .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
-    if client.auth_method != method {
-        return Err(failed(format!(
-            "client {client_id} is registered for {}, used {}",
-            client.auth_method.as_str(),
-            method.as_str()
-        )));
-    }
+    let client = registered(provider, &client_id, method).await?;
     match (secret, &client.secret_hash) {
         (None, _) if client.is_public() => Ok(client),
         (Some(secret), Some(hash))
@@ -127,6 +141,28 @@ pub async fn authenticate(
         }
         _ => Err(failed(format!("wrong secret for client {client_id}"))),
     }
+}
+
+/// The client, if it exists and registered `method`.
+async fn registered(
+    provider: &Provider,
+    client_id: &str,
+    method: AuthMethod,
+) -> Result<Client, OAuthError> {
+    let client = provider
+        .store
+        .clients()
+        .get(client_id)
+        .await?
+        .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
+    if client.auth_method != method {
+        return Err(failed(format!(
+            "client {client_id} is registered for {}, used {}",
+            client.auth_method.as_str(),
+            method.as_str()
+        )));
+    }
+    Ok(client)
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@ use super::scopes::SUPPORTED;
 use crate::config::Config;
 use crate::identity::acr_for;
 
+const ASSERTION_ALGS: [&str; 8] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+];
+
 pub fn document(config: &Config) -> Value {
     let issuer = config.issuer.as_str().trim_end_matches('/');
     let mut loas: Vec<u8> = config.sources.iter().map(|s| s.loa).collect();
@@ -18,13 +22,20 @@ pub fn document(config: &Config) -> Value {
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
         "scopes_supported": SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
-        "subject_types_supported": ["public"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": loas.into_iter().map(acr_for).collect::<Vec<_>>(),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],

@@ -28,6 +28,7 @@ pub enum ErrorCode {
     UnmetAuthenticationRequirements,
     InvalidToken,
     InsufficientScope,
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -52,6 +53,7 @@ impl ErrorCode {
             ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
         }
     }
 }

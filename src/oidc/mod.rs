@@ -2,13 +2,18 @@
 //! data (`OAuthError`), and `http` maps them to statuses and shapes.
 
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod grants;
+pub mod introspection;
 pub mod pkce;
+pub mod registration;
+pub mod revocation;
 pub mod scopes;
+pub mod subject;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;

@@ -7,14 +7,21 @@ use serde::{Deserialize, Serialize};
 
 /// The scopes this provider knows. Others are ignored, as OIDC Core section 3.1.2.1
 /// asks of unrecognised scope values.
-pub const SUPPORTED: [&str; 6] = [
+pub const SUPPORTED: [&str; 7] = [
     "openid",
     "profile",
     "email",
     "phone",
     "address",
     "national_id",
+    "offline_access",
 ];
+
+/// Whether a scope is about a person (an OpenID Connect scope), as opposed to an API
+/// scope a client registers for `client_credentials`.
+pub fn is_user_scope(scope: &str) -> bool {
+    SUPPORTED.contains(&scope)
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeSet(BTreeSet<String>);
@@ -39,6 +46,11 @@ impl ScopeSet {
 
     pub fn union(&self, other: &ScopeSet) -> ScopeSet {
         ScopeSet(self.0.union(&other.0).cloned().collect())
+    }
+
+    /// The scopes for which `keep` answers true.
+    pub fn filter(&self, keep: impl Fn(&str) -> bool) -> ScopeSet {
+        ScopeSet(self.0.iter().filter(|s| keep(s)).cloned().collect())
     }
 
     /// Only the scopes this provider supports.

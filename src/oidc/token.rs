@@ -19,7 +19,7 @@ pub async fn exchange(
         .get("grant_type")?
         .ok_or_else(|| OAuthError::invalid_request("the `grant_type` parameter is missing"))?
         .to_owned();
-    let client = client_auth::authenticate(provider, credentials).await?;
+    let client = client_auth::authenticate(provider, credentials, now).await?;
     let unsupported = || {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -36,6 +36,11 @@ pub async fn exchange(
         GrantType::AuthorizationCode => {
             grants::authorization_code::exchange(provider, &client, &params, now).await
         }
-        GrantType::RefreshToken | GrantType::ClientCredentials => Err(unsupported()),
+        GrantType::RefreshToken => {
+            grants::refresh_token::exchange(provider, &client, &params, now).await
+        }
+        GrantType::ClientCredentials => {
+            grants::client_credentials::exchange(provider, &client, &params, now).await
+        }
     }
 }

@@ -1,31 +1,77 @@
-//! Minting ID tokens (OIDC Core section 2) and access tokens (RFC 9068 JWT profile).
-//! Access tokens are signed and returned, never stored.
+//! Minting ID tokens (OIDC Core section 2) and access tokens (RFC 9068 JWT profile),
+//! and issuing refresh tokens. Access tokens are signed and returned, never stored: the
+//! deny list (`store::revocations`) is what revokes them.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::OAuthError;
-use crate::crypto::SigningAlg;
+use super::scopes::ScopeSet;
+use crate::crypto::{SigningAlg, sha256_b64url};
+use crate::ids::{AccountId, GrantId, SessionId};
 use crate::provider::Provider;
-use crate::store::{Account, AuthorizationCode, Client};
+use crate::secret::Secret;
+use crate::store::{Client, RefreshToken};
 
-/// RFC 9068 section 2.2 claims.
+/// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience(pub Vec<String>);
+
+impl Audience {
+    pub fn contains(&self, value: &str) -> bool {
+        self.0.iter().any(|a| a == value)
+    }
+}
+
+impl Serialize for Audience {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(Audience(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }))
+    }
+}
+
+/// RFC 9068 section 2.2 claims. The user-related ones are absent from
+/// `client_credentials` tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
     pub client_id: String,
     pub scope: String,
-    pub auth_time: i64,
-    pub acr: String,
-    pub amr: Vec<String>,
-    pub sid: String,
+    /// The authorization this token came from: revoking it revokes the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,7 +86,8 @@ struct IdTokenClaims<'a> {
     nonce: Option<&'a str>,
     acr: &'a str,
     amr: &'a [String],
-    sid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     at_hash: String,
 }
 
@@ -50,13 +97,23 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub scope: String,
 }
 
-/// The `sub` a client sees for an account.
-pub fn subject_for(_client: &Client, account: &Account) -> String {
-    account.id.to_string()
+/// A person's authorization, as a code or a refresh token carries it.
+#[derive(Debug, Clone)]
+pub struct UserGrant {
+    pub grant_id: GrantId,
+    pub account_id: AccountId,
+    pub session_id: Option<SessionId>,
+    pub scope: ScopeSet,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub nonce: Option<String>,
 }
 
 /// OIDC Core section 3.1.3.6: base64url of the left half of the hash of the access
@@ -70,54 +127,110 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
     }
 }
 
-/// The token response of a code exchange: an access token and an ID token.
-pub fn for_code(
+/// Signs an access token; answers it with its lifetime.
+pub fn sign_access_token(
+    provider: &Provider,
+    claims: &AccessTokenClaims,
+    now: i64,
+) -> Result<String, OAuthError> {
+    Ok(provider
+        .keys()
+        .sign(SigningAlg::ES256, "at+jwt", claims, now)?)
+}
+
+/// The response to a person's grant: an access token, an ID token when `openid` is in
+/// `at_scope`, and `refresh_token` if one was issued.
+pub async fn for_user(
     provider: &Provider,
     client: &Client,
-    account: &Account,
-    code: &AuthorizationCode,
+    grant: &UserGrant,
+    at_scope: &ScopeSet,
+    refresh_token: Option<Secret>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    let keys = provider.keys();
     let issuer = provider.issuer();
-    let sub = subject_for(client, account);
+    let sub = super::subject::subject_for(provider, client, &grant.account_id).await?;
     let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
-    let at_claims = AccessTokenClaims {
+    let claims = AccessTokenClaims {
         iss: issuer.to_owned(),
         sub: sub.clone(),
-        aud: issuer.to_owned(),
+        aud: Audience(vec![issuer.to_owned()]),
         exp: now + ttl,
         iat: now,
         jti: crate::ids::new_uuid(),
         client_id: client.client_id.to_string(),
-        scope: code.scope.clone(),
-        auth_time: code.auth_time,
-        acr: code.acr.clone(),
-        amr: code.amr.clone(),
-        sid: code.session_id.to_string(),
+        scope: at_scope.to_string(),
+        grant_id: Some(grant.grant_id.to_string()),
+        auth_time: Some(grant.auth_time),
+        acr: Some(grant.acr.clone()),
+        amr: Some(grant.amr.clone()),
+        sid: grant.session_id.as_ref().map(ToString::to_string),
     };
-    let access_token = keys.sign(SigningAlg::ES256, "at+jwt", &at_claims)?;
-    let id_claims = IdTokenClaims {
-        iss: issuer,
-        sub: &sub,
-        aud: client.client_id.as_str(),
-        exp: now + provider.config.tokens.id_token_ttl.as_secs() as i64,
-        iat: now,
-        auth_time: code.auth_time,
-        nonce: code.nonce.as_deref(),
-        acr: &code.acr,
-        amr: &code.amr,
-        sid: code.session_id.as_str(),
-        at_hash: at_hash(&access_token, client.id_token_alg),
+    let access_token = sign_access_token(provider, &claims, now)?;
+    let id_token = if at_scope.contains("openid") {
+        let id_claims = IdTokenClaims {
+            iss: issuer,
+            sub: &sub,
+            aud: client.client_id.as_str(),
+            exp: now + provider.config.tokens.id_token_ttl.as_secs() as i64,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+            acr: &grant.acr,
+            amr: &grant.amr,
+            sid: grant.session_id.as_ref().map(SessionId::as_str),
+            at_hash: at_hash(&access_token, client.id_token_alg),
+        };
+        Some(
+            provider
+                .keys()
+                .sign(client.id_token_alg, "JWT", &id_claims, now)?,
+        )
+    } else {
+        None
     };
-    let id_token = keys.sign(client.id_token_alg, "JWT", &id_claims)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ttl,
-        id_token: Some(id_token),
-        scope: code.scope.clone(),
+        refresh_token: refresh_token.map(|t| t.expose().to_owned()),
+        id_token,
+        scope: at_scope.to_string(),
     })
+}
+
+/// Starts a refresh token family for a grant; answers the token.
+pub async fn start_refresh_family(
+    provider: &Provider,
+    client: &Client,
+    grant: &UserGrant,
+    now: i64,
+) -> Result<Secret, OAuthError> {
+    let token = crate::random::token();
+    let tokens = &provider.config.tokens;
+    let family_expires_at = now + tokens.refresh_absolute_ttl.as_secs() as i64;
+    let row = RefreshToken {
+        id: crate::ids::new_uuid(),
+        family_id: grant.grant_id.clone(),
+        client_id: client.client_id.clone(),
+        account_id: grant.account_id.clone(),
+        session_id: grant.session_id.clone(),
+        scope: grant.scope.to_string(),
+        auth_time: grant.auth_time,
+        acr: grant.acr.clone(),
+        amr: grant.amr.clone(),
+        created_at: now,
+        expires_at: (now + tokens.refresh_idle_ttl.as_secs() as i64).min(family_expires_at),
+        family_expires_at,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    provider
+        .store
+        .refresh_tokens()
+        .insert(&row, &sha256_b64url(token.expose()))
+        .await?;
+    Ok(token)
 }
 
 #[cfg(test)]
@@ -134,5 +247,19 @@ mod tests {
             ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
+    }
+
+    #[test]
+    fn audience_is_a_string_when_single() {
+        assert_eq!(
+            serde_json::to_string(&Audience(vec!["a".into()])).unwrap(),
+            "\"a\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Audience(vec!["a".into(), "b".into()])).unwrap(),
+            "[\"a\",\"b\"]"
+        );
+        let back: Audience = serde_json::from_str("\"a\"").unwrap();
+        assert!(back.contains("a"));
     }
 }

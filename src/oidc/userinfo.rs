@@ -5,35 +5,16 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorCode, OAuthError};
 use super::scopes::ScopeSet;
-use super::tokens::AccessTokenClaims;
-use crate::ids::AccountId;
 use crate::provider::Provider;
 use crate::store::{Account, AccountKind};
 
-/// Verifies an access token of ours: signature, `typ` = `at+jwt`, issuer, expiry and
-/// audience.
-pub fn verify_access_token(
-    provider: &Provider,
-    token: &str,
-    now: i64,
-) -> Result<AccessTokenClaims, OAuthError> {
-    let claims: AccessTokenClaims = provider
-        .keys()
-        .verify(token, "at+jwt", provider.issuer(), now)
-        .map_err(|e| {
-            OAuthError::invalid_token("the access token is invalid or expired")
-                .with_detail(e.to_string())
-        })?;
-    if claims.aud != provider.issuer() {
+pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Value, OAuthError> {
+    let claims = super::revocation::live_access_token(provider, token, now).await?;
+    if !claims.aud.contains(provider.issuer()) {
         return Err(OAuthError::invalid_token(
             "the access token is not for this server",
         ));
     }
-    Ok(claims)
-}
-
-pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Value, OAuthError> {
-    let claims = verify_access_token(provider, token, now)?;
     let scopes = ScopeSet::parse(&claims.scope);
     if !scopes.contains("openid") {
         return Err(OAuthError::new(
@@ -41,12 +22,22 @@ pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Valu
             "the access token lacks the `openid` scope",
         ));
     }
+    let gone = || OAuthError::invalid_token("the account no longer exists");
+    let client = provider
+        .store
+        .clients()
+        .get(&claims.client_id)
+        .await?
+        .ok_or_else(gone)?;
+    let account_id = super::subject::account_of(provider, &client, &claims.sub)
+        .await?
+        .ok_or_else(gone)?;
     let account = provider
         .store
         .accounts()
-        .get(&AccountId::new(&claims.sub))
+        .get(&account_id)
         .await?
-        .ok_or_else(|| OAuthError::invalid_token("the account no longer exists"))?;
+        .ok_or_else(gone)?;
     Ok(claims_for(&account, &claims.sub, &scopes))
 }
 
@@ -97,6 +88,7 @@ pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AccountId;
 
     fn account() -> Account {
         Account {

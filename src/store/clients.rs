@@ -104,9 +104,16 @@ pub struct Client {
     pub subject_type: SubjectType,
     pub sector: Option<String>,
     pub jwks_uri: Option<String>,
+    /// An inline JWK Set (JSON) for `private_key_jwt`, instead of `jwks_uri`.
+    pub jwks: Option<String>,
     pub backchannel_logout_uri: Option<String>,
     pub first_party: bool,
     pub id_token_alg: SigningAlg,
+    /// Resource indicators (RFC 8707) this client may ask access tokens for.
+    pub audiences: Vec<String>,
+    /// Seconds during which a just-rotated refresh token may be presented again and
+    /// gets the same successor (0: off).
+    pub refresh_grace_secs: i64,
     pub created_at: i64,
 }
 
@@ -134,9 +141,12 @@ struct ClientRow {
     subject_type: String,
     sector: Option<String>,
     jwks_uri: Option<String>,
+    jwks: Option<String>,
     backchannel_logout_uri: Option<String>,
     first_party: i64,
     id_token_alg: String,
+    audiences: String,
+    refresh_grace_secs: i64,
     created_at: i64,
 }
 
@@ -161,6 +171,9 @@ impl TryFrom<ClientRow> for Client {
                 &r.post_logout_redirect_uris,
             )?,
             scopes: from_json_list("scopes", &r.scopes)?,
+            audiences: from_json_list("audiences", &r.audiences)?,
+            jwks: r.jwks,
+            refresh_grace_secs: r.refresh_grace_secs,
             grant_types,
             client_id: ClientId::new(r.client_id),
             name: r.name,
@@ -176,7 +189,8 @@ impl TryFrom<ClientRow> for Client {
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, grant_types, scopes, subject_type, sector, jwks_uri, \
-    backchannel_logout_uri, first_party, id_token_alg, created_at";
+    backchannel_logout_uri, first_party, id_token_alg, created_at, jwks, audiences, \
+    refresh_grace_secs";
 
 pub struct Clients<'a> {
     pool: &'a AnyPool,
@@ -215,7 +229,7 @@ impl<'a> Clients<'a> {
             .collect();
         let sql = format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         );
         sqlx::query(&sql)
             .bind(c.client_id.as_str())
@@ -233,6 +247,9 @@ impl<'a> Clients<'a> {
             .bind(i64::from(c.first_party))
             .bind(c.id_token_alg.as_str())
             .bind(c.created_at)
+            .bind(c.jwks.as_deref())
+            .bind(to_json_list(&c.audiences))
+            .bind(c.refresh_grace_secs)
             .execute(self.pool)
             .await
             .map_err(|e| match StoreError::from(e) {

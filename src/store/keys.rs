@@ -36,20 +36,51 @@ impl<'a> Keys<'a> {
         .await?)
     }
 
-    pub async fn insert(&self, key: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, \
-             retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    /// Stores a new key and retires the keys it replaces (same algorithm, not yet retired)
+    /// in one transaction: they stop signing at `retire_at` and stay published until
+    /// `expire_at`.
+    pub async fn rotate(
+        &self,
+        key: &StoredKey,
+        retire_at: i64,
+        expire_at: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let retired: Vec<String> = sqlx::query_scalar(
+            "UPDATE signing_keys SET retired_at = $2, expires_at = $3 \
+             WHERE alg = $1 AND retired_at IS NULL RETURNING kid",
         )
-        .bind(&key.kid)
         .bind(&key.alg)
-        .bind(&key.private_key)
-        .bind(key.created_at)
-        .bind(key.activates_at)
-        .bind(key.retired_at)
-        .bind(key.expires_at)
-        .execute(self.pool)
+        .bind(retire_at)
+        .bind(expire_at)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(())
+        insert_key(&mut *tx, key).await?;
+        tx.commit().await?;
+        Ok(retired)
     }
+
+    pub async fn insert(&self, key: &StoredKey) -> Result<(), StoreError> {
+        insert_key(self.pool, key).await
+    }
+}
+
+async fn insert_key<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    key: &StoredKey,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, \
+             retired_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&key.kid)
+    .bind(&key.alg)
+    .bind(&key.private_key)
+    .bind(key.created_at)
+    .bind(key.activates_at)
+    .bind(key.retired_at)
+    .bind(key.expires_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }

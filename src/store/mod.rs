@@ -4,12 +4,17 @@
 //! `Dialect` below and nowhere else.
 
 mod accounts;
+mod assertions;
+mod audit;
 mod clients;
 mod codes;
 mod consents;
 mod keys;
 mod pending;
+mod refresh;
+mod revocations;
 mod sessions;
+mod subjects;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -18,12 +23,17 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::{Account, AccountKind, Accounts, Address, NewAccount};
+pub use assertions::AssertionJtis;
+pub use audit::{Audit, AuditEvent};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::Consents;
 pub use keys::{Keys, StoredKey};
 pub use pending::{Pending, PendingAuthorization};
+pub use refresh::{RefreshToken, RefreshTokens, Rotation};
+pub use revocations::{Revocations, grant_key, jti_key};
 pub use sessions::{Session, Sessions};
+pub use subjects::PairwiseSubjects;
 
 use crate::config::Config;
 
@@ -153,6 +163,21 @@ impl Store {
     }
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(&self.pool)
+    }
+    pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
+        RefreshTokens::new(&self.pool)
+    }
+    pub fn revocations(&self) -> Revocations<'_> {
+        Revocations::new(&self.pool)
+    }
+    pub fn assertion_jtis(&self) -> AssertionJtis<'_> {
+        AssertionJtis::new(&self.pool)
+    }
+    pub fn audit(&self) -> Audit<'_> {
+        Audit::new(&self.pool)
+    }
+    pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
+        PairwiseSubjects::new(&self.pool)
     }
 }
 

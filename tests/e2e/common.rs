@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use portico::clock::OffsetClock;
 use portico::config::Config;
-use portico::crypto::{SigningAlg, sha256_b64url};
-use portico::ids::ClientId;
+use portico::crypto::SigningAlg;
+use portico::oidc::registration::ClientRegistration;
 use portico::provider::Provider;
 use portico::secret::Secret;
 use portico::server::RunningServer;
-use portico::store::{AccountKind, AuthMethod, Client, GrantType, NewAccount, SubjectType};
+use portico::store::{AccountKind, AuthMethod, GrantType, NewAccount};
 use reqwest::header::{HeaderMap, LOCATION};
 use tempfile::TempDir;
 
@@ -159,29 +159,28 @@ impl TestServer {
         first_party: bool,
         alg: SigningAlg,
     ) -> TestClient {
-        let secret = (method != AuthMethod::None)
-            .then(|| format!("{id}-secret-{}", portico::random::token().expose()));
-        let redirect_uri = format!("http://127.0.0.1:9/{id}/cb");
-        let client = Client {
-            client_id: ClientId::new(id),
-            name: format!("Portal {id}"),
-            secret_hash: secret.as_deref().map(sha256_b64url),
-            auth_method: method,
-            redirect_uris: vec![redirect_uri.clone()],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scopes: portico::oidc::scopes::SUPPORTED
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            subject_type: SubjectType::Public,
-            sector: None,
-            jwks_uri: None,
-            backchannel_logout_uri: None,
+        let reg = ClientRegistration {
+            public: method == AuthMethod::None,
+            auth_method: Some(method),
             first_party,
             id_token_alg: alg,
-            created_at: 0,
+            ..self.registration(id)
         };
+        self.register(reg).await
+    }
+
+    /// A registration with this test's redirect URI and the code and refresh grants.
+    pub fn registration(&self, id: &str) -> ClientRegistration {
+        ClientRegistration {
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            ..ClientRegistration::new(id, vec![format!("http://127.0.0.1:9/{id}/cb")])
+        }
+    }
+
+    pub async fn register(&self, reg: ClientRegistration) -> TestClient {
+        let (client, secret) = portico::oidc::registration::register(reg, 0)
+            .await
+            .expect("valid registration");
         self.provider()
             .store
             .clients()
@@ -189,9 +188,9 @@ impl TestServer {
             .await
             .unwrap();
         TestClient {
-            id: id.into(),
-            secret,
-            redirect_uri,
+            id: client.client_id.to_string(),
+            secret: secret.map(|s| s.expose().to_owned()),
+            redirect_uri: client.redirect_uris.first().cloned().unwrap_or_default(),
         }
     }
 
@@ -240,6 +239,39 @@ impl TestServer {
             }
         }
         url.into()
+    }
+
+    /// POSTs a form to an endpoint, authenticated with client_secret_basic when the
+    /// client has a secret.
+    pub async fn post_as(
+        &self,
+        client: &TestClient,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new().post(self.url(path)).form(form);
+        if let Some(secret) = &client.secret {
+            req = req.basic_auth(&client.id, Some(secret));
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Logs `username` in through a fresh browser with `extra` authorization
+    /// parameters, and exchanges the code: the token response.
+    pub async fn tokens(
+        &self,
+        client: &TestClient,
+        username: &str,
+        extra: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let browser = Browser::new(self);
+        let redirect = browser
+            .authorize_interactively(&self.authorize_url(client, extra), username)
+            .await;
+        let code = code_from(&redirect, self, client);
+        let r = self.exchange(client, &code, VERIFIER).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
     }
 
     /// Exchanges a code at the token endpoint with client_secret_basic.

@@ -7,4 +7,5 @@ mod authorize_errors;
 mod cli;
 mod code_flow;
 mod token_errors;
+mod token_lifecycle;
 mod userinfo;

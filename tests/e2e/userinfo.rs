@@ -189,10 +189,11 @@ async fn discovery_and_jwks() {
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     // Nothing advertised that is not implemented yet.
     assert!(d.get("end_session_endpoint").is_none());
-    assert!(d.get("introspection_endpoint").is_none());
+    assert_eq!(d["introspection_endpoint"], server.url("/introspect"));
+    assert_eq!(d["revocation_endpoint"], server.url("/revoke"));
     assert_eq!(
         d["grant_types_supported"],
-        serde_json::json!(["authorization_code"])
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
     );
     let r = http.get(server.url("/jwks")).send().await.unwrap();
     assert!(

@@ -3,16 +3,13 @@
 use super::super::authorize::Params;
 use super::super::error::OAuthError;
 use super::super::pkce;
-use super::super::tokens::{self, TokenResponse};
+use super::super::revocation::revoke_grant;
+use super::super::scopes::ScopeSet;
+use super::super::tokens::{self, TokenResponse, UserGrant};
+use super::required;
 use crate::crypto::sha256_b64url;
 use crate::provider::Provider;
-use crate::store::{Client, ConsumeOutcome};
-
-fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
-    params
-        .get(name)?
-        .ok_or_else(|| OAuthError::invalid_request(format!("the `{name}` parameter is missing")))
-}
+use crate::store::{Client, ConsumeOutcome, GrantType};
 
 pub async fn exchange(
     provider: &Provider,
@@ -32,7 +29,21 @@ pub async fn exchange(
     {
         ConsumeOutcome::Consumed(c) => c,
         ConsumeOutcome::Replayed(grant) => {
-            tracing::warn!(grant_id = %grant, client_id = %client.client_id, "authorization code replayed");
+            // RFC 6749 section 4.1.2: a replayed code revokes what it issued. The
+            // revocation stands although this request fails.
+            revoke_grant(provider, &grant, now).await?;
+            tracing::warn!(grant_id = %grant, client_id = %client.client_id, "authorization code replayed; grant revoked");
+            let _ = provider
+                .store
+                .audit()
+                .record(
+                    now,
+                    "code_replayed",
+                    None,
+                    Some(client.client_id.as_str()),
+                    &format!("grant {grant} revoked"),
+                )
+                .await;
             return Err(
                 OAuthError::invalid_grant("the authorization code was already used")
                     .with_detail(format!("replay of grant {grant}")),
@@ -75,11 +86,31 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
-    let account = provider
+    if provider
         .store
         .accounts()
         .get(&code.account_id)
         .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
-    tokens::for_code(provider, client, &account, &code, now)
+        .is_none()
+    {
+        return Err(OAuthError::invalid_grant("the account no longer exists"));
+    }
+    let scope = ScopeSet::parse(&code.scope);
+    let grant = UserGrant {
+        grant_id: code.grant_id.clone(),
+        account_id: code.account_id.clone(),
+        session_id: Some(code.session_id.clone()),
+        scope: scope.clone(),
+        auth_time: code.auth_time,
+        acr: code.acr.clone(),
+        amr: code.amr.clone(),
+        nonce: code.nonce.clone(),
+    };
+    let refresh =
+        if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
+            Some(tokens::start_refresh_family(provider, client, &grant, now).await?)
+        } else {
+            None
+        };
+    tokens::for_user(provider, client, &grant, &scope, refresh, now).await
 }

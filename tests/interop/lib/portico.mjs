@@ -4,6 +4,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -240,4 +241,37 @@ export async function authorizeInBrowser(browser, authorizationUrl, { username, 
 /** Decode a JWS's protected header without verifying (the RP library verifies). */
 export function jwtHeader(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8'));
+}
+
+/**
+ * Serve a JWK Set at http://127.0.0.1:<port>/jwks (a client's `jwks_uri`). Returns
+ * { uri, hits, close() }: `hits` counts the GETs, so a test can see Portico fetch it.
+ * `setJwks(jwks)` changes what is served from then on.
+ */
+export async function serveJwks(jwks) {
+  let current = JSON.stringify(jwks);
+  const state = { hits: 0 };
+  const server = createHttpServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/jwks') {
+      state.hits += 1;
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'no-store' });
+      res.end(current);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    uri: `http://127.0.0.1:${port}/jwks`,
+    get hits() { return state.hits; },
+    setJwks(next) { current = JSON.stringify(next); },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    }),
+  };
 }

@@ -1,0 +1,245 @@
+//! `private_key_jwt` client authentication (RFC 7523 section 2.2, OIDC Core section 9):
+//! a JWT signed with the client's key, checked against its registered `jwks` or
+//! `jwks_uri`, for this server's audience, fresh, and used once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use super::error::OAuthError;
+use crate::provider::Provider;
+use crate::store::Client;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Asymmetric algorithms only: no `none`, and no HMAC, which with a public key as the
+/// secret is the classic algorithm-confusion attack.
+const ALLOWED: [Algorithm; 8] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+/// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY: i64 = 30;
+/// Assertions valid for longer than this are refused: a short life bounds replay.
+const MAX_LIFETIME: i64 = 600;
+/// A fetched JWKS is reused this long...
+const JWKS_TTL: Duration = Duration::from_secs(300);
+/// ...and refetched on an unknown `kid` at most this often.
+const JWKS_MIN_REFETCH: Duration = Duration::from_secs(10);
+const JWKS_MAX_BYTES: usize = 256 * 1024;
+
+fn refused(detail: impl Into<String>) -> OAuthError {
+    OAuthError::invalid_client("client authentication failed").with_detail(detail)
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    sub: String,
+    exp: i64,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+}
+
+/// The `iss`/`sub` of an assertion, read without verification, to find the client.
+pub fn unverified_client_id(assertion: &str) -> Option<String> {
+    let data = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(assertion).ok()?;
+    data.claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+pub async fn verify(
+    provider: &Provider,
+    client: &Client,
+    assertion: &str,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|e| refused(format!("malformed assertion: {e}")))?;
+    if !ALLOWED.contains(&header.alg) {
+        return Err(refused(format!(
+            "assertion algorithm {:?} is not allowed",
+            header.alg
+        )));
+    }
+    let jwk = provider
+        .jwks_cache
+        .key(client, header.kid.as_deref(), header.alg)
+        .await?;
+    let key =
+        DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("client key unusable: {e}")))?;
+    let issuer = provider.issuer();
+    let token_endpoint = format!("{issuer}/token");
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[issuer, token_endpoint.as_str()]);
+    validation.set_issuer(&[client.client_id.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    // Times are checked against the injected clock below.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation)
+        .map_err(|e| refused(format!("assertion rejected: {e}")))?
+        .claims;
+    if claims.sub != client.client_id.as_str() {
+        return Err(refused("assertion sub is not the client"));
+    }
+    if claims.exp <= now - LEEWAY {
+        return Err(refused("assertion expired"));
+    }
+    if claims.exp > now + MAX_LIFETIME + LEEWAY {
+        return Err(refused("assertion lives too long"));
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY)
+        || claims.iat.is_some_and(|iat| iat > now + LEEWAY)
+    {
+        return Err(refused("assertion not yet valid"));
+    }
+    let jti = claims
+        .jti
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| refused("assertion has no jti"))?;
+    let fresh = provider
+        .store
+        .assertion_jtis()
+        .first_use(client.client_id.as_str(), &jti, claims.exp + LEEWAY, now)
+        .await?;
+    if !fresh {
+        return Err(refused("assertion replayed"));
+    }
+    Ok(())
+}
+
+struct Cached {
+    set: Arc<JwkSet>,
+    fetched_at: Instant,
+}
+
+/// Client key sets from `jwks_uri`, cached per node: rebuilt on demand, stale for at most
+/// five minutes, refetched early when an unknown `kid` appears.
+pub struct JwksCache {
+    http: reqwest::Client,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+impl Default for JwksCache {
+    fn default() -> Self {
+        JwksCache {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn find(set: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
+    let usable = |k: &&Jwk| {
+        let alg_ok = match k.common.key_algorithm {
+            None => true,
+            Some(a) => format!("{a:?}") == format!("{alg:?}"),
+        };
+        let use_ok = !matches!(
+            k.common.public_key_use,
+            Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+        );
+        alg_ok && use_ok
+    };
+    match kid {
+        Some(kid) => set
+            .keys
+            .iter()
+            .filter(usable)
+            .find(|k| k.common.key_id.as_deref() == Some(kid))
+            .cloned(),
+        // Without a kid, only an unambiguous key will do.
+        None => {
+            let mut candidates = set.keys.iter().filter(usable);
+            match (candidates.next(), candidates.next()) {
+                (Some(one), None) => Some(one.clone()),
+                _ => None,
+            }
+        }
+    }
+}
+
+impl JwksCache {
+    pub async fn key(
+        &self,
+        client: &Client,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Jwk, OAuthError> {
+        if let Some(inline) = &client.jwks {
+            let set: JwkSet = serde_json::from_str(inline)
+                .map_err(|e| refused(format!("registered jwks unreadable: {e}")))?;
+            return find(&set, kid, alg)
+                .ok_or_else(|| refused("no registered key matches the assertion"));
+        }
+        let uri = client
+            .jwks_uri
+            .as_deref()
+            .ok_or_else(|| refused("client has no jwks or jwks_uri"))?;
+        let key = client.client_id.to_string();
+        let cached = {
+            let entries = self.entries.lock().expect("jwks cache lock");
+            entries
+                .get(&key)
+                .map(|c| (c.set.clone(), c.fetched_at.elapsed()))
+        };
+        if let Some((set, age)) = &cached {
+            if *age < JWKS_TTL {
+                if let Some(k) = find(set, kid, alg) {
+                    return Ok(k);
+                }
+                if *age < JWKS_MIN_REFETCH {
+                    return Err(refused(
+                        "no key of the client's jwks_uri matches the assertion",
+                    ));
+                }
+            }
+        }
+        let set = Arc::new(self.fetch(uri).await?);
+        self.entries.lock().expect("jwks cache lock").insert(
+            key,
+            Cached {
+                set: set.clone(),
+                fetched_at: Instant::now(),
+            },
+        );
+        find(&set, kid, alg)
+            .ok_or_else(|| refused("no key of the client's jwks_uri matches the assertion"))
+    }
+
+    async fn fetch(&self, uri: &str) -> Result<JwkSet, OAuthError> {
+        let fail = |d: String| refused(format!("fetching jwks_uri {uri}: {d}"));
+        let mut response = self
+            .http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fail(format!("status {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fail(e.to_string()))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > JWKS_MAX_BYTES {
+                return Err(fail("document too large".into()));
+            }
+        }
+        serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))
+    }
+}

@@ -1,0 +1,146 @@
+//! The refresh token grant (RFC 6749 section 6) with rotation: every use returns a new
+//! refresh token; presenting a rotated one again revokes the whole family (RFC 9700
+//! section 4.14.2), except within the client's grace period, where it gets the same
+//! successor (for portals refreshing from several tabs at once).
+
+use super::super::authorize::Params;
+use super::super::error::OAuthError;
+use super::super::revocation::revoke_grant;
+use super::super::scopes::ScopeSet;
+use super::super::tokens::{self, TokenResponse, UserGrant};
+use super::required;
+use crate::crypto::sha256_b64url;
+use crate::provider::Provider;
+use crate::secret::Secret;
+use crate::store::{Client, RefreshToken, Rotation};
+
+pub async fn exchange(
+    provider: &Provider,
+    client: &Client,
+    params: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = required(params, "refresh_token")?;
+    let presented_hash = sha256_b64url(presented);
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let current = provider
+        .store
+        .refresh_tokens()
+        .get(&presented_hash)
+        .await?
+        .ok_or_else(invalid)?;
+    if current.client_id != client.client_id {
+        return Err(invalid().with_detail(format!(
+            "token of {} presented by {}",
+            current.client_id, client.client_id
+        )));
+    }
+    let family_scope = ScopeSet::parse(&current.scope);
+    // RFC 6749 section 6: a narrower scope for this access token; the refresh token
+    // keeps the grant's scope.
+    let at_scope = match params.get("scope")? {
+        None => family_scope.clone(),
+        Some(s) => {
+            let asked = ScopeSet::parse(s);
+            if !asked.is_subset_of(&family_scope) {
+                return Err(OAuthError::invalid_scope(
+                    "the scope exceeds what was granted",
+                ));
+            }
+            asked
+        }
+    };
+    let successor = provider.master.refresh_successor(presented);
+    let successor_hash = sha256_b64url(successor.expose());
+    let idle = provider.config.tokens.refresh_idle_ttl.as_secs() as i64;
+    let successor_row = RefreshToken {
+        id: crate::ids::new_uuid(),
+        created_at: now,
+        expires_at: (now + idle).min(current.family_expires_at),
+        rotated_at: None,
+        revoked_at: None,
+        ..current.clone()
+    };
+    let rotation = provider
+        .store
+        .refresh_tokens()
+        .rotate(&presented_hash, &successor_row, &successor_hash, now)
+        .await?;
+    let row = match rotation {
+        Rotation::Rotated(old) => *old,
+        Rotation::NotLive(Some(old)) if old.revoked_at.is_none() && old.rotated_at.is_some() => {
+            let rotated_at = old.rotated_at.unwrap_or(now);
+            let within_grace =
+                client.refresh_grace_secs > 0 && now - rotated_at <= client.refresh_grace_secs;
+            let successor_live = match within_grace {
+                true => provider
+                    .store
+                    .refresh_tokens()
+                    .get(&successor_hash)
+                    .await?
+                    .is_some_and(|s| s.is_live(now)),
+                false => false,
+            };
+            if !successor_live {
+                return Err(reuse_detected(provider, client, &old, now).await?);
+            }
+            *old
+        }
+        Rotation::NotLive(_) => return Err(invalid()),
+    };
+    if provider
+        .store
+        .accounts()
+        .get(&row.account_id)
+        .await?
+        .is_none()
+    {
+        return Err(OAuthError::invalid_grant("the account no longer exists"));
+    }
+    let grant = UserGrant {
+        grant_id: row.family_id.clone(),
+        account_id: row.account_id.clone(),
+        session_id: row.session_id.clone(),
+        scope: family_scope,
+        auth_time: row.auth_time,
+        acr: row.acr.clone(),
+        amr: row.amr.clone(),
+        // OIDC Core section 12.2: no nonce in a refreshed ID token.
+        nonce: None,
+    };
+    tokens::for_user(
+        provider,
+        client,
+        &grant,
+        &at_scope,
+        Some(Secret::new(successor.expose())),
+        now,
+    )
+    .await
+}
+
+/// A rotated token came back: someone holds a copy. Revoke the whole family (the newest
+/// token too) and record it.
+async fn reuse_detected(
+    provider: &Provider,
+    client: &Client,
+    token: &RefreshToken,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    revoke_grant(provider, &token.family_id, now).await?;
+    tracing::warn!(client_id = %client.client_id, family = %token.family_id, "refresh token reuse; family revoked");
+    provider
+        .store
+        .audit()
+        .record(
+            now,
+            "refresh_token_reuse",
+            Some(token.account_id.as_str()),
+            Some(client.client_id.as_str()),
+            &format!("family {} revoked", token.family_id),
+        )
+        .await?;
+    Ok(OAuthError::invalid_grant(
+        "the refresh token was already used; every token of this grant is now revoked",
+    ))
+}

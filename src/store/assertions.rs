@@ -1,0 +1,49 @@
+//! The replay cache of `private_key_jwt` assertion `jti`s, shared by every node through
+//! the database.
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+
+pub struct AssertionJtis<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> AssertionJtis<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        AssertionJtis { pool }
+    }
+
+    /// Records a `jti` until `expires_at`; answers false when it was already seen (a
+    /// replay). The primary key makes two concurrent uses of one `jti` succeed once.
+    pub async fn first_use(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query(
+            "DELETE FROM assertion_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(now)
+        .execute(self.pool)
+        .await?;
+        match sqlx::query(
+            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(self.pool)
+        .await
+        .map_err(StoreError::from)
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

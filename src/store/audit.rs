@@ -1,0 +1,60 @@
+//! The audit trail: who did what, where, when. Never a secret or a token.
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: String,
+    pub occurred_at: i64,
+    pub event: String,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub detail: String,
+}
+
+pub struct Audit<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> Audit<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Audit { pool }
+    }
+
+    pub async fn record(
+        &self,
+        now: i64,
+        event: &str,
+        account_id: Option<&str>,
+        client_id: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(crate::ids::new_uuid())
+        .bind(now)
+        .bind(event)
+        .bind(account_id)
+        .bind(client_id)
+        .bind(detail)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest events of a kind, newest first.
+    pub async fn recent(&self, event: &str, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(sqlx::query_as::<_, AuditEvent>(
+            "SELECT id, occurred_at, event, account_id, client_id, detail FROM audit_log \
+             WHERE event = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+        )
+        .bind(event)
+        .bind(limit)
+        .fetch_all(self.pool)
+        .await?)
+    }
+}

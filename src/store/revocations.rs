@@ -1,0 +1,50 @@
+//! The deny list: revoked access tokens (`jti:...`) and grants (`grant:...`), each kept
+//! until every token it covers has expired.
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+
+pub struct Revocations<'a> {
+    pool: &'a AnyPool,
+}
+
+pub fn jti_key(jti: &str) -> String {
+    format!("jti:{jti}")
+}
+
+pub fn grant_key(grant: &str) -> String {
+    format!("grant:{grant}")
+}
+
+impl<'a> Revocations<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        Revocations { pool }
+    }
+
+    pub async fn revoke(&self, key: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO revocations (revoked_key, revoked_at, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (revoked_key) DO UPDATE SET expires_at = \
+             CASE WHEN revocations.expires_at > $3 THEN revocations.expires_at ELSE $3 END",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(expires_at)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether any of the keys is revoked: one indexed lookup.
+    pub async fn any_revoked(&self, jti: &str, grant: Option<&str>) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM revocations WHERE revoked_key = $1 OR revoked_key = $2 LIMIT 1",
+        )
+        .bind(jti_key(jti))
+        .bind(grant.map(grant_key).unwrap_or_default())
+        .fetch_optional(self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,473 @@
+//! Refresh tokens, code replay, client credentials, introspection and revocation.
+
+use portico::oidc::registration::ClientRegistration;
+use portico::store::{AuthMethod, GrantType};
+use serde_json::Value;
+
+use crate::common::*;
+
+const OFFLINE: [(&str, &str); 1] = [("scope", "openid profile offline_access")];
+
+async fn refresh(
+    server: &TestServer,
+    client: &TestClient,
+    token: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    server.post_as(client, "/token", &form).await
+}
+
+async fn introspect(server: &TestServer, caller: &TestClient, token: &str) -> Value {
+    let r = server
+        .post_as(caller, "/introspect", &[("token", token)])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    r.json().await.unwrap()
+}
+
+async fn userinfo_status(server: &TestServer, at: &str) -> u16 {
+    reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("no {k} in {v}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_of_a_rotated_token_kills_the_family() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let first = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt1 = s(&first, "refresh_token");
+
+    let r = refresh(&server, &client, &rt1, None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let second: Value = r.json().await.unwrap();
+    let rt2 = s(&second, "refresh_token");
+    assert_ne!(rt1, rt2, "rotated");
+    assert!(second["id_token"].is_string());
+    assert_eq!(
+        userinfo_status(&server, &s(&second, "access_token")).await,
+        200
+    );
+
+    let third: Value = refresh(&server, &client, &rt2, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rt3 = s(&third, "refresh_token");
+
+    // rt1 again: reuse. The whole family dies, the newest token too.
+    let r = refresh(&server, &client, &rt1, None).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(refresh(&server, &client, &rt3, None).await.status(), 400);
+    assert_eq!(
+        userinfo_status(&server, &s(&third, "access_token")).await,
+        401
+    );
+    let audit = server
+        .provider()
+        .store
+        .audit()
+        .recent("refresh_token_reuse", 5)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].client_id.as_deref(), Some("ministry"));
+}
+
+#[tokio::test]
+async fn refresh_narrows_scope_but_never_widens_it() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let r = refresh(&server, &client, &s(&t, "refresh_token"), Some("openid")).await;
+    let narrowed: Value = r.json().await.unwrap();
+    assert_eq!(narrowed["scope"], "openid");
+    // The refresh token keeps the grant's scope.
+    let again: Value = refresh(&server, &client, &s(&narrowed, "refresh_token"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["scope"], "offline_access openid profile");
+    let r = refresh(
+        &server,
+        &client,
+        &s(&again, "refresh_token"),
+        Some("openid email"),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn no_refresh_token_without_offline_access_or_the_grant() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let t = server.tokens(&client, "mai", &[]).await;
+    assert!(t.get("refresh_token").is_none());
+    let code_only = server
+        .register(ClientRegistration {
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..server.registration("codeonly")
+        })
+        .await;
+    let t = server.tokens(&code_only, "mai", &OFFLINE).await;
+    assert!(t.get("refresh_token").is_none());
+    assert_eq!(t["scope"], "openid profile", "offline_access is ignored");
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_when_idle_and_belong_to_their_client() {
+    let server = TestServer::start_with("[tokens]\nrefresh_idle_ttl = \"1h\"\n").await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let other = server
+        .client("province", AuthMethod::ClientSecretBasic)
+        .await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = s(&t, "refresh_token");
+    assert_eq!(refresh(&server, &other, &rt, None).await.status(), 400);
+    server.clock.advance(3601);
+    let r = refresh(&server, &client, &rt, None).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn grace_period_gives_concurrent_refreshes_the_same_successor() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .register(ClientRegistration {
+            refresh_grace_secs: 30,
+            ..server.registration("tabs")
+        })
+        .await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = s(&t, "refresh_token");
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (url, id, secret, rt) = (
+            server.url("/token"),
+            client.id.clone(),
+            client.secret.clone(),
+            rt.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, secret)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut successors = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        successors.push(s(&body, "refresh_token"));
+    }
+    successors.dedup();
+    assert_eq!(successors.len(), 1, "one live successor, whoever asked");
+    // Past the grace period, the old token is a reuse.
+    server.clock.advance(31);
+    assert_eq!(refresh(&server, &client, &rt, None).await.status(), 400);
+    assert_eq!(
+        refresh(&server, &client, &successors[0], None)
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn without_grace_concurrent_refreshes_never_leave_two_live_successors() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let rt = s(
+        &server.tokens(&client, "mai", &OFFLINE).await,
+        "refresh_token",
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (url, id, secret, rt) = (
+            server.url("/token"),
+            client.id.clone(),
+            client.secret.clone(),
+            rt.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, secret)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut live = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if let Some(successor) = body["refresh_token"].as_str() {
+            if refresh(&server, &client, successor, None).await.status() == 200 {
+                live += 1;
+            }
+        }
+    }
+    assert!(live <= 1, "{live} live successors");
+}
+
+#[tokio::test]
+async fn rfc6749_4_1_2_code_replay_revokes_the_tokens_it_issued() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let browser = Browser::new(&server);
+    let redirect = browser
+        .authorize_interactively(&server.authorize_url(&client, &OFFLINE), "mai")
+        .await;
+    let code = code_from(&redirect, &server, &client);
+    let first: Value = server
+        .exchange(&client, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = s(&first, "access_token");
+    assert_eq!(userinfo_status(&server, &at).await, 200);
+    assert_eq!(
+        server.exchange(&client, &code, VERIFIER).await.status(),
+        400
+    );
+    assert_eq!(userinfo_status(&server, &at).await, 401);
+    assert_eq!(
+        introspect(&server, &client, &at).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        refresh(&server, &client, &s(&first, "refresh_token"), None)
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_with_resource_indicators() {
+    let server = TestServer::start().await;
+    let backend = server
+        .register(ClientRegistration {
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["tax.read".into(), "tax.write".into()],
+            audiences: vec![
+                "https://tax-api.example.gov".into(),
+                "https://land-api.example.gov".into(),
+            ],
+            ..ClientRegistration::new("tax-backend", vec![])
+        })
+        .await;
+    let r = server
+        .post_as(
+            &backend,
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "tax.read"),
+                ("resource", "https://tax-api.example.gov"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let at = s(&body, "access_token");
+    let info = introspect(&server, &backend, &at).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["sub"], "tax-backend");
+    assert_eq!(info["client_id"], "tax-backend");
+    assert_eq!(info["aud"], "https://tax-api.example.gov");
+    assert_eq!(info["scope"], "tax.read");
+    // Two resources give two audiences.
+    let both: Value = server
+        .post_as(
+            &backend,
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://tax-api.example.gov"),
+                ("resource", "https://land-api.example.gov"),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let info = introspect(&server, &backend, &s(&both, "access_token")).await;
+    assert_eq!(info["aud"].as_array().unwrap().len(), 2);
+    assert_eq!(info["scope"], "tax.read tax.write");
+    // A user scope, an unregistered scope, an unregistered resource.
+    for (form, error) in [
+        (vec![("scope", "openid")], "invalid_scope"),
+        (vec![("scope", "land.write")], "invalid_scope"),
+        (vec![("resource", "https://evil.example")], "invalid_target"),
+    ] {
+        let mut f = vec![("grant_type", "client_credentials")];
+        f.extend(form);
+        let r = server.post_as(&backend, "/token", &f).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], error);
+    }
+    // Not a userinfo token.
+    assert_eq!(userinfo_status(&server, &at).await, 401);
+    // A client without the grant.
+    let portal = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let r = server
+        .post_as(&portal, "/token", &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+}
+
+#[tokio::test]
+async fn introspection_and_revocation() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let public = server.client("app", AuthMethod::None).await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let (at, rt) = (s(&t, "access_token"), s(&t, "refresh_token"));
+
+    let info = introspect(&server, &client, &at).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["token_type"], "Bearer");
+    assert_eq!(info["scope"], "offline_access openid profile");
+    let info = introspect(&server, &client, &rt).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["token_type"], "refresh_token");
+    assert_eq!(
+        introspect(&server, &client, "garbage").await,
+        serde_json::json!({"active": false})
+    );
+
+    // Public clients and unauthenticated callers may not introspect.
+    let r = reqwest::Client::new()
+        .post(server.url("/introspect"))
+        .form(&[("token", at.as_str()), ("client_id", public.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = reqwest::Client::new()
+        .post(server.url("/introspect"))
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Revoking the access token.
+    let r = server
+        .post_as(
+            &client,
+            "/revoke",
+            &[("token", at.as_str()), ("token_type_hint", "access_token")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        introspect(&server, &client, &at).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(userinfo_status(&server, &at).await, 401);
+    // An unknown token revokes nothing and is no error (RFC 7009 section 2.2).
+    assert_eq!(
+        server
+            .post_as(&client, "/revoke", &[("token", "unknown")])
+            .await
+            .status(),
+        200
+    );
+    // Another client may not revoke it.
+    let other = server
+        .client("province", AuthMethod::ClientSecretBasic)
+        .await;
+    assert_eq!(
+        server
+            .post_as(&other, "/revoke", &[("token", rt.as_str())])
+            .await
+            .status(),
+        400
+    );
+
+    // Revoking the refresh token revokes the grant: a new access token from it too.
+    let fresh: Value = refresh(&server, &client, &rt, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (at2, rt2) = (s(&fresh, "access_token"), s(&fresh, "refresh_token"));
+    assert_eq!(
+        server
+            .post_as(&client, "/revoke", &[("token", rt2.as_str())])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(introspect(&server, &client, &rt2).await["active"], false);
+    assert_eq!(introspect(&server, &client, &at2).await["active"], false);
+    assert_eq!(refresh(&server, &client, &rt2, None).await.status(), 400);
+}
