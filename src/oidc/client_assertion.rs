@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -33,10 +33,10 @@ const ALLOWED: [Algorithm; 8] = [
 const LEEWAY: i64 = 30;
 /// Assertions valid for longer than this are refused: a short life bounds replay.
 const MAX_LIFETIME: i64 = 600;
-/// A fetched JWKS is reused this long...
-const JWKS_TTL: Duration = Duration::from_secs(300);
+/// A fetched JWKS is reused this many seconds...
+const JWKS_TTL: i64 = 300;
 /// ...and refetched on an unknown `kid` at most this often.
-const JWKS_MIN_REFETCH: Duration = Duration::from_secs(10);
+const JWKS_MIN_REFETCH: i64 = 10;
 const JWKS_MAX_BYTES: usize = 256 * 1024;
 
 fn refused(detail: impl Into<String>) -> OAuthError {
@@ -74,7 +74,7 @@ pub async fn verify(
     }
     let jwk = provider
         .jwks_cache
-        .key(client, header.kid.as_deref(), header.alg)
+        .key(client, header.kid.as_deref(), header.alg, now)
         .await?;
     let key =
         DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("client key unusable: {e}")))?;
@@ -121,7 +121,7 @@ pub async fn verify(
 
 struct Cached {
     set: Arc<JwkSet>,
-    fetched_at: Instant,
+    fetched_at: i64,
 }
 
 /// Client key sets from `jwks_uri`, cached per node: rebuilt on demand, stale for at most
@@ -180,6 +180,7 @@ impl JwksCache {
         client: &Client,
         kid: Option<&str>,
         alg: Algorithm,
+        now: i64,
     ) -> Result<Jwk, OAuthError> {
         if let Some(inline) = &client.jwks {
             let set: JwkSet = serde_json::from_str(inline)
@@ -196,7 +197,7 @@ impl JwksCache {
             let entries = self.entries.lock().expect("jwks cache lock");
             entries
                 .get(&key)
-                .map(|c| (c.set.clone(), c.fetched_at.elapsed()))
+                .map(|c| (c.set.clone(), now - c.fetched_at))
         };
         if let Some((set, age)) = &cached {
             if *age < JWKS_TTL {
@@ -215,7 +216,7 @@ impl JwksCache {
             key,
             Cached {
                 set: set.clone(),
-                fetched_at: Instant::now(),
+                fetched_at: now,
             },
         );
         find(&set, kid, alg)

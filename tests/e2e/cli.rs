@@ -137,4 +137,27 @@ fn account_add_reads_the_password_from_stdin() {
         text.contains("ES256") && text.contains("RS256") && text.contains("signing"),
         "{text}"
     );
+
+    let rotated = portico(dir.path())
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("signs from"));
+    let keys = portico(dir.path()).args(["keys", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&keys.stdout);
+    assert_eq!(
+        text.lines().count(),
+        4,
+        "new keys published beside the old: {text}"
+    );
+    assert_eq!(
+        text.matches("signing").count(),
+        2,
+        "old keys sign until the lead time: {text}"
+    );
 }

@@ -5,7 +5,9 @@ mod common;
 
 mod authorize_errors;
 mod cli;
+mod client_jwt;
 mod code_flow;
+mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;
 mod userinfo;
