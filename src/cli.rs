@@ -70,6 +70,7 @@ enum ClientCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum AuthMethodArg {
     ClientSecretBasic,
     ClientSecretPost,
@@ -78,6 +79,7 @@ enum AuthMethodArg {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
+#[value(rename_all = "snake_case")]
 enum GrantArg {
     AuthorizationCode,
     RefreshToken,
@@ -85,6 +87,7 @@ enum GrantArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum SubjectArg {
     Public,
     Pairwise,
@@ -138,6 +141,12 @@ struct ClientAdd {
     sector: Option<String>,
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    #[arg(long)]
+    frontchannel_logout_uri: Option<String>,
+    /// Resource indicators this client serves as a resource server: it may introspect
+    /// the access tokens issued for them.
+    #[arg(long = "serves", num_args = 1..)]
+    serves: Vec<String>,
     /// A portal run by the same operator: no consent screen.
     #[arg(long)]
     first_party: bool,
@@ -155,6 +164,7 @@ enum AccountCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum KindArg {
     Citizen,
     Enterprise,
@@ -380,6 +390,8 @@ async fn client_add(store: &Store, a: ClientAdd) -> anyhow::Result<()> {
         },
         sector: a.sector.clone(),
         backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+        frontchannel_logout_uri: a.frontchannel_logout_uri.clone(),
+        serves: a.serves.clone(),
         first_party: a.first_party,
         id_token_alg: match a.id_token_alg {
             AlgArg::Es256 => SigningAlg::ES256,

@@ -66,6 +66,8 @@ pub async fn seed(provider: &Provider) -> Result<(), DemoError> {
                 audiences: vec![],
                 refresh_grace_secs: 0,
                 backchannel_logout_uri: None,
+                frontchannel_logout_uri: None,
+                serves: vec![],
                 first_party: false,
                 id_token_alg: SigningAlg::ES256,
                 created_at: now,

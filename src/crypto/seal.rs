@@ -147,6 +147,16 @@ impl MasterKey {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag)
     }
 
+    /// The `sid` a client gets for a session: one per session and client, so that
+    /// portals of different sectors cannot correlate a person through it.
+    pub fn session_sid(&self, session_id: &str, client_id: &str) -> String {
+        let tag = hmac::sign(
+            &self.pairwise,
+            format!("sid\n{session_id}\n{client_id}").as_bytes(),
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag.as_ref()[..18])
+    }
+
     /// The successor of a refresh token, derived from it: a token presented again within
     /// its grace period gets the very same successor, with nothing extra stored.
     pub fn refresh_successor(&self, token: &str) -> crate::secret::Secret {

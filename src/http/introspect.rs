@@ -50,7 +50,7 @@ pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: B
             ));
         }
         let (token, hint) = token_param(&params)?;
-        introspection::introspect(&app.provider, &token, hint.as_deref(), app.now()).await
+        introspection::introspect(&app.provider, &client, &token, hint.as_deref(), app.now()).await
     }
     .await;
     match result {

@@ -459,6 +459,8 @@ mod tests {
             jwks_uri: None,
             jwks: None,
             backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            serves: vec![],
             first_party: false,
             id_token_alg: SigningAlg::ES256,
             audiences: vec![],

@@ -53,6 +53,18 @@ impl From<AuthorizeError> for FlowError {
 #[derive(Serialize, Deserialize)]
 struct StoredRequest {
     params: Params,
+    /// A login for the account page itself, not for a client.
+    #[serde(default)]
+    account_page: bool,
+}
+
+/// What a pending request continues.
+enum Resumed {
+    Authorization {
+        client: Client,
+        req: AuthorizationRequest,
+    },
+    AccountPage,
 }
 
 /// What the login page shows.
@@ -160,6 +172,7 @@ pub async fn authorize(
         id: PendingId::generate(),
         request: serde_json::to_string(&StoredRequest {
             params: params.clone(),
+            account_page: false,
         })
         .expect("parameters serialise"),
         browser_binding: browser_binding.to_owned(),
@@ -200,7 +213,7 @@ async fn resume(
     id: &PendingId,
     browser_binding: &str,
     now: i64,
-) -> Result<(PendingAuthorization, Client, AuthorizationRequest), FlowError> {
+) -> Result<(PendingAuthorization, Resumed), FlowError> {
     let pending = provider
         .store
         .pending()
@@ -215,6 +228,9 @@ async fn resume(
     }
     let stored: StoredRequest = serde_json::from_str(&pending.request)
         .map_err(|e| FlowError::from(StoreError::Corrupt(format!("pending request: {e}"))))?;
+    if stored.account_page {
+        return Ok((pending, Resumed::AccountPage));
+    }
     let client_id = stored
         .params
         .client_id()
@@ -222,7 +238,28 @@ async fn resume(
         .to_owned();
     let client = load_client(provider, &client_id).await?;
     let req = AuthorizationRequest::validate(&stored.params, &client, &provider.config.oauth)?;
-    Ok((pending, client, req))
+    Ok((pending, Resumed::Authorization { client, req }))
+}
+
+/// A login for the account page: a pending request that ends on `/account`.
+pub async fn start_account_login(
+    provider: &Provider,
+    browser_binding: &str,
+    now: i64,
+) -> Result<PendingId, StoreError> {
+    let p = PendingAuthorization {
+        id: PendingId::generate(),
+        request: serde_json::to_string(&StoredRequest {
+            params: Params::default(),
+            account_page: true,
+        })
+        .expect("serialises"),
+        browser_binding: browser_binding.to_owned(),
+        session_id: None,
+        expires_at: now + provider.config.session.login_timeout.as_secs() as i64,
+    };
+    provider.store.pending().insert(&p, now).await?;
+    Ok(p.id)
 }
 
 pub async fn login_view(
@@ -231,25 +268,46 @@ pub async fn login_view(
     browser_binding: &str,
     now: i64,
 ) -> Result<LoginView, FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
-    Ok(view_for_login(provider, &pending, &client, &req))
+    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
+    Ok(view_for_login(provider, &pending, &resumed))
+}
+
+fn sources_for(provider: &Provider, resumed: &Resumed) -> Vec<Source> {
+    match resumed {
+        Resumed::Authorization { req, .. } => eligible_sources(provider, req),
+        Resumed::AccountPage => provider
+            .config
+            .sources
+            .iter()
+            .map(Source::from_config)
+            .collect(),
+    }
 }
 
 fn view_for_login(
     provider: &Provider,
     pending: &PendingAuthorization,
-    client: &Client,
-    req: &AuthorizationRequest,
+    resumed: &Resumed,
 ) -> LoginView {
-    LoginView {
-        pending_id: pending.id.clone(),
-        client_name: client.name.clone(),
-        login_hint: req.login_hint.clone(),
-        ui_locales: req.ui_locales.clone(),
-        sources: eligible_sources(provider, req)
-            .iter()
-            .map(|s| (s.config().id.clone(), s.config().display_name.clone()))
-            .collect(),
+    let sources = sources_for(provider, resumed)
+        .iter()
+        .map(|s| (s.config().id.clone(), s.config().display_name.clone()))
+        .collect();
+    match resumed {
+        Resumed::Authorization { client, req } => LoginView {
+            pending_id: pending.id.clone(),
+            client_name: client.name.clone(),
+            login_hint: req.login_hint.clone(),
+            ui_locales: req.ui_locales.clone(),
+            sources,
+        },
+        Resumed::AccountPage => LoginView {
+            pending_id: pending.id.clone(),
+            client_name: "your Portico account".into(),
+            login_hint: None,
+            ui_locales: vec![],
+            sources,
+        },
     }
 }
 
@@ -265,9 +323,9 @@ pub async fn login(
     user_agent: Option<&str>,
     now: i64,
 ) -> Result<LoginOutcome, FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
-    let view = view_for_login(provider, &pending, &client, &req);
-    let source = eligible_sources(provider, &req)
+    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
+    let view = view_for_login(provider, &pending, &resumed);
+    let source = sources_for(provider, &resumed)
         .into_iter()
         .find(|s| s.config().id == source_id)
         .ok_or_else(|| {
@@ -291,6 +349,16 @@ pub async fn login(
                 return Ok(LoginOutcome::Refused { view, refusal });
             }
         };
+    let (client, req) = match resumed {
+        Resumed::Authorization { client, req } => (client, req),
+        Resumed::AccountPage => {
+            provider.store.pending().take(&pending.id, now).await?;
+            return Ok(LoginOutcome::SignedIn {
+                step: Step::Redirect("/account".into()),
+                session_token,
+            });
+        }
+    };
     provider
         .store
         .pending()
@@ -316,7 +384,10 @@ async fn resume_for_consent(
     session: Option<&Session>,
     now: i64,
 ) -> Result<(Client, AuthorizationRequest), FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
+    let Resumed::Authorization { client, req } = resumed else {
+        return Err(FlowError::Expired);
+    };
     match (session, &pending.session_id) {
         (Some(s), Some(expected)) if &s.id == expected => Ok((client, req)),
         _ => Err(FlowError::NotYourSession),

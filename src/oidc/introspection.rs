@@ -1,15 +1,21 @@
-//! Token introspection (RFC 7662) for authenticated confidential clients (resource
-//! servers). Anything not active answers only `{"active": false}`.
+//! Token introspection (RFC 7662) for authenticated confidential clients. A client
+//! learns about its own tokens, and a resource server about access tokens issued for a
+//! resource it serves (RFC 7662 section 4); anything else, like anything not active,
+//! answers only `{"active": false}`, so no portal can read another's tokens (or the
+//! pairwise subjects in them).
 
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
 use super::revocation::live_access_token;
+use super::tokens::AccessTokenClaims;
 use crate::crypto::sha256_b64url;
 use crate::provider::Provider;
+use crate::store::Client;
 
 pub async fn introspect(
     provider: &Provider,
+    caller: &Client,
     token: &str,
     hint: Option<&str>,
     now: i64,
@@ -18,11 +24,12 @@ pub async fn introspect(
     // The hint only orders the look-ups (RFC 7662 section 2.1).
     let refresh_first = hint == Some("refresh_token");
     if refresh_first {
-        if let Some(v) = refresh(provider, token, now).await? {
+        if let Some(v) = refresh(provider, caller, token, now).await? {
             return Ok(v);
         }
     }
     match live_access_token(provider, token, now).await {
+        Ok(c) if !may_see(caller, &c) => return Ok(inactive),
         Ok(c) => {
             let mut v = json!({
                 "active": true,
@@ -48,14 +55,25 @@ pub async fn introspect(
         Err(e) => return Err(e),
     }
     if !refresh_first {
-        if let Some(v) = refresh(provider, token, now).await? {
+        if let Some(v) = refresh(provider, caller, token, now).await? {
             return Ok(v);
         }
     }
     Ok(inactive)
 }
 
-async fn refresh(provider: &Provider, token: &str, now: i64) -> Result<Option<Value>, OAuthError> {
+/// The token's own client, or a resource server of one of its audiences.
+fn may_see(caller: &Client, claims: &AccessTokenClaims) -> bool {
+    claims.client_id == caller.client_id.as_str()
+        || caller.serves.iter().any(|r| claims.aud.contains(r))
+}
+
+async fn refresh(
+    provider: &Provider,
+    caller: &Client,
+    token: &str,
+    now: i64,
+) -> Result<Option<Value>, OAuthError> {
     let Some(row) = provider
         .store
         .refresh_tokens()
@@ -64,7 +82,8 @@ async fn refresh(provider: &Provider, token: &str, now: i64) -> Result<Option<Va
     else {
         return Ok(None);
     };
-    if !row.is_live(now) {
+    // Refresh tokens are for their client's eyes only.
+    if !row.is_live(now) || row.client_id != caller.client_id {
         return Ok(Some(json!({"active": false})));
     }
     let Some(client) = provider.store.clients().get(row.client_id.as_str()).await? else {
@@ -73,7 +92,6 @@ async fn refresh(provider: &Provider, token: &str, now: i64) -> Result<Option<Va
     let sub = super::subject::subject_for(provider, &client, &row.account_id).await?;
     Ok(Some(json!({
         "active": true,
-        "token_type": "refresh_token",
         "scope": row.scope,
         "client_id": row.client_id,
         "sub": sub,

@@ -29,6 +29,9 @@ pub struct ClientRegistration {
     /// redirect URIs (OIDC Core section 8.1).
     pub sector: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+    /// Resource indicators this client serves (it may introspect tokens for them).
+    pub serves: Vec<String>,
     pub first_party: bool,
     pub id_token_alg: SigningAlg,
     pub audiences: Vec<String>,
@@ -51,6 +54,8 @@ impl ClientRegistration {
             subject_type: SubjectType::Public,
             sector: None,
             backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            serves: vec![],
             first_party: false,
             id_token_alg: SigningAlg::ES256,
             audiences: vec![],
@@ -126,6 +131,9 @@ pub async fn register(
     if let Some(uri) = &r.backchannel_logout_uri {
         web_uri(uri, "back-channel logout URI")?;
     }
+    if let Some(uri) = &r.frontchannel_logout_uri {
+        web_uri(uri, "front-channel logout URI")?;
+    }
     let auth_method = match (r.public, r.auth_method) {
         (true, None | Some(AuthMethod::None)) => AuthMethod::None,
         (true, Some(_)) => return Err("public clients authenticate with auth method none".into()),
@@ -175,7 +183,7 @@ pub async fn register(
         }
         r.scopes.clone()
     };
-    for a in &r.audiences {
+    for a in r.audiences.iter().chain(&r.serves) {
         let ok = url::Url::parse(a).is_ok_and(|u| u.fragment().is_none());
         if !ok {
             return Err(format!(
@@ -223,6 +231,8 @@ pub async fn register(
         jwks_uri: r.jwks_uri,
         jwks: r.jwks,
         backchannel_logout_uri: r.backchannel_logout_uri,
+        frontchannel_logout_uri: r.frontchannel_logout_uri,
+        serves: r.serves,
         first_party: r.first_party,
         id_token_alg: r.id_token_alg,
         audiences: r.audiences,

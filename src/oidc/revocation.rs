@@ -46,7 +46,11 @@ pub async fn live_access_token(
     if provider
         .store
         .revocations()
-        .any_revoked(&claims.jti, claims.grant_id.as_deref())
+        .any_revoked(
+            &claims.jti,
+            claims.grant_id.as_deref(),
+            claims.sid.as_deref(),
+        )
         .await?
     {
         return Err(OAuthError::invalid_token("the access token was revoked"));

@@ -150,6 +150,21 @@ pub async fn for_user(
 ) -> Result<TokenResponse, OAuthError> {
     let issuer = provider.issuer();
     let sub = super::subject::subject_for(provider, client, &grant.account_id).await?;
+    let sid = match &grant.session_id {
+        Some(session) => {
+            let sid = provider
+                .master
+                .session_sid(session.as_str(), client.client_id.as_str());
+            // Logout must reach every portal that got tokens under the session.
+            provider
+                .store
+                .session_clients()
+                .record(session, &client.client_id, &sid, &sub, now)
+                .await?;
+            Some(sid)
+        }
+        None => None,
+    };
     let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     let claims = AccessTokenClaims {
         iss: issuer.to_owned(),
@@ -164,7 +179,7 @@ pub async fn for_user(
         auth_time: Some(grant.auth_time),
         acr: Some(grant.acr.clone()),
         amr: Some(grant.amr.clone()),
-        sid: grant.session_id.as_ref().map(ToString::to_string),
+        sid: sid.clone(),
     };
     let access_token = sign_access_token(provider, &claims, now)?;
     let id_token = if at_scope.contains("openid") {
@@ -178,7 +193,7 @@ pub async fn for_user(
             nonce: grant.nonce.as_deref(),
             acr: &grant.acr,
             amr: &grant.amr,
-            sid: grant.session_id.as_ref().map(SessionId::as_str),
+            sid: sid.as_deref(),
             at_hash: at_hash(&access_token, client.id_token_alg),
         };
         Some(

@@ -107,6 +107,11 @@ pub struct Client {
     /// An inline JWK Set (JSON) for `private_key_jwt`, instead of `jwks_uri`.
     pub jwks: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// OpenID Connect Front-Channel Logout 1.0.
+    pub frontchannel_logout_uri: Option<String>,
+    /// Resources this client serves as a resource server (it may introspect tokens for
+    /// them).
+    pub serves: Vec<String>,
     pub first_party: bool,
     pub id_token_alg: SigningAlg,
     /// Resource indicators (RFC 8707) this client may ask access tokens for.
@@ -143,6 +148,8 @@ struct ClientRow {
     jwks_uri: Option<String>,
     jwks: Option<String>,
     backchannel_logout_uri: Option<String>,
+    frontchannel_logout_uri: Option<String>,
+    serves: String,
     first_party: i64,
     id_token_alg: String,
     audiences: String,
@@ -181,6 +188,8 @@ impl TryFrom<ClientRow> for Client {
             sector: r.sector,
             jwks_uri: r.jwks_uri,
             backchannel_logout_uri: r.backchannel_logout_uri,
+            frontchannel_logout_uri: r.frontchannel_logout_uri,
+            serves: from_json_list("serves", &r.serves)?,
             first_party: r.first_party != 0,
             created_at: r.created_at,
         })
@@ -190,7 +199,7 @@ impl TryFrom<ClientRow> for Client {
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, grant_types, scopes, subject_type, sector, jwks_uri, \
     backchannel_logout_uri, first_party, id_token_alg, created_at, jwks, audiences, \
-    refresh_grace_secs";
+    refresh_grace_secs, frontchannel_logout_uri, serves";
 
 pub struct Clients<'a> {
     pool: &'a AnyPool,
@@ -229,7 +238,7 @@ impl<'a> Clients<'a> {
             .collect();
         let sql = format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
         sqlx::query(&sql)
             .bind(c.client_id.as_str())
@@ -250,6 +259,8 @@ impl<'a> Clients<'a> {
             .bind(c.jwks.as_deref())
             .bind(to_json_list(&c.audiences))
             .bind(c.refresh_grace_secs)
+            .bind(c.frontchannel_logout_uri.as_deref())
+            .bind(to_json_list(&c.serves))
             .execute(self.pool)
             .await
             .map_err(|e| match StoreError::from(e) {

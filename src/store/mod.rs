@@ -10,9 +10,11 @@ mod clients;
 mod codes;
 mod consents;
 mod keys;
+mod logout_deliveries;
 mod pending;
 mod refresh;
 mod revocations;
+mod session_clients;
 mod sessions;
 mod subjects;
 
@@ -29,10 +31,12 @@ pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::Consents;
 pub use keys::{Keys, StoredKey};
+pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation};
-pub use revocations::{Revocations, grant_key, jti_key};
-pub use sessions::{Session, Sessions};
+pub use revocations::{Revocations, grant_key, jti_key, sid_key};
+pub use session_clients::{SessionClient, SessionClients};
+pub use sessions::{Session, SessionSummary, Sessions};
 pub use subjects::PairwiseSubjects;
 
 use crate::config::Config;
@@ -163,6 +167,12 @@ impl Store {
     }
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(&self.pool)
+    }
+    pub fn session_clients(&self) -> SessionClients<'_> {
+        SessionClients::new(&self.pool)
+    }
+    pub fn logout_deliveries(&self) -> LogoutDeliveries<'_> {
+        LogoutDeliveries::new(&self.pool)
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
         RefreshTokens::new(&self.pool)

@@ -17,6 +17,11 @@ pub fn grant_key(grant: &str) -> String {
     format!("grant:{grant}")
 }
 
+/// Every access token issued under a session that ended (by the `sid` its client got).
+pub fn sid_key(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
 impl<'a> Revocations<'a> {
     pub(super) fn new(pool: &'a AnyPool) -> Self {
         Revocations { pool }
@@ -36,13 +41,19 @@ impl<'a> Revocations<'a> {
         Ok(())
     }
 
-    /// Whether any of the keys is revoked: one indexed lookup.
-    pub async fn any_revoked(&self, jti: &str, grant: Option<&str>) -> Result<bool, StoreError> {
+    /// Whether a token with this `jti`, grant and `sid` is revoked: one indexed lookup.
+    pub async fn any_revoked(
+        &self,
+        jti: &str,
+        grant: Option<&str>,
+        sid: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM revocations WHERE revoked_key = $1 OR revoked_key = $2 LIMIT 1",
+            "SELECT 1 FROM revocations WHERE revoked_key IN ($1, $2, $3) LIMIT 1",
         )
         .bind(jti_key(jti))
         .bind(grant.map(grant_key).unwrap_or_default())
+        .bind(sid.map(sid_key).unwrap_or_default())
         .fetch_optional(self.pool)
         .await?;
         Ok(found.is_some())

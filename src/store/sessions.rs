@@ -19,6 +19,16 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// What the account page shows of a session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionSummary {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub source_id: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: String,
@@ -107,6 +117,39 @@ impl<'a> Sessions<'a> {
         .await?
         .map(Session::try_from)
         .transpose()
+    }
+
+    /// A live session by id.
+    pub async fn get_live(&self, id: &SessionId, now: i64) -> Result<Option<Session>, StoreError> {
+        sqlx::query_as::<_, SessionRow>(
+            "SELECT id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, expires_at \
+             FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(id.as_str())
+        .bind(now)
+        .fetch_optional(self.pool)
+        .await?
+        .map(Session::try_from)
+        .transpose()
+    }
+
+    /// The account's live sessions, newest first, for the account page.
+    pub async fn live_for_account(
+        &self,
+        account: &AccountId,
+        now: i64,
+        idle_timeout: i64,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        Ok(sqlx::query_as::<_, SessionSummary>(
+            "SELECT id, user_agent, created_at, last_seen_at, source_id FROM sessions \
+             WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
+             ORDER BY created_at DESC",
+        )
+        .bind(account.as_str())
+        .bind(now)
+        .bind(now - idle_timeout)
+        .fetch_all(self.pool)
+        .await?)
     }
 
     pub async fn revoke(&self, id: &SessionId, now: i64) -> Result<bool, StoreError> {

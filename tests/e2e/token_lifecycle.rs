@@ -367,6 +367,24 @@ async fn client_credentials_with_resource_indicators() {
     }
     // Not a userinfo token.
     assert_eq!(userinfo_status(&server, &at).await, 401);
+    // RFC 7662 section 4: the resource server of the audience may introspect it; an
+    // unrelated client learns nothing.
+    let api = server
+        .register(ClientRegistration {
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["none.needed".into()],
+            serves: vec!["https://tax-api.example.gov".into()],
+            ..ClientRegistration::new("tax-api", vec![])
+        })
+        .await;
+    assert_eq!(introspect(&server, &api, &at).await["active"], true);
+    let stranger = server
+        .client("stranger", AuthMethod::ClientSecretBasic)
+        .await;
+    assert_eq!(
+        introspect(&server, &stranger, &at).await,
+        serde_json::json!({"active": false})
+    );
     // A client without the grant.
     let portal = server
         .client("ministry", AuthMethod::ClientSecretBasic)
@@ -397,7 +415,21 @@ async fn introspection_and_revocation() {
     assert_eq!(info["scope"], "offline_access openid profile");
     let info = introspect(&server, &client, &rt).await;
     assert_eq!(info["active"], true);
-    assert_eq!(info["token_type"], "refresh_token");
+    assert_eq!(info["client_id"], "ministry");
+    assert!(
+        info.get("token_type").is_none(),
+        "refresh tokens have no RFC 6749 token type"
+    );
+    // Another portal learns nothing of this one's tokens (nor its pairwise subjects).
+    let nosy = server.client("nosy", AuthMethod::ClientSecretBasic).await;
+    assert_eq!(
+        introspect(&server, &nosy, &rt).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&server, &nosy, &at).await,
+        serde_json::json!({"active": false})
+    );
     assert_eq!(
         introspect(&server, &client, "garbage").await,
         serde_json::json!({"active": false})

@@ -144,22 +144,25 @@ describe('openid-client against Portico (refresh tokens, private_key_jwt, intros
       clients[name] = JSON.parse(out);
     };
 
-    await add('refresh-rp', '--grant-type', 'authorization-code', 'refresh-token');
+    await add('refresh-rp', '--grant-type', 'authorization_code', 'refresh_token');
+    await add(
+      'grace-rp', '--grant-type', 'authorization_code', 'refresh_token', '--refresh-grace', '60',
+    );
     await add('public-rp', '--public');
 
     keys['pkjwt-rp'] = await es256Key('pkjwt-rp-1');
     const jwksFile = path.join(portico.dir, 'pkjwt-rp.jwks.json');
     await writeFile(jwksFile, JSON.stringify({ keys: [keys['pkjwt-rp'].jwk] }));
-    await add('pkjwt-rp', '--auth-method', 'private-key-jwt', '--jwks', jwksFile);
+    await add('pkjwt-rp', '--auth-method', 'private_key_jwt', '--jwks', jwksFile);
 
     keys['pkjwt-uri-rp'] = await es256Key('pkjwt-uri-rp-1');
     jwksServer = await serveJwks({ keys: [keys['pkjwt-uri-rp'].jwk] });
     await add(
-      'pkjwt-uri-rp', '--auth-method', 'private-key-jwt', '--jwks-uri', jwksServer.uri,
-      '--grant-type', 'authorization-code', 'refresh-token',
+      'pkjwt-uri-rp', '--auth-method', 'private_key_jwt', '--jwks-uri', jwksServer.uri,
+      '--grant-type', 'authorization_code', 'refresh_token',
     );
 
-    assert.deepEqual(clients['refresh-rp'].grant_types, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(clients['refresh-rp'].grant_types.toSorted(), ['authorization_code', 'refresh_token']);
     assert.ok(clients['refresh-rp'].scopes.includes('offline_access'));
     for (const name of ['pkjwt-rp', 'pkjwt-uri-rp']) {
       assert.equal(clients[name].auth_method, 'private_key_jwt');
@@ -217,11 +220,12 @@ describe('openid-client against Portico (refresh tokens, private_key_jwt, intros
     assert.equal(t1.token_type, 'bearer');
     assert.ok(t1.id_token, 'ID token on refresh (openid in scope)');
     const c1 = t1.claims();
-    // OIDC Core 12.2: same iss, sub, aud; auth_time of the original authentication; no nonce.
+    // OIDC Core 12.2: same iss, sub, aud; auth_time of the original authentication.
     assert.equal(c1.iss, c0.iss);
     assert.equal(c1.sub, c0.sub);
     assert.deepEqual([c1.aud].flat(), [c0.aud].flat());
     assert.equal(c1.auth_time, c0.auth_time);
+    // (Portico leaves nonce out; the errata to 12.2 allow that, or the original value.)
     assert.equal(c1.nonce, undefined, 'no nonce in a refreshed ID token');
     assert.ok(c1.iat >= c0.iat);
     const userinfo = await client.fetchUserInfo(config, t1.access_token, c1.sub);
@@ -277,6 +281,42 @@ describe('openid-client against Portico (refresh tokens, private_key_jwt, intros
       client.refreshTokenGrant(config, full.refresh_token, { scope: 'openid email' }),
       'invalid_scope', 400,
     );
+  });
+
+  test('with a refresh grace period, a just-rotated token gets the same successor', async () => {
+    const clientId = 'grace-rp';
+    const config = await discover(clientId, clients[clientId].client_secret, client.ClientSecretBasic());
+    const { tokens: t0 } = await codeFlow(config);
+    const t1 = await client.refreshTokenGrant(config, t0.refresh_token);
+    // Within --refresh-grace (60 s): t0 again is no reuse and answers t1's refresh token.
+    const again = await client.refreshTokenGrant(config, t0.refresh_token);
+    assert.equal(again.refresh_token, t1.refresh_token);
+    const t2 = await client.refreshTokenGrant(config, t1.refresh_token);
+    // t1 is now rotated as well, so t0's successor is no longer live: reuse, family revoked.
+    await expectOAuthError(client.refreshTokenGrant(config, t0.refresh_token), 'invalid_grant', 400);
+    await expectOAuthError(client.refreshTokenGrant(config, t2.refresh_token), 'invalid_grant', 400);
+  });
+
+  test('the ID token signature is checked: a tampered one is refused by openid-client', async () => {
+    const clientId = 'refresh-rp';
+    const config = await discover(clientId, clients[clientId].client_secret, client.ClientSecretBasic());
+    const { tokens } = await codeFlow(config);
+    // Flip one character in the middle of the refreshed ID token's signature.
+    config[client.customFetch] = async (url, options) => {
+      const res = await fetch(url, options);
+      if (String(url) !== config.serverMetadata().token_endpoint || res.status !== 200) return res;
+      const body = await res.json();
+      const [h, p, sig] = body.id_token.split('.');
+      const i = 20;
+      const flipped = sig.slice(0, i) + (sig[i] === 'A' ? 'B' : 'A') + sig.slice(i + 1);
+      body.id_token = [h, p, flipped].join('.');
+      return new Response(JSON.stringify(body), { status: 200, headers: res.headers });
+    };
+    await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (err) => {
+      assert.equal(err.code, 'OAUTH_INVALID_RESPONSE', `${err.name}: ${err.message}`);
+      assert.match(err.cause?.message ?? '', /signature verification failed/, String(err.cause));
+      return true;
+    });
   });
 
   test('revoking a refresh token (RFC 7009) ends its grant', async () => {
@@ -345,7 +385,7 @@ describe('openid-client against Portico (refresh tokens, private_key_jwt, intros
     await expectOAuthError(client.fetchUserInfo(config, tokens.access_token, claims.sub), 'invalid_token', 401);
   });
 
-  test('private_key_jwt: aud = token endpoint accepted; replay, foreign key, long exp refused', async () => {
+  test('private_key_jwt assertions: token endpoint as aud accepted; replay, unknown key, long exp, no jti, other aud refused', async () => {
     const clientId = 'pkjwt-rp';
     const key = keys[clientId];
     const base = await discover(clientId, undefined, pkjwt(key));
@@ -399,6 +439,11 @@ describe('openid-client against Portico (refresh tokens, private_key_jwt, intros
     assert.equal(userinfo.name, 'Alice Example');
 
     assert.ok(tokens.refresh_token);
+    // RFC 6749 section 6: another client presenting this refresh token gets invalid_grant
+    // (and the token stays usable by its own client).
+    const other = await discover('refresh-rp', clients['refresh-rp'].client_secret, client.ClientSecretBasic());
+    await expectOAuthError(client.refreshTokenGrant(other, tokens.refresh_token), 'invalid_grant', 400);
+
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
     assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token);
     assert.equal(refreshed.claims().sub, claims.sub);

@@ -97,10 +97,17 @@ pub async fn exchange(
     {
         return Err(OAuthError::invalid_grant("the account no longer exists"));
     }
+    // Offline access outlives the session: tokens refreshed after logout carry no sid.
+    let session_id = match &row.session_id {
+        Some(id) if provider.store.sessions().get_live(id, now).await?.is_some() => {
+            Some(id.clone())
+        }
+        _ => None,
+    };
     let grant = UserGrant {
         grant_id: row.family_id.clone(),
         account_id: row.account_id.clone(),
-        session_id: row.session_id.clone(),
+        session_id,
         scope: family_scope,
         auth_time: row.auth_time,
         acr: row.acr.clone(),

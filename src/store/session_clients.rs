@@ -1,0 +1,83 @@
+//! The portals that received tokens under each session, and the `sid` each was given:
+//! what logout must reach.
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+use crate::ids::{ClientId, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClient {
+    pub client_id: ClientId,
+    pub client_name: String,
+    pub sid: String,
+    pub subject: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_uri: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    client_id: String,
+    name: String,
+    sid: String,
+    subject: String,
+    backchannel_logout_uri: Option<String>,
+    frontchannel_logout_uri: Option<String>,
+}
+
+pub struct SessionClients<'a> {
+    pool: &'a AnyPool,
+}
+
+impl<'a> SessionClients<'a> {
+    pub(super) fn new(pool: &'a AnyPool) -> Self {
+        SessionClients { pool }
+    }
+
+    pub async fn record(
+        &self,
+        session: &SessionId,
+        client: &ClientId,
+        sid: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO session_clients (session_id, client_id, sid, subject, first_at, last_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $5",
+        )
+        .bind(session.as_str())
+        .bind(client.as_str())
+        .bind(sid)
+        .bind(subject)
+        .bind(now)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn of_session(&self, session: &SessionId) -> Result<Vec<SessionClient>, StoreError> {
+        let rows = sqlx::query_as::<_, Row>(
+            "SELECT sc.client_id, c.name, sc.sid, sc.subject, c.backchannel_logout_uri, \
+             c.frontchannel_logout_uri \
+             FROM session_clients sc JOIN clients c ON c.client_id = sc.client_id \
+             WHERE sc.session_id = $1 ORDER BY sc.first_at, sc.client_id",
+        )
+        .bind(session.as_str())
+        .fetch_all(self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionClient {
+                client_id: ClientId::new(r.client_id),
+                client_name: r.name,
+                sid: r.sid,
+                subject: r.subject,
+                backchannel_logout_uri: r.backchannel_logout_uri,
+                frontchannel_logout_uri: r.frontchannel_logout_uri,
+            })
+            .collect())
+    }
+}
