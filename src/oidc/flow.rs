@@ -61,8 +61,8 @@ struct StoredRequest {
 /// What a pending request continues.
 enum Resumed {
     Authorization {
-        client: Client,
-        req: AuthorizationRequest,
+        client: Box<Client>,
+        req: Box<AuthorizationRequest>,
     },
     AccountPage,
 }
@@ -238,7 +238,13 @@ async fn resume(
         .to_owned();
     let client = load_client(provider, &client_id).await?;
     let req = AuthorizationRequest::validate(&stored.params, &client, &provider.config.oauth)?;
-    Ok((pending, Resumed::Authorization { client, req }))
+    Ok((
+        pending,
+        Resumed::Authorization {
+            client: Box::new(client),
+            req: Box::new(req),
+        },
+    ))
 }
 
 /// A login for the account page: a pending request that ends on `/account`.
@@ -350,7 +356,7 @@ pub async fn login(
             }
         };
     let (client, req) = match resumed {
-        Resumed::Authorization { client, req } => (client, req),
+        Resumed::Authorization { client, req } => (*client, *req),
         Resumed::AccountPage => {
             provider.store.pending().take(&pending.id, now).await?;
             return Ok(LoginOutcome::SignedIn {
@@ -389,7 +395,7 @@ async fn resume_for_consent(
         return Err(FlowError::Expired);
     };
     match (session, &pending.session_id) {
-        (Some(s), Some(expected)) if &s.id == expected => Ok((client, req)),
+        (Some(s), Some(expected)) if &s.id == expected => Ok((*client, *req)),
         _ => Err(FlowError::NotYourSession),
     }
 }
