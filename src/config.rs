@@ -26,7 +26,18 @@ pub struct Config {
     pub oauth: OAuthConfig,
     pub password: PasswordConfig,
     pub keys: KeysConfig,
+    pub logout: LogoutConfig,
     pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogoutConfig {
+    /// How long one back-channel logout POST may take.
+    pub backchannel_timeout: Duration,
+    /// Attempts before a delivery is given up (and audited).
+    pub backchannel_max_attempts: u32,
+    /// Wait before the first retry; doubled at each further one.
+    pub backchannel_initial_backoff: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -163,7 +174,20 @@ struct RawConfig {
     password: RawPassword,
     #[serde(default)]
     keys: RawKeys,
+    #[serde(default)]
+    logout: RawLogout,
     sources: Option<Vec<RawSource>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogout {
+    /// default "5s"
+    backchannel_timeout: Option<String>,
+    /// default 8 (about four minutes of retries with the default back-off)
+    backchannel_max_attempts: Option<u32>,
+    /// default "2s"
+    backchannel_initial_backoff: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -489,6 +513,29 @@ impl RawConfig {
                 "must be shorter than keys.rotation_lead_time, or nodes may sign with a key not yet published everywhere",
             ));
         }
+        let logout = LogoutConfig {
+            backchannel_timeout: duration(
+                "logout.backchannel_timeout",
+                self.logout.backchannel_timeout,
+                "5s",
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            )?,
+            backchannel_max_attempts: self.logout.backchannel_max_attempts.unwrap_or(8),
+            backchannel_initial_backoff: duration(
+                "logout.backchannel_initial_backoff",
+                self.logout.backchannel_initial_backoff,
+                "2s",
+                Duration::from_secs(1),
+                hour,
+            )?,
+        };
+        if !(1..=20).contains(&logout.backchannel_max_attempts) {
+            return Err(err(
+                "logout.backchannel_max_attempts",
+                "must be between 1 and 20",
+            ));
+        }
         let session = SessionConfig {
             lifetime: duration(
                 "session.lifetime",
@@ -549,6 +596,7 @@ impl RawConfig {
             oauth,
             password,
             keys,
+            logout,
             sources,
         })
     }

@@ -33,6 +33,10 @@ pub struct Provider {
     pub discovery_json: Arc<str>,
     /// Client key sets for `private_key_jwt`.
     pub jwks_cache: crate::oidc::client_assertion::JwksCache,
+    /// Wakes the back-channel logout worker.
+    pub logout_notify: Arc<tokio::sync::Notify>,
+    /// For calls to portals (back-channel logout); no redirects followed.
+    pub outbound: reqwest::Client,
 }
 
 impl Provider {
@@ -53,6 +57,11 @@ impl Provider {
             keys: RwLock::new(Arc::new(ring)),
             discovery_json,
             jwks_cache: Default::default(),
+            logout_notify: Arc::new(tokio::sync::Notify::new()),
+            outbound: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
         })
     }
 

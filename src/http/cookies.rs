@@ -27,6 +27,14 @@ pub fn set(name: &str, value: &str) -> HeaderValue {
     .expect("cookie values are base64url")
 }
 
+/// A `Set-Cookie` value that deletes the cookie.
+pub fn clear(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+    .expect("static cookie text")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,14 @@
 //! HTTP: routes, extractors, pages and the mapping of protocol errors to responses.
 //! Handlers stay thin: they translate HTTP into calls on `oidc` and `identity`.
 
+mod account;
 mod authorize;
 mod client_auth;
 mod consent;
 mod cookies;
 mod csrf;
 mod discovery;
+mod end_session;
 mod errors;
 mod forms;
 mod health;
@@ -54,6 +56,13 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/introspect", axum::routing::post(introspect::introspect))
         .route("/revoke", axum::routing::post(introspect::revoke))
         .route("/userinfo", get(userinfo::get).post(userinfo::post))
+        .route(
+            "/end_session",
+            get(end_session::get).post(end_session::post),
+        )
+        .route("/logout", axum::routing::post(end_session::confirmed))
+        .route("/account", get(account::page))
+        .route("/account/sessions/end", axum::routing::post(account::end))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/portico.css", get(pages::stylesheet))

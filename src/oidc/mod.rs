@@ -2,6 +2,7 @@
 //! data (`OAuthError`), and `http` maps them to statuses and shapes.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod discovery;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod flow;
 pub mod grants;
 pub mod introspection;
+pub mod logout;
 pub mod pkce;
 pub mod registration;
 pub mod revocation;

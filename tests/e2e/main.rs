@@ -7,6 +7,7 @@ mod authorize_errors;
 mod cli;
 mod client_jwt;
 mod code_flow;
+mod logout;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;

@@ -188,7 +188,6 @@ async fn discovery_and_jwks() {
     );
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     // Nothing advertised that is not implemented yet.
-    assert!(d.get("end_session_endpoint").is_none());
     assert_eq!(d["introspection_endpoint"], server.url("/introspect"));
     assert_eq!(d["revocation_endpoint"], server.url("/revoke"));
     assert_eq!(

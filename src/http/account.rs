@@ -1,0 +1,141 @@
+//! `/account`: the person's active sessions (device, time, portals), each of which can
+//! be ended here, with the same logout notices as `/end_session`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::csrf::Browser;
+use super::end_session::logged_out_page;
+use super::errors::{csrf_failure, error_page, see_other};
+use super::pages::{self, AccountPage, SessionRow, format_time};
+use super::{AppState, cookies, forms};
+use crate::identity;
+use crate::ids::SessionId;
+use crate::oidc::{OAuthError, flow, logout};
+
+const PURPOSE: &str = "account";
+
+pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let provider = &app.provider;
+    let now = app.now();
+    let session =
+        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return error_page(&e.into()),
+        };
+    let browser = Browser::from_headers_or_new(&headers);
+    let Some(session) = session else {
+        // Not signed in: sign in for the account page itself.
+        let mut response = match flow::start_account_login(provider, &browser.binding(), now).await
+        {
+            Ok(id) => see_other(&format!("/login?request={id}")),
+            Err(e) => error_page(&e.into()),
+        };
+        if browser.is_new {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, browser.set_cookie());
+        }
+        return response;
+    };
+    let store = &provider.store;
+    let result = async {
+        let account = store
+            .accounts()
+            .get(&session.account_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_request("the account no longer exists"))?;
+        let idle = provider.config.session.idle_timeout.as_secs() as i64;
+        let mut rows = Vec::new();
+        for s in store
+            .sessions()
+            .live_for_account(&session.account_id, now, idle)
+            .await?
+        {
+            let portals = store
+                .session_clients()
+                .of_session(&SessionId::new(&s.id))
+                .await?
+                .into_iter()
+                .map(|p| p.client_name)
+                .collect();
+            rows.push(SessionRow {
+                current: s.id == session.id.as_str(),
+                device: s.user_agent.unwrap_or_else(|| "Unknown device".into()),
+                signed_in: format_time(s.created_at),
+                last_used: format_time(s.last_seen_at),
+                source: provider
+                    .config
+                    .sources
+                    .iter()
+                    .find(|src| src.id == s.source_id)
+                    .map(|src| src.display_name.clone())
+                    .unwrap_or(s.source_id),
+                portals,
+                id: s.id,
+            });
+        }
+        Ok::<_, OAuthError>((account, rows))
+    }
+    .await;
+    let (account, rows) = match result {
+        Ok(r) => r,
+        Err(e) => return error_page(&e),
+    };
+    let csrf = browser.csrf_token(&provider.master, PURPOSE, session.id.as_str());
+    pages::html(
+        StatusCode::OK,
+        AccountPage {
+            lang: "en",
+            name: account.name.as_deref().unwrap_or("(no name)"),
+            kind: account.kind.as_str(),
+            csrf: &csrf,
+            sessions: rows,
+        },
+    )
+}
+
+pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let provider = &app.provider;
+    let now = app.now();
+    let form = forms::pairs(&body);
+    let current =
+        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
+            .await
+        {
+            Ok(Some(s)) => s,
+            Ok(None) => return see_other("/account"),
+            Err(e) => return error_page(&e.into()),
+        };
+    let Some(browser) = Browser::from_headers(&headers) else {
+        return csrf_failure();
+    };
+    if !browser.check_csrf(
+        &provider.master,
+        PURPOSE,
+        current.id.as_str(),
+        forms::field(&form, "csrf"),
+    ) {
+        return csrf_failure();
+    }
+    let target_id = SessionId::new(forms::field(&form, "session").unwrap_or_default());
+    let target = match provider.store.sessions().get_live(&target_id, now).await {
+        Ok(Some(t)) if t.account_id == current.account_id => t,
+        Ok(_) => return see_other("/account"),
+        Err(e) => return error_page(&e.into()),
+    };
+    match logout::end_session(provider, &target, now).await {
+        Ok(frontchannel) if target.id == current.id => {
+            let mut r = logged_out_page(&frontchannel, None);
+            r.headers_mut()
+                .append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
+            r
+        }
+        Ok(_) => see_other("/account"),
+        Err(e) => error_page(&e),
+    }
+}

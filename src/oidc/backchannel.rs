@@ -1,0 +1,144 @@
+//! Delivering back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0): a
+//! background worker on every node takes due deliveries from the database outbox,
+//! POSTs a freshly signed logout token, and retries with exponential back-off. A
+//! delivery that fails for good is audited. The user's logout never waits for it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::provider::Provider;
+use crate::store::LogoutDelivery;
+
+pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+#[derive(Serialize)]
+struct LogoutTokenClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    sub: &'a str,
+    sid: &'a str,
+    events: serde_json::Value,
+}
+
+/// Runs until the provider is dropped: wakes on each logout and once a second.
+pub fn spawn_worker(provider: &Arc<Provider>) -> tokio::task::JoinHandle<()> {
+    let weak = Arc::downgrade(provider);
+    tokio::spawn(async move {
+        loop {
+            let Some(provider) = weak.upgrade() else {
+                return;
+            };
+            let notified = provider.logout_notify.clone();
+            if let Err(e) = deliver_due(&provider).await {
+                tracing::warn!(error = %e, "back-channel logout deliveries failed to run");
+            }
+            drop(provider);
+            tokio::select! {
+                _ = notified.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    })
+}
+
+async fn deliver_due(provider: &Arc<Provider>) -> Result<(), crate::store::StoreError> {
+    let now = provider.now();
+    let lease = provider.config.logout.backchannel_timeout.as_secs() as i64 + 5;
+    let mut running = tokio::task::JoinSet::new();
+    for id in provider.store.logout_deliveries().due(now, 50).await? {
+        if let Some(delivery) = provider
+            .store
+            .logout_deliveries()
+            .claim(&id, now, lease)
+            .await?
+        {
+            let provider = provider.clone();
+            running.spawn(async move { attempt(&provider, delivery).await });
+        }
+    }
+    while running.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn attempt(provider: &Provider, d: LogoutDelivery) {
+    let result = send(provider, &d).await;
+    let now = provider.now();
+    let store = provider.store.logout_deliveries();
+    let recorded = match result {
+        Ok(()) => store.delivered(&d.id, now).await,
+        Err(error) => {
+            let max = provider.config.logout.backchannel_max_attempts as i64;
+            if d.attempts >= max {
+                tracing::warn!(client_id = %d.client_id, attempts = d.attempts, %error, "back-channel logout failed for good");
+                let detail = format!("{} after {} attempts: {error}", d.uri, d.attempts);
+                let _ = provider
+                    .store
+                    .audit()
+                    .record(
+                        now,
+                        "backchannel_logout_failed",
+                        None,
+                        Some(&d.client_id),
+                        &detail,
+                    )
+                    .await;
+                store.attempt_failed(&d.id, &error, None, now).await
+            } else {
+                let base = provider.config.logout.backchannel_initial_backoff.as_secs() as i64;
+                let backoff = (base << (d.attempts - 1).clamp(0, 16)).min(600);
+                tracing::info!(client_id = %d.client_id, attempts = d.attempts, %error, "back-channel logout will be retried in {backoff}s");
+                store
+                    .attempt_failed(&d.id, &error, Some(now + backoff), now)
+                    .await
+            }
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "recording a back-channel logout attempt failed");
+    }
+}
+
+async fn send(provider: &Provider, d: &LogoutDelivery) -> Result<(), String> {
+    let client = provider
+        .store
+        .clients()
+        .get(&d.client_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the client was removed")?;
+    let now = provider.now();
+    let claims = LogoutTokenClaims {
+        iss: provider.issuer(),
+        aud: client.client_id.as_str(),
+        iat: now,
+        exp: now + 120,
+        jti: crate::ids::new_uuid(),
+        sub: &d.subject,
+        sid: &d.sid,
+        events: json!({ EVENT: {} }),
+    };
+    let token = provider
+        .keys()
+        .sign(client.id_token_alg, "logout+jwt", &claims, now)
+        .map_err(|e| e.to_string())?;
+    let response = provider
+        .outbound
+        .post(&d.uri)
+        .timeout(provider.config.logout.backchannel_timeout)
+        .form(&[("logout_token", token.as_str())])
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    // Section 2.8: 200 OK (any 2xx is taken as received).
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("status {}", response.status()))
+    }
+}

@@ -1,0 +1,200 @@
+//! Ending SSO sessions: RP-Initiated Logout 1.0 (`/end_session`), and the notices that
+//! reach every portal that received tokens under the session: Back-Channel Logout 1.0
+//! (queued, see `backchannel.rs`) and Front-Channel Logout 1.0 (iframes on the page).
+
+use serde::Deserialize;
+use url::Url;
+
+use super::authorize::Params;
+use super::error::OAuthError;
+use crate::provider::Provider;
+use crate::store::{Client, Session, sid_key};
+
+/// Where to send the browser after logout: a post-logout redirect URI registered for
+/// the client, with the request's `state`. Only [`validate`] builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRedirect {
+    uri: String,
+    state: Option<String>,
+}
+
+impl LogoutRedirect {
+    pub fn url(&self) -> String {
+        let mut url = Url::parse(&self.uri).expect("registered URIs are absolute");
+        if let Some(state) = &self.state {
+            url.query_pairs_mut().append_pair("state", state);
+        }
+        url.into()
+    }
+
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    sub: String,
+    aud: super::tokens::Audience,
+    sid: Option<String>,
+}
+
+/// A validated logout request.
+#[derive(Debug, Default)]
+pub struct LogoutRequest {
+    pub client: Option<Client>,
+    pub redirect: Option<LogoutRedirect>,
+    /// A `post_logout_redirect_uri` was given but is not registered: never redirect.
+    pub redirect_refused: bool,
+    /// The `sid` and `sub` of a valid `id_token_hint`.
+    hint: Option<(Option<String>, String)>,
+    pub state: Option<String>,
+    pub ui_locales: Vec<String>,
+}
+
+impl LogoutRequest {
+    /// Whether the request provably comes from a portal of this very session (a valid
+    /// `id_token_hint` naming it): then no confirmation is asked.
+    pub fn is_from_session(&self, provider: &Provider, session: &Session) -> bool {
+        match (&self.hint, &self.client) {
+            (Some((Some(sid), _)), Some(client)) => crate::crypto::constant_time_eq(
+                sid.as_bytes(),
+                provider
+                    .master
+                    .session_sid(session.id.as_str(), client.client_id.as_str())
+                    .as_bytes(),
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// RP-Initiated Logout section 2: checks `id_token_hint`, `client_id`,
+/// `post_logout_redirect_uri` (registered only, exact match) and `state`.
+pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequest, OAuthError> {
+    let hint = match params.get("id_token_hint")? {
+        None => None,
+        Some(token) => {
+            let claims: HintClaims = provider
+                .keys()
+                .verify_ignoring_expiry(token, "JWT", provider.issuer())
+                .map_err(|e| {
+                    OAuthError::invalid_request(
+                        "`id_token_hint` is not an ID token from this server",
+                    )
+                    .with_detail(e.to_string())
+                })?;
+            Some(claims)
+        }
+    };
+    let hinted_client = hint.as_ref().and_then(|h| h.aud.0.first().cloned());
+    let client_id = match (params.get("client_id")?, hinted_client) {
+        (Some(c), Some(h)) if c != h => {
+            return Err(OAuthError::invalid_request(
+                "`client_id` differs from the ID token's audience",
+            ));
+        }
+        (Some(c), _) => Some(c.to_owned()),
+        (None, h) => h,
+    };
+    let client = match &client_id {
+        Some(id) => Some(
+            provider
+                .store
+                .clients()
+                .get(id)
+                .await?
+                .ok_or_else(|| OAuthError::invalid_request("unknown client"))?,
+        ),
+        None => None,
+    };
+    let state = params
+        .get("state")?
+        .map(|s| s.chars().take(2048).collect::<String>());
+    let (redirect, redirect_refused) = match (params.get("post_logout_redirect_uri")?, &client) {
+        (None, _) => (None, false),
+        (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => (
+            Some(LogoutRedirect {
+                uri: uri.to_owned(),
+                state: state.clone(),
+            }),
+            false,
+        ),
+        (Some(uri), _) => {
+            tracing::info!(uri, client = ?client_id, "post_logout_redirect_uri not registered: no redirect");
+            (None, true)
+        }
+    };
+    let ui_locales = params
+        .get("ui_locales")?
+        .map(|l| {
+            l.split(' ')
+                .filter(|s| !s.is_empty())
+                .take(10)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(LogoutRequest {
+        client,
+        redirect,
+        redirect_refused,
+        hint: hint.map(|h| (h.sid, h.sub)),
+        state,
+        ui_locales,
+    })
+}
+
+/// Ends a session: revokes it, revokes the access tokens issued under it, queues a
+/// back-channel logout for every portal that registered one, and answers the
+/// front-channel logout URLs to load in iframes. It never waits on a portal.
+pub async fn end_session(
+    provider: &Provider,
+    session: &Session,
+    now: i64,
+) -> Result<Vec<String>, OAuthError> {
+    let store = &provider.store;
+    if !store.sessions().revoke(&session.id, now).await? {
+        return Ok(vec![]);
+    }
+    let portals = store.session_clients().of_session(&session.id).await?;
+    let token_ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
+    let mut frontchannel = Vec::new();
+    for p in &portals {
+        store
+            .revocations()
+            .revoke(&sid_key(&p.sid), now, now + token_ttl + 60)
+            .await?;
+        if let Some(uri) = &p.backchannel_logout_uri {
+            store
+                .logout_deliveries()
+                .enqueue(p.client_id.as_str(), uri, &p.sid, &p.subject, now)
+                .await?;
+        }
+        if let Some(uri) = &p.frontchannel_logout_uri {
+            if let Ok(mut url) = Url::parse(uri) {
+                url.query_pairs_mut()
+                    .append_pair("iss", provider.issuer())
+                    .append_pair("sid", &p.sid);
+                frontchannel.push(url.to_string());
+            }
+        }
+    }
+    let portal_names: Vec<&str> = portals.iter().map(|p| p.client_id.as_str()).collect();
+    store
+        .audit()
+        .record(
+            now,
+            "logout",
+            Some(session.account_id.as_str()),
+            None,
+            &format!(
+                "session {} ended; portals: {}",
+                session.id,
+                portal_names.join(" ")
+            ),
+        )
+        .await?;
+    provider.logout_notify.notify_one();
+    Ok(frontchannel)
+}

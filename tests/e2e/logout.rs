@@ -1,0 +1,574 @@
+//! Single sign-on across portals, and logout that reaches every portal: RP-Initiated,
+//! Back-Channel and Front-Channel Logout 1.0, and the account page.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portico::oidc::registration::ClientRegistration;
+use serde_json::Value;
+
+use crate::code_flow::id_token_claims;
+use crate::common::*;
+
+const FAST_RETRIES: &str = "[logout]\nbackchannel_initial_backoff = \"1s\"\nbackchannel_max_attempts = 3\nbackchannel_timeout = \"1s\"\n";
+
+/// A portal's back-channel logout endpoint: records the logout tokens it receives.
+struct Receiver {
+    uri: String,
+    tokens: Arc<Mutex<Vec<String>>>,
+}
+
+async fn receiver_on(listener: tokio::net::TcpListener) -> Receiver {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = tokens.clone();
+    let app = axum::Router::new().route(
+        "/logout",
+        axum::routing::post(move |body: String| {
+            let seen = seen.clone();
+            async move {
+                let token = url::form_urlencoded::parse(body.as_bytes())
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(token);
+                "ok"
+            }
+        }),
+    );
+    let uri = format!(
+        "http://127.0.0.1:{}/logout",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { uri, tokens }
+}
+
+async fn receiver() -> Receiver {
+    receiver_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+}
+
+impl Receiver {
+    async fn wait_for(&self, n: usize, within: Duration) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let got = self.tokens.lock().unwrap().clone();
+            if got.len() >= n || start.elapsed() > within {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn portal(
+    server: &TestServer,
+    id: &str,
+    backchannel: Option<&str>,
+    first_party: bool,
+) -> ClientRegistration {
+    ClientRegistration {
+        backchannel_logout_uri: backchannel.map(str::to_owned),
+        post_logout_redirect_uris: vec![format!("http://127.0.0.1:9/{id}/bye")],
+        first_party,
+        ..server.registration(id)
+    }
+}
+
+/// Validates a logout token against `/jwks` (Back-Channel Logout section 2.6).
+async fn verify_logout_token(server: &TestServer, token: &str, audience: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let set: jsonwebtoken::jwk::JwkSet = reqwest::get(server.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = set
+        .find(header.kid.as_deref().unwrap())
+        .expect("signing key published");
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[audience]);
+    v.set_issuer(&[server.base.as_str()]);
+    v.set_required_spec_claims(&["iss", "aud", "iat", "exp"]);
+    let claims: Value = jsonwebtoken::decode(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &v,
+    )
+    .expect("logout token verifies")
+    .claims;
+    assert!(claims["jti"].is_string());
+    assert!(claims.get("nonce").is_none(), "a logout token has no nonce");
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    claims
+}
+
+async fn tokens_in(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+    extra: &[(&str, &str)],
+) -> Value {
+    let redirect = browser.follow(&server.authorize_url(client, extra)).await;
+    let code = code_from(&redirect, server, client);
+    let r = server.exchange(client, &code, VERIFIER).await;
+    r.json().await.unwrap()
+}
+
+fn payload(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_login_two_portals_one_logout_reaches_both() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let (rx1, rx2) = (receiver().await, receiver().await);
+    let rp1 = server
+        .register(portal(&server, "ministry", Some(&rx1.uri), false))
+        .await;
+    let rp2 = server
+        .register(portal(&server, "province", Some(&rx2.uri), true))
+        .await;
+    let browser = Browser::new(&server);
+
+    // Log in at RP1.
+    let redirect = browser
+        .authorize_interactively(&server.authorize_url(&rp1, &[]), "mai")
+        .await;
+    let t1: Value = server
+        .exchange(&rp1, &code_from(&redirect, &server, &rp1), VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id1 = payload(t1["id_token"].as_str().unwrap());
+    // Silent SSO at RP2: no credentials posted, prompt=none.
+    let t2 = tokens_in(&server, &browser, &rp2, &[("prompt", "none")]).await;
+    let id2 = payload(t2["id_token"].as_str().unwrap());
+    assert_eq!(id1["auth_time"], id2["auth_time"], "the same login");
+    assert_ne!(id1["sid"], id2["sid"], "each portal gets its own sid");
+
+    // RP1 logs out with its ID token: trusted, no confirmation.
+    let url = format!(
+        "{}?id_token_hint={}&post_logout_redirect_uri={}&state=bye-1",
+        server.url("/end_session"),
+        t1["id_token"].as_str().unwrap(),
+        urlencode("http://127.0.0.1:9/ministry/bye"),
+    );
+    let started = Instant::now();
+    let r = browser.get(&url).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(r.headers()).unwrap(),
+        "http://127.0.0.1:9/ministry/bye?state=bye-1"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "logout does not wait for portals"
+    );
+
+    for (rx, id, client) in [(&rx1, &id1, &rp1), (&rx2, &id2, &rp2)] {
+        let got = rx.wait_for(1, Duration::from_secs(10)).await;
+        assert_eq!(got.len(), 1, "{} got its logout token", client.id);
+        let claims = verify_logout_token(&server, &got[0], &client.id).await;
+        assert_eq!(claims["sid"], id["sid"]);
+        assert_eq!(claims["sub"], id["sub"]);
+    }
+    // RP2 cannot sign in silently any more, and the session's tokens are dead.
+    let again = browser
+        .follow(&server.authorize_url(&rp2, &[("prompt", "none")]))
+        .await;
+    assert_eq!(query(&again)["error"], "login_required");
+    let status = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(t2["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn delivery_to_a_portal_down_at_first_succeeds_on_a_retry() {
+    let server = TestServer::start_with(FAST_RETRIES).await;
+    server.account("mai").await;
+    // Reserve a port, then leave it closed for the first attempt.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let uri = format!("http://127.0.0.1:{port}/logout");
+    let rp = server
+        .register(portal(&server, "late", Some(&uri), true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let t: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "{}?id_token_hint={}",
+        server.url("/end_session"),
+        t["id_token"].as_str().unwrap()
+    );
+    assert_eq!(browser.get(&url).await.status(), 200);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rx = receiver_on(
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let got = rx.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "delivered on a retry");
+    verify_logout_token(&server, &got[0], "late").await;
+    let (delivered, failed, _) = server
+        .provider()
+        .store
+        .logout_deliveries()
+        .counts()
+        .await
+        .unwrap();
+    assert_eq!((delivered, failed), (1, 0));
+}
+
+#[tokio::test]
+async fn a_portal_that_never_answers_ends_in_the_audit_log_and_the_user_is_logged_out_at_once() {
+    let server = TestServer::start_with(FAST_RETRIES).await;
+    server.account("mai").await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}/logout", l.local_addr().unwrap().port())
+    };
+    let rp = server
+        .register(portal(&server, "gone", Some(&closed), true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let t: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let url = format!(
+        "{}?id_token_hint={}",
+        server.url("/end_session"),
+        t["id_token"].as_str().unwrap()
+    );
+    let started = Instant::now();
+    let r = browser.get(&url).await;
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let cleared = r.headers().get_all("set-cookie").iter().any(|c| {
+        let c = c.to_str().unwrap();
+        c.starts_with("__Host-portico_session=;") && c.contains("Max-Age=0")
+    });
+    assert!(cleared, "the session cookie is cleared");
+    let again = browser
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        query(&again)["error"],
+        "login_required",
+        "logged out at once"
+    );
+
+    // Three attempts (t, t+1s, t+3s), then the audit entry.
+    let start = Instant::now();
+    let audit = loop {
+        let a = server
+            .provider()
+            .store
+            .audit()
+            .recent("backchannel_logout_failed", 5)
+            .await
+            .unwrap();
+        if !a.is_empty() || start.elapsed() > Duration::from_secs(15) {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].client_id.as_deref(), Some("gone"));
+    assert!(
+        audit[0].detail.contains("3 attempts"),
+        "{}",
+        audit[0].detail
+    );
+}
+
+#[tokio::test]
+async fn unregistered_post_logout_redirect_uri_never_redirects() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let t: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Not registered, with a valid hint: logged out, but no redirect.
+    let url = format!(
+        "{}?id_token_hint={}&post_logout_redirect_uri={}",
+        server.url("/end_session"),
+        t["id_token"].as_str().unwrap(),
+        urlencode("https://attacker.example/landing"),
+    );
+    let r = browser.get(&url).await;
+    assert_eq!(r.status(), 200);
+    assert!(location(r.headers()).is_none());
+    assert!(!r.text().await.unwrap().contains("attacker.example"));
+    // Without a session, the same.
+    let r = Browser::new(&server)
+        .get(&format!(
+            "{}?client_id=ministry&post_logout_redirect_uri={}",
+            server.url("/end_session"),
+            urlencode("https://attacker.example/landing")
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(location(r.headers()).is_none());
+    // A forged hint is refused outright.
+    let r = browser
+        .get(&format!(
+            "{}?id_token_hint=e30.e30.sig",
+            server.url("/end_session")
+        ))
+        .await;
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn an_untrusted_logout_request_asks_for_confirmation_with_csrf() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    browser.submit_login(&login, "mai", PASSWORD).await;
+
+    let url = format!(
+        "{}?client_id=ministry&post_logout_redirect_uri={}&state=s9",
+        server.url("/end_session"),
+        urlencode("http://127.0.0.1:9/ministry/bye")
+    );
+    let page = browser.get(&url).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign out of Portico?"));
+    let csrf = hidden(&html, "csrf").unwrap();
+    // Without the token: refused, still signed in.
+    let r = browser
+        .post_form(
+            "/logout",
+            &[("client_id", "ministry"), ("decision", "logout")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let still = browser
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    code_from(&still, &server, &rp);
+    // With it: signed out and sent back with the state.
+    let r = browser
+        .post_form(
+            "/logout",
+            &[
+                ("csrf", csrf.as_str()),
+                ("client_id", "ministry"),
+                (
+                    "post_logout_redirect_uri",
+                    "http://127.0.0.1:9/ministry/bye",
+                ),
+                ("state", "s9"),
+                ("decision", "logout"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(r.headers()).unwrap(),
+        "http://127.0.0.1:9/ministry/bye?state=s9"
+    );
+    let after = browser
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    assert_eq!(query(&after)["error"], "login_required");
+}
+
+#[tokio::test]
+async fn front_channel_logout_loads_each_portal_in_an_iframe() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rp = server
+        .register(ClientRegistration {
+            frontchannel_logout_uri: Some("http://127.0.0.1:9/fc/logout".into()),
+            ..portal(&server, "fc", None, true)
+        })
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let claims = id_token_claims(&server, &rp, &code).await;
+    let sid = claims["sid"].as_str().unwrap();
+
+    let r = browser
+        .get(&format!(
+            "{}?client_id=fc&post_logout_redirect_uri={}",
+            server.url("/end_session"),
+            urlencode("http://127.0.0.1:9/fc/bye")
+        ))
+        .await;
+    let html = r.text().await.unwrap();
+    let csrf = hidden(&html, "csrf").unwrap();
+    let r = browser
+        .post_form(
+            "/logout",
+            &[
+                ("csrf", csrf.as_str()),
+                ("client_id", "fc"),
+                ("post_logout_redirect_uri", "http://127.0.0.1:9/fc/bye"),
+                ("decision", "logout"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-src http://127.0.0.1:9"), "{csp}");
+    let html = r.text().await.unwrap();
+    let iss = urlencode(&server.base);
+    let html = html.replace("&#38;", "&");
+    let expected = format!("http://127.0.0.1:9/fc/logout?iss={iss}&sid={sid}");
+    assert!(html.contains(&expected), "{html}");
+    assert!(
+        html.contains("url=http://127.0.0.1:9/fc/bye"),
+        "then back to the portal"
+    );
+}
+
+#[tokio::test]
+async fn the_account_page_lists_sessions_and_ends_one_with_back_channel_logout() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rx = receiver().await;
+    let rp = server
+        .register(portal(&server, "ministry", Some(&rx.uri), true))
+        .await;
+
+    // A first browser (say, a shared computer) signs in at the portal.
+    let shared = Browser::new(&server);
+    let login = shared.follow(&server.authorize_url(&rp, &[])).await;
+    let r = shared.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    assert_eq!(server.exchange(&rp, &code, VERIFIER).await.status(), 200);
+
+    // At home, the person opens /account: sign in for the account page itself.
+    let home = Browser::new(&server);
+    let login = home.follow(&server.url("/account")).await;
+    assert!(login.starts_with("/login?request="));
+    let r = home.submit_login(&login, "mai", PASSWORD).await;
+    assert_eq!(location(r.headers()).unwrap(), "/account");
+    let html = home.get("/account").await.text().await.unwrap();
+    assert!(
+        html.contains("Portal ministry") || html.contains("ministry"),
+        "{html}"
+    );
+    assert!(html.contains("(this browser)"));
+    assert_eq!(html.matches("End this session").count(), 2);
+
+    // End the shared computer's session from home.
+    let csrf = hidden(&html, "csrf").unwrap();
+    let sessions: Vec<String> = html
+        .match_indices("name=\"session\" value=\"")
+        .map(|(i, m)| html[i + m.len()..].split('"').next().unwrap().to_owned())
+        .collect();
+    let current_marker = html.find("(this browser)").unwrap();
+    let other = sessions
+        .iter()
+        .find(|id| {
+            html.find(id.as_str()).unwrap() < current_marker
+                || html.matches(id.as_str()).count() == 1
+        })
+        .unwrap()
+        .clone();
+    let mut ended = false;
+    for id in &sessions {
+        if *id == other {
+            let r = home
+                .post_form(
+                    "/account/sessions/end",
+                    &[("csrf", csrf.as_str()), ("session", id)],
+                )
+                .await;
+            assert_eq!(r.status(), 303);
+            ended = true;
+        }
+    }
+    assert!(ended);
+    let got = rx.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the portal heard of it");
+    verify_logout_token(&server, &got[0], "ministry").await;
+    let after = shared
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    assert_eq!(query(&after)["error"], "login_required");
+    // Home is still signed in.
+    assert_eq!(home.get("/account").await.status(), 200);
+}
+
+#[tokio::test]
+async fn discovery_advertises_logout_truthfully() {
+    let server = TestServer::start().await;
+    let d: Value = reqwest::get(server.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["end_session_endpoint"], server.url("/end_session"));
+    for k in [
+        "backchannel_logout_supported",
+        "backchannel_logout_session_supported",
+        "frontchannel_logout_supported",
+        "frontchannel_logout_session_supported",
+    ] {
+        assert_eq!(d[k], true, "{k}");
+    }
+}
