@@ -101,6 +101,8 @@ pub struct AuthorizationRequest {
     pub ui_locales: Vec<String>,
     /// The lowest level of assurance among the recognised `acr_values`.
     pub min_loa: Option<u8>,
+    /// An ID token naming who the client expects to be logged in.
+    pub id_token_hint: Option<String>,
 }
 
 /// The query or form parameters of a request, with repeated names remembered: RFC 6749
@@ -276,6 +278,10 @@ impl AuthorizationRequest {
                     .collect()
             })
             .unwrap_or_default();
+        let id_token_hint = params.get("id_token_hint")?;
+        if id_token_hint.is_some_and(|h| h.len() > 8192) {
+            return Err(OAuthError::invalid_request("`id_token_hint` is too long"));
+        }
         let min_loa = params
             .get("acr_values")?
             .and_then(|v| v.split(' ').filter_map(loa_of).min());
@@ -290,6 +296,7 @@ impl AuthorizationRequest {
             login_hint: login_hint.map(str::to_owned),
             ui_locales,
             min_loa,
+            id_token_hint: id_token_hint.map(str::to_owned),
         })
     }
 }

@@ -160,7 +160,15 @@ pub async fn authorize(
             "no identity source reaches the requested level of assurance",
         )));
     }
-    let session_ok = req.session_suffices(session, now);
+    let hinted_other = match (&req.id_token_hint, session) {
+        (Some(hint), Some(s)) => !hint_names(provider, &client, hint, s)
+            .await
+            .map_err(redirect)?,
+        _ => false,
+    };
+    // OIDC Core section 3.1.2.1: a session of someone other than the hinted person does
+    // not count (prompt=none then answers login_required).
+    let session_ok = req.session_suffices(session, now) && !hinted_other;
     let consented = match (session_ok, session) {
         (true, Some(s)) => consent_given(provider, &client, s, &req)
             .await
@@ -205,6 +213,38 @@ pub async fn authorize(
             Ok(Step::Login(p.id))
         }
     }
+}
+
+/// Whether an `id_token_hint` (ours, for this client, possibly expired) names the
+/// session's person.
+async fn hint_names(
+    provider: &Provider,
+    client: &Client,
+    hint: &str,
+    session: &Session,
+) -> Result<bool, OAuthError> {
+    #[derive(Deserialize)]
+    struct Hint {
+        sub: String,
+        aud: super::tokens::Audience,
+    }
+    let claims: Hint = provider
+        .keys()
+        .verify_ignoring_expiry(hint, "JWT", provider.issuer())
+        .map_err(|e| {
+            OAuthError::invalid_request("`id_token_hint` is not a valid ID token")
+                .with_detail(e.to_string())
+        })?;
+    if !claims.aud.contains(client.client_id.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "`id_token_hint` was issued to another client",
+        ));
+    }
+    let sub = super::subject::subject_for(provider, client, &session.account_id).await?;
+    Ok(crate::crypto::constant_time_eq(
+        sub.as_bytes(),
+        claims.sub.as_bytes(),
+    ))
 }
 
 /// Loads a pending request for this browser and validates it again.

@@ -572,3 +572,53 @@ async fn discovery_advertises_logout_truthfully() {
         assert_eq!(d[k], true, "{k}");
     }
 }
+
+#[tokio::test]
+async fn id_token_hint_of_another_person_is_not_satisfied_by_the_session() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    server.account("binh").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let mai = Browser::new(&server);
+    let login = mai.follow(&server.authorize_url(&rp, &[])).await;
+    let r = mai.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let mai_token: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let binh = Browser::new(&server);
+    let login = binh.follow(&server.authorize_url(&rp, &[])).await;
+    let r = binh.submit_login(&login, "binh", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let binh_token: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let hint = |t: &Value| t["id_token"].as_str().unwrap().to_owned();
+    let same = mai
+        .follow(&server.authorize_url(
+            &rp,
+            &[("prompt", "none"), ("id_token_hint", &hint(&mai_token))],
+        ))
+        .await;
+    code_from(&same, &server, &rp);
+    let other = mai
+        .follow(&server.authorize_url(
+            &rp,
+            &[("prompt", "none"), ("id_token_hint", &hint(&binh_token))],
+        ))
+        .await;
+    assert_eq!(query(&other)["error"], "login_required");
+    let forged = mai
+        .follow(&server.authorize_url(&rp, &[("prompt", "none"), ("id_token_hint", "e30.e30.x")]))
+        .await;
+    assert_eq!(query(&forged)["error"], "invalid_request");
+}
