@@ -64,6 +64,8 @@ impl KeysConfig {
 pub struct DatabaseConfig {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`: a query running longer is cancelled (503).
+    pub statement_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +208,8 @@ struct RawDatabase {
     max_connections: Option<u32>,
     /// default "5s": how long a request waits for a free connection
     acquire_timeout: Option<String>,
+    /// default "10s" (PostgreSQL only)
+    statement_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -445,6 +449,13 @@ impl RawConfig {
                 "5s",
                 Duration::from_secs(1),
                 Duration::from_secs(120),
+            )?,
+            statement_timeout: duration(
+                "database.statement_timeout",
+                self.database.statement_timeout,
+                "10s",
+                Duration::from_secs(1),
+                Duration::from_secs(600),
             )?,
         };
         let hour = Duration::from_secs(3600);

@@ -193,6 +193,25 @@ impl Provider {
         Ok(())
     }
 
+    /// Purges expired rows once a minute (every node does; the deletes are idempotent).
+    pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(provider) = weak.upgrade() else {
+                    return;
+                };
+                match provider.store.purge_expired(provider.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+                }
+            }
+        })
+    }
+
     /// Reloads keys every `keys.refresh_interval` until the provider is dropped: the
     /// staleness bound of a node's key cache.
     pub fn spawn_key_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {

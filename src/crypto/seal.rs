@@ -52,6 +52,10 @@ impl MasterKey {
         };
         if !path.exists() {
             fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create folder: {e}")))?;
+            // Written whole to a private temporary file, then linked into place: a node
+            // starting at the same moment sees either no key or the whole key, and the
+            // first link wins (the loser reads the winner's key).
+            let tmp = dir.join(format!(".master.key.{}", crate::ids::new_uuid()));
             let mut options = fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -59,14 +63,14 @@ impl MasterKey {
                 use std::os::unix::fs::OpenOptionsExt;
                 options.mode(0o600);
             }
-            match options.open(&path) {
-                Ok(mut file) => {
-                    let encoded = STANDARD.encode(crate::random::bytes::<32>());
-                    file.write_all(encoded.as_bytes())
-                        .and_then(|_| file.sync_all())
-                        .map_err(|e| fail(format!("cannot write: {e}")))?;
-                }
-                // Another process created it first: read theirs.
+            let written = options.open(&tmp).and_then(|mut file| {
+                file.write_all(STANDARD.encode(crate::random::bytes::<32>()).as_bytes())?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|_| fs::hard_link(&tmp, &path));
+            let _ = fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(fail(format!("cannot create: {e}"))),
             }
@@ -181,6 +185,21 @@ mod tests {
         assert!(k.open("kid-2", &sealed).is_err());
         let other = MasterKey::from_bytes(&[8u8; 32]);
         assert!(other.open("kid-1", &sealed).is_err());
+    }
+
+    #[test]
+    fn nodes_starting_together_agree_on_one_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<MasterKey> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| MasterKey::load_or_create(dir.path()).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let sealed = keys[0].seal("k", b"secret");
+        for k in &keys {
+            assert_eq!(k.open("k", &sealed).unwrap(), b"secret");
+        }
     }
 
     #[test]

@@ -62,7 +62,18 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            // PostgreSQL classes 08 (connection exception) and 57 (operator intervention:
+            // shutdown, cancelled by statement_timeout): the database, not the query.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+            {
+                StoreError::Unavailable(e)
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
@@ -105,16 +116,25 @@ impl Store {
             Dialect::Postgres => config.database_url.clone(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let statement_timeout_ms = config.database.statement_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(config.database.max_connections)
             .acquire_timeout(config.database.acquire_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
+                    match dialect {
                         // sqlx already sets WAL, foreign keys and a busy timeout; in WAL
                         // mode NORMAL is durable against application crashes and much
                         // faster than FULL.
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Dialect::Sqlite => {
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        }
+                        Dialect::Postgres => {
+                            conn.execute(
+                                format!("SET statement_timeout = {statement_timeout_ms}").as_str(),
+                            )
+                            .await?;
+                        }
                     }
                     Ok(())
                 })
@@ -141,6 +161,30 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Deletes rows no longer needed by anyone: expired codes, pending requests,
+    /// sessions, refresh tokens, deny-list entries, assertion `jti`s, and logout
+    /// deliveries finished a day ago. Answers the number of rows removed.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let statements = [
+            "DELETE FROM authorization_codes WHERE expires_at < $1",
+            "DELETE FROM pending_authorizations WHERE expires_at < $1",
+            "DELETE FROM revocations WHERE expires_at < $1",
+            "DELETE FROM assertion_jtis WHERE expires_at < $1",
+            "DELETE FROM refresh_tokens WHERE family_expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+            "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
+        ];
+        let mut removed = 0;
+        for sql in statements {
+            removed += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
     }
 
     pub async fn close(&self) {

@@ -34,6 +34,14 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A database made elsewhere, not dropped by the test.
+    pub fn existing(url: String) -> TestDatabase {
+        TestDatabase {
+            url,
+            postgres: None,
+        }
+    }
+
     pub async fn create(dir: &std::path::Path) -> TestDatabase {
         match std::env::var("PORTICO_TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
@@ -112,10 +120,15 @@ impl TestServer {
     /// Starts with extra TOML configuration appended to the test defaults.
     pub async fn start_with(extra_toml: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        let database = TestDatabase::create(dir.path()).await;
+        Self::start_on(database, dir, extra_toml).await
+    }
+
+    /// Starts on a given database (dropped with the server when it is a test's own).
+    pub async fn start_on(database: TestDatabase, dir: TempDir, extra_toml: &str) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://127.0.0.1:{port}");
-        let database = TestDatabase::create(dir.path()).await;
         let toml = format!(
             "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
              database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n\
@@ -336,13 +349,18 @@ pub fn query(url: &str) -> std::collections::HashMap<String, String> {
 
 impl Browser {
     pub fn new(server: &TestServer) -> Browser {
+        Self::for_base(&server.base)
+    }
+
+    /// A browser whose relative URLs go to `base`.
+    pub fn for_base(base: &str) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            base: server.base.clone(),
+            base: base.to_owned(),
         }
     }
 

@@ -8,6 +8,7 @@ mod cli;
 mod client_jwt;
 mod code_flow;
 mod logout;
+mod postgres;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;

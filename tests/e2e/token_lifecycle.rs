@@ -503,3 +503,33 @@ async fn introspection_and_revocation() {
     assert_eq!(introspect(&server, &client, &at2).await["active"], false);
     assert_eq!(refresh(&server, &client, &rt2, None).await.status(), 400);
 }
+
+#[tokio::test]
+async fn expired_rows_are_purged() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = s(&t, "refresh_token");
+    let store = &server.provider().store;
+    // Nothing is expired yet but the spent code... which still has its minute.
+    assert_eq!(
+        store.purge_expired(server.provider().now()).await.unwrap(),
+        0
+    );
+    let later = server.provider().now() + 31 * 86_400;
+    assert!(
+        store.purge_expired(later).await.unwrap() >= 3,
+        "code, session, refresh token"
+    );
+    assert!(
+        store
+            .refresh_tokens()
+            .get(&portico::crypto::sha256_b64url(&rt))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
