@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::keys::{KeyEntry, KeyError, KeyRing, SigningKey};
+use crate::crypto::keys::{KeyEntry, KeyError, KeyRing, SigningKey, VerifyError};
 use crate::crypto::password::PasswordHasherPool;
 use crate::crypto::{MasterKey, SigningAlg};
 use crate::store::{Store, StoreError, StoredKey};
@@ -37,6 +37,8 @@ pub struct Provider {
     pub logout_notify: Arc<tokio::sync::Notify>,
     /// For calls to portals (back-channel logout); no redirects followed.
     pub outbound: reqwest::Client,
+    /// When an unknown `kid` last made this node reload its keys (unix seconds).
+    last_kid_reload: std::sync::atomic::AtomicI64,
 }
 
 impl Provider {
@@ -62,6 +64,7 @@ impl Provider {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client"),
+            last_kid_reload: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -185,6 +188,39 @@ pub async fn rotate_keys(
 }
 
 impl Provider {
+    /// Verifies a token this provider signed (`now: None` ignores its expiry). A `kid`
+    /// this node does not know yet (another node's new key) reloads the keys from the
+    /// database, at most once a second, and tries again.
+    pub async fn verify_own<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        now: Option<i64>,
+    ) -> Result<T, VerifyError> {
+        let attempt = |ring: &KeyRing| match now {
+            Some(n) => ring.verify(token, typ, self.issuer(), n),
+            None => ring.verify_ignoring_expiry(token, typ, self.issuer()),
+        };
+        match attempt(&self.keys()) {
+            Err(VerifyError::UnknownKey) => {
+                use std::sync::atomic::Ordering;
+                let second = self.now();
+                let last = self.last_kid_reload.load(Ordering::Relaxed);
+                let ours = last < second
+                    && self
+                        .last_kid_reload
+                        .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok();
+                if ours && self.reload_keys().await.is_ok() {
+                    attempt(&self.keys())
+                } else {
+                    Err(VerifyError::UnknownKey)
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Reloads the keys from the database (a rotation made by another node or the CLI).
     pub async fn reload_keys(&self) -> Result<(), StartError> {
         let stored = self.store.keys().published(self.now()).await?;

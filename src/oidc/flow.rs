@@ -228,13 +228,10 @@ async fn hint_names(
         sub: String,
         aud: super::tokens::Audience,
     }
-    let claims: Hint = provider
-        .keys()
-        .verify_ignoring_expiry(hint, "JWT", provider.issuer())
-        .map_err(|e| {
-            OAuthError::invalid_request("`id_token_hint` is not a valid ID token")
-                .with_detail(e.to_string())
-        })?;
+    let claims: Hint = provider.verify_own(hint, "JWT", None).await.map_err(|e| {
+        OAuthError::invalid_request("`id_token_hint` is not a valid ID token")
+            .with_detail(e.to_string())
+    })?;
     if !claims.aud.contains(client.client_id.as_str()) {
         return Err(OAuthError::invalid_request(
             "`id_token_hint` was issued to another client",

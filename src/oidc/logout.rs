@@ -75,10 +75,8 @@ pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequ
     let hint = match params.get("id_token_hint")? {
         None => None,
         Some(token) => {
-            let claims: HintClaims = provider
-                .keys()
-                .verify_ignoring_expiry(token, "JWT", provider.issuer())
-                .map_err(|e| {
+            let claims: HintClaims =
+                provider.verify_own(token, "JWT", None).await.map_err(|e| {
                     OAuthError::invalid_request(
                         "`id_token_hint` is not an ID token from this server",
                     )

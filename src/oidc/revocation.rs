@@ -37,8 +37,8 @@ pub async fn live_access_token(
     now: i64,
 ) -> Result<AccessTokenClaims, OAuthError> {
     let claims: AccessTokenClaims = provider
-        .keys()
-        .verify(token, "at+jwt", provider.issuer(), now)
+        .verify_own(token, "at+jwt", Some(now))
+        .await
         .map_err(|e| {
             OAuthError::invalid_token("the access token is invalid or expired")
                 .with_detail(e.to_string())
@@ -88,10 +88,9 @@ pub async fn revoke_token(
         return Ok(());
     }
     // An access token: expired ones need nothing; forged ones are ignored.
-    if let Ok(claims) =
-        provider
-            .keys()
-            .verify::<AccessTokenClaims>(token, "at+jwt", provider.issuer(), now)
+    if let Ok(claims) = provider
+        .verify_own::<AccessTokenClaims>(token, "at+jwt", Some(now))
+        .await
     {
         if claims.client_id != caller.client_id.as_str() {
             return Err(not_yours());

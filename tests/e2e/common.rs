@@ -153,6 +153,13 @@ impl TestServer {
         }
     }
 
+    /// Stops gracefully: in-flight requests finish first.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+    }
+
     pub fn provider(&self) -> &Provider {
         &self.server.as_ref().unwrap().provider
     }

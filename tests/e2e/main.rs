@@ -8,7 +8,7 @@ mod cli;
 mod client_jwt;
 mod code_flow;
 mod logout;
-mod postgres;
+mod operations;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;

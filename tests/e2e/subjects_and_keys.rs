@@ -146,3 +146,55 @@ async fn jwks_cache_lifetime_is_shorter_than_the_rotation_lead_time() {
     let max_age: u64 = cc.rsplit('=').next().unwrap().parse().unwrap();
     assert!(max_age + 30 < 600, "{cc}");
 }
+
+#[tokio::test]
+async fn a_token_signed_with_a_key_this_node_has_not_loaded_yet_verifies() {
+    // Another node rotated and signs with a key this node has not reloaded yet.
+    let server = TestServer::start().await;
+    let account = server.account("mai").await;
+    server
+        .client("ministry", portico::store::AuthMethod::ClientSecretBasic)
+        .await;
+    let p = server.provider();
+    portico::provider::rotate_keys(&p.config, &p.store, &p.master, p.now())
+        .await
+        .unwrap();
+    server.clock.advance(601);
+    let other_node = portico::provider::load_or_create_keys(&p.store, &p.master, p.now())
+        .await
+        .unwrap();
+    let now = p.now();
+    let claims = portico::oidc::tokens::AccessTokenClaims {
+        iss: server.base.clone(),
+        sub: account.clone(),
+        aud: portico::oidc::tokens::Audience(vec![server.base.clone()]),
+        exp: now + 300,
+        iat: now,
+        jti: portico::ids::new_uuid(),
+        client_id: "ministry".into(),
+        scope: "openid".into(),
+        grant_id: None,
+        auth_time: Some(now),
+        acr: None,
+        amr: None,
+        sid: None,
+    };
+    let token = other_node
+        .sign(portico::crypto::SigningAlg::ES256, "at+jwt", &claims, now)
+        .unwrap();
+    assert!(
+        p.keys().get(&kid_of(&token)).is_none(),
+        "this node does not know the key yet"
+    );
+    let r = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        p.keys().get(&kid_of(&token)).is_some(),
+        "reloaded on the unknown kid"
+    );
+}

@@ -1,5 +1,5 @@
-//! PostgreSQL at scale: several Portico processes on one database, and a database
-//! outage. These run in the PostgreSQL pass (`PORTICO_TEST_POSTGRES_URL` set, as
+//! Operations: several Portico processes on one PostgreSQL database, a database
+//! outage, graceful shutdown. The PostgreSQL ones run in the PostgreSQL pass (`PORTICO_TEST_POSTGRES_URL` set, as
 //! `.ci/run` does); without it there is no PostgreSQL to run them on.
 
 use std::path::{Path, PathBuf};
@@ -509,4 +509,62 @@ async fn a_database_outage_answers_503_and_the_node_recovers_with_nothing_lost()
     // Nothing was lost: the refresh token issued before the outage still works.
     let r = refresh(rt).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    // A deliberately slow password hash keeps a login in flight while the node stops.
+    let server = TestServer::start_with("").await;
+    let slow =
+        portico::crypto::password::PasswordHasherPool::new(&portico::config::PasswordConfig {
+            memory_kib: 65_536,
+            iterations: 8,
+            parallelism: 1,
+            max_concurrent_hashes: 1,
+        })
+        .unwrap();
+    let hash = slow
+        .hash(&portico::secret::Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let p = server.provider();
+    p.store
+        .accounts()
+        .create_with_password(&Default::default(), "password", "mai", &hash, p.now())
+        .await
+        .unwrap();
+    let client = server
+        .client("ministry", portico::store::AuthMethod::ClientSecretBasic)
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&client, &[])).await;
+    let html = browser.get(&login).await.text().await.unwrap();
+    let form = [
+        ("request", hidden(&html, "request").unwrap()),
+        ("csrf", hidden(&html, "csrf").unwrap()),
+        ("source", "password".to_owned()),
+        ("username", "mai".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let in_flight = tokio::spawn({
+        let http = browser.http.clone();
+        let url = server.url("/login");
+        async move {
+            http.post(url)
+                .form(&form)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    // Let the request reach the server, then stop it.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let started = Instant::now();
+    server.stop().await;
+    let status = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight got its answer");
+    assert_eq!(status, 303);
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
