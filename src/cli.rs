@@ -108,7 +108,8 @@ struct ClientAdd {
     /// Display name shown on the login and consent pages (default: the client id).
     #[arg(long)]
     name: Option<String>,
-    #[arg(long = "redirect-uri", required = true, num_args = 1..)]
+    /// Needed for the authorization_code grant.
+    #[arg(long = "redirect-uri", num_args = 1..)]
     redirect_uris: Vec<String>,
     #[arg(long = "post-logout-redirect-uri", num_args = 1..)]
     post_logout_redirect_uris: Vec<String>,
@@ -317,7 +318,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     match command {
-        ClientCommand::Add(a) => client_add(&store, *a).await,
+        ClientCommand::Add(a) => client_add(&store, config.issuer.as_str(), *a).await,
         ClientCommand::List { json } => {
             let clients = store.clients().list().await?;
             if json {
@@ -352,7 +353,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn client_add(store: &Store, a: ClientAdd) -> anyhow::Result<()> {
+async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result<()> {
+    let issuer = issuer.trim_end_matches('/').to_owned();
     let jwks = match &a.jwks {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -401,7 +403,7 @@ async fn client_add(store: &Store, a: ClientAdd) -> anyhow::Result<()> {
         refresh_grace_secs: a.refresh_grace,
     };
     let now = crate::clock::Clock::now(&SystemClock);
-    let (client, secret) = register(registration, now)
+    let (client, secret) = register(registration, &issuer, now)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;

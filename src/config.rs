@@ -185,20 +185,20 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawLogout {
     /// default "5s"
-    backchannel_timeout: Option<String>,
+    backchannel_timeout: Option<DurationText>,
     /// default 8 (about four minutes of retries with the default back-off)
     backchannel_max_attempts: Option<u32>,
     /// default "2s"
-    backchannel_initial_backoff: Option<String>,
+    backchannel_initial_backoff: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawKeys {
     /// default "10m"
-    rotation_lead_time: Option<String>,
+    rotation_lead_time: Option<DurationText>,
     /// default "30s"
-    refresh_interval: Option<String>,
+    refresh_interval: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -207,35 +207,35 @@ struct RawDatabase {
     /// default: 2 x the number of cores, at least 4
     max_connections: Option<u32>,
     /// default "5s": how long a request waits for a free connection
-    acquire_timeout: Option<String>,
+    acquire_timeout: Option<DurationText>,
     /// default "10s" (PostgreSQL only)
-    statement_timeout: Option<String>,
+    statement_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTokens {
     /// default "10m"
-    access_token_ttl: Option<String>,
+    access_token_ttl: Option<DurationText>,
     /// default "10m"
-    id_token_ttl: Option<String>,
+    id_token_ttl: Option<DurationText>,
     /// default "60s"; RFC 6749 section 4.1.2 recommends at most 10 minutes
-    code_ttl: Option<String>,
+    code_ttl: Option<DurationText>,
     /// default "14d"
-    refresh_idle_ttl: Option<String>,
+    refresh_idle_ttl: Option<DurationText>,
     /// default "30d"
-    refresh_absolute_ttl: Option<String>,
+    refresh_absolute_ttl: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSession {
     /// default "10h": a working day, then log in again
-    lifetime: Option<String>,
+    lifetime: Option<DurationText>,
     /// default "1h" without activity
-    idle_timeout: Option<String>,
+    idle_timeout: Option<DurationText>,
     /// default "15m"
-    login_timeout: Option<String>,
+    login_timeout: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -381,14 +381,26 @@ pub fn parse_duration(key: &str, text: &str) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A duration as written: `"15m"`, or a bare number of seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationText {
+    Text(String),
+    Seconds(u64),
+}
+
 fn duration(
     key: &str,
-    value: Option<String>,
+    value: Option<DurationText>,
     default: &str,
     min: Duration,
     max: Duration,
 ) -> Result<Duration, ConfigError> {
-    let d = parse_duration(key, value.as_deref().unwrap_or(default))?;
+    let d = match value {
+        None => parse_duration(key, default)?,
+        Some(DurationText::Text(t)) => parse_duration(key, &t)?,
+        Some(DurationText::Seconds(n)) => Duration::from_secs(n),
+    };
     if d < min || d > max {
         return Err(err(
             key,
@@ -732,6 +744,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.tokens.code_ttl, Duration::from_secs(45));
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        // A bare number is seconds, in the file and in the environment.
+        let c = Config::from_parts(
+            "[tokens]\ncode_ttl = 90\n",
+            &env(&[("PORTICO_TOKENS__ID_TOKEN_TTL", "120")]),
+        )
+        .unwrap();
+        assert_eq!(c.tokens.code_ttl, Duration::from_secs(90));
+        assert_eq!(c.tokens.id_token_ttl, Duration::from_secs(120));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub async fn get(
         app,
         headers,
         forms::params(query.unwrap_or_default().as_bytes()),
+        false,
     )
     .await
 }
@@ -34,10 +35,13 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
     if !forms::is_form(&headers) {
         return error_page(&OAuthError::invalid_request("the body must be a form"));
     }
-    run(app, headers, forms::params(&body)).await
+    run(app, headers, forms::params(&body), true).await
 }
 
-async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
+/// `posted`: a portal's auto-submitted form is a cross-site POST, on which browsers do
+/// not send the SameSite=Lax session cookie; its absence then proves nothing, so the
+/// person is asked (the confirmation form is same-site and carries the cookie).
+async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) -> Response {
     let provider = &app.provider;
     let now = app.now();
     let request = match logout::validate(provider, &params).await {
@@ -52,6 +56,7 @@ async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
             Err(e) => return error_page(&e.into()),
         };
     match session {
+        None if posted => confirm(&app, &headers, &request),
         None => signed_out(&request, &[]),
         Some(s) if request.is_from_session(provider, &s) => perform(&app, &s, &request).await,
         Some(_) => confirm(&app, &headers, &request),

@@ -45,42 +45,76 @@ pub async fn resolve_account(
         })
 }
 
-/// Starts a new SSO session for a verified login. A fresh id and cookie token every
-/// time (no fixation); the session it replaces, if any, is ended.
+/// What a login did to the browser's SSO session.
+pub struct SignedIn {
+    pub session: Session,
+    /// The new cookie token: a fresh one at every login (no fixation).
+    pub token: Secret,
+    /// The browser's previous session, when it belonged to someone else: the caller
+    /// ends it with the same logout notices as any other logout.
+    pub displaced: Option<Session>,
+}
+
+/// Signs a verified login in. The same person re-authenticating (`prompt=login`,
+/// `max_age`, a step-up) keeps the session, and with it the `sid` each portal holds,
+/// with a new cookie token and the new `auth_time`/`acr`/`amr`; anyone else gets a new
+/// session, and the browser's previous one is handed back to be ended.
 pub async fn sign_in(
     provider: &Provider,
     verified: &VerifiedIdentity,
-    replaces: Option<&SessionId>,
+    current: Option<&Session>,
     user_agent: Option<&str>,
     now: i64,
-) -> Result<(Session, Secret), IdentityError> {
+) -> Result<SignedIn, IdentityError> {
     let account_id = resolve_account(provider, verified, now).await?;
     let token = crate::random::token();
+    let token_hash = crate::crypto::sha256_b64url(token.expose());
+    let expires_at = now + provider.config.session.lifetime.as_secs() as i64;
+    let acr = acr_for(verified.loa);
+    if let Some(c) = current.filter(|c| c.account_id == account_id) {
+        let renewed = provider
+            .store
+            .sessions()
+            .reauthenticate(
+                &c.id,
+                &token_hash,
+                &verified.source_id,
+                &acr,
+                &verified.amr,
+                now,
+                expires_at,
+            )
+            .await?;
+        if let Some(session) = renewed {
+            return Ok(SignedIn {
+                session,
+                token,
+                displaced: None,
+            });
+        }
+    }
     let session = Session {
         id: SessionId::generate(),
         account_id,
         source_id: verified.source_id.clone(),
         auth_time: now,
-        acr: acr_for(verified.loa),
+        acr,
         amr: verified.amr.clone(),
         created_at: now,
         last_seen_at: now,
-        expires_at: now + provider.config.session.lifetime.as_secs() as i64,
+        expires_at,
     };
     let user_agent = user_agent.map(|ua| &ua[..ua.len().min(256)]);
     provider
         .store
         .sessions()
-        .insert(
-            &session,
-            &crate::crypto::sha256_b64url(token.expose()),
-            user_agent,
-        )
+        .insert(&session, &token_hash, user_agent)
         .await?;
-    if let Some(old) = replaces {
-        provider.store.sessions().revoke(old, now).await?;
-    }
-    Ok((session, token))
+    Ok(SignedIn {
+        session,
+        token,
+        displaced: current.cloned(),
+    })
 }
 
 /// The live session behind a session cookie, if any.

@@ -380,9 +380,8 @@ pub async fn login(
         Ok(v) => v,
         Err(refusal) => return Ok(LoginOutcome::Refused { view, refusal }),
     };
-    let replaces = current_session.map(|s| &s.id);
-    let (session, session_token) =
-        match identity::sign_in(provider, &verified, replaces, user_agent, now).await {
+    let signed_in =
+        match identity::sign_in(provider, &verified, current_session, user_agent, now).await {
             Ok(done) => done,
             Err(IdentityError::Store(e)) => return Err(e.into()),
             Err(IdentityError::NotLinked { .. }) => {
@@ -392,6 +391,13 @@ pub async fn login(
                 return Ok(LoginOutcome::Refused { view, refusal });
             }
         };
+    // Someone else signed in on this browser: the previous person's portals hear of it.
+    if let Some(previous) = &signed_in.displaced {
+        super::logout::end_session(provider, previous, now)
+            .await
+            .map_err(|e| FlowError::Authorize(AuthorizeError::Page(e)))?;
+    }
+    let (session, session_token) = (signed_in.session, signed_in.token);
     let (client, req) = match resumed {
         Resumed::Authorization { client, req } => (*client, *req),
         Resumed::AccountPage => {

@@ -97,8 +97,10 @@ fn redirect_uri(uri: &str, what: &str) -> Result<(), String> {
 }
 
 /// Validates a registration into a client and its generated secret (shown once).
+/// `issuer` is this server's: it may not be registered as a client's resource.
 pub async fn register(
     reg: ClientRegistration,
+    issuer: &str,
     now: i64,
 ) -> Result<(Client, Option<Secret>), String> {
     let r = reg;
@@ -184,6 +186,13 @@ pub async fn register(
         r.scopes.clone()
     };
     for a in r.audiences.iter().chain(&r.serves) {
+        // The issuer is the audience of every person's access token: a client serving
+        // it could introspect them all.
+        if a.trim_end_matches('/') == issuer {
+            return Err(format!(
+                "`{a}` is this server's own audience; choose the API's resource URI"
+            ));
+        }
         let ok = url::Url::parse(a).is_ok_and(|u| u.fragment().is_none());
         if !ok {
             return Err(format!(
@@ -283,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn defaults_and_secrets() {
-        let (c, secret) = register(reg(), 1).await.unwrap();
+        let (c, secret) = register(reg(), "https://id.example.gov", 1).await.unwrap();
         assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
         assert_eq!(c.grant_types, vec![GrantType::AuthorizationCode]);
         assert_eq!(
@@ -295,6 +304,7 @@ mod tests {
                 public: true,
                 ..reg()
             },
+            "https://id.example.gov",
             1,
         )
         .await
@@ -304,7 +314,9 @@ mod tests {
 
     #[tokio::test]
     async fn refusals_name_the_problem() {
-        let bad = |r: ClientRegistration| async move { register(r, 1).await.unwrap_err() };
+        let bad = |r: ClientRegistration| async move {
+            register(r, "https://id.example.gov", 1).await.unwrap_err()
+        };
         assert!(
             bad(ClientRegistration::new(
                 "x",
@@ -362,6 +374,7 @@ mod tests {
                 subject_type: SubjectType::Pairwise,
                 ..reg()
             },
+            "https://id.example.gov",
             1,
         )
         .await

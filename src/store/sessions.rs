@@ -152,6 +152,37 @@ impl<'a> Sessions<'a> {
         .await?)
     }
 
+    /// A new login of the session's own person: a new cookie token and the new
+    /// authentication, same id. `None` if the session ended meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reauthenticate(
+        &self,
+        id: &SessionId,
+        token_hash: &str,
+        source_id: &str,
+        acr: &str,
+        amr: &[String],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        sqlx::query_as::<_, SessionRow>(
+            "UPDATE sessions SET token_hash = $2, source_id = $3, acr = $4, amr = $5, auth_time = $6, \
+             last_seen_at = $6, expires_at = $7 WHERE id = $1 AND revoked_at IS NULL \
+             RETURNING id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, expires_at",
+        )
+        .bind(id.as_str())
+        .bind(token_hash)
+        .bind(source_id)
+        .bind(acr)
+        .bind(to_json_list(amr))
+        .bind(now)
+        .bind(expires_at)
+        .fetch_optional(self.pool)
+        .await?
+        .map(Session::try_from)
+        .transpose()
+    }
+
     pub async fn revoke(&self, id: &SessionId, now: i64) -> Result<bool, StoreError> {
         let done =
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")

@@ -198,7 +198,7 @@ impl TestServer {
     }
 
     pub async fn register(&self, reg: ClientRegistration) -> TestClient {
-        let (client, secret) = portico::oidc::registration::register(reg, 0)
+        let (client, secret) = portico::oidc::registration::register(reg, &self.base, 0)
             .await
             .expect("valid registration");
         self.provider()

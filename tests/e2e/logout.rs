@@ -622,3 +622,121 @@ async fn id_token_hint_of_another_person_is_not_satisfied_by_the_session() {
         .await;
     assert_eq!(query(&forged)["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn another_person_signing_in_on_the_browser_logs_the_first_out_everywhere() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    server.account("binh").await;
+    let rx = receiver().await;
+    let rp = server
+        .register(portal(&server, "ministry", Some(&rx.uri), true))
+        .await;
+    let shared = Browser::new(&server);
+    let login = shared.follow(&server.authorize_url(&rp, &[])).await;
+    let r = shared.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let mai: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // Binh signs in on the same browser (prompt=login).
+    let login = shared
+        .follow(&server.authorize_url(&rp, &[("prompt", "login")]))
+        .await;
+    let r = shared.submit_login(&login, "binh", PASSWORD).await;
+    code_from(&location(r.headers()).unwrap(), &server, &rp);
+
+    let got = rx.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "Mai's portal is told her session ended");
+    let claims = verify_logout_token(&server, &got[0], "ministry").await;
+    assert_eq!(
+        claims["sid"],
+        payload(mai["id_token"].as_str().unwrap())["sid"]
+    );
+    let status = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(mai["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401, "Mai's tokens of that session are revoked");
+}
+
+#[tokio::test]
+async fn a_cross_site_logout_post_without_the_cookie_asks_instead_of_pretending() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let t: Value = server
+        .exchange(&rp, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The portal's auto-submitted form, as a browser sends it cross-site: no cookies.
+    let r = reqwest::Client::new()
+        .post(server.url("/end_session"))
+        .form(&[
+            ("id_token_hint", t["id_token"].as_str().unwrap()),
+            (
+                "post_logout_redirect_uri",
+                "http://127.0.0.1:9/ministry/bye",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Sign out of Portico?"));
+    // The session is untouched until the person confirms.
+    let still = browser
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    code_from(&still, &server, &rp);
+}
+
+#[tokio::test]
+async fn a_code_exchanged_after_logout_is_refused() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let first = code_from(&location(r.headers()).unwrap(), &server, &rp);
+    let t: Value = server
+        .exchange(&rp, &first, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pending = code_from(
+        &browser.follow(&server.authorize_url(&rp, &[])).await,
+        &server,
+        &rp,
+    );
+    let url = format!(
+        "{}?id_token_hint={}",
+        server.url("/end_session"),
+        t["id_token"].as_str().unwrap()
+    );
+    let out = browser.get(&url).await;
+    let text = out.text().await.unwrap();
+    assert!(text.contains("You are signed out"), "{text}");
+    let r = server.exchange(&rp, &pending, VERIFIER).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}

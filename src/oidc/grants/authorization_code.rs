@@ -86,6 +86,18 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
+    // A logout between the code and its exchange ends the grant too.
+    if provider
+        .store
+        .sessions()
+        .get_live(&code.session_id, now)
+        .await?
+        .is_none()
+    {
+        return Err(OAuthError::invalid_grant(
+            "the session this code was issued in has ended",
+        ));
+    }
     if provider
         .store
         .accounts()
