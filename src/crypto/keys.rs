@@ -8,7 +8,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,11 +72,48 @@ pub enum VerifyError {
     Rejected(String),
 }
 
+/// A private key parsed once, at load: signing a token parses nothing.
+enum Signer {
+    Ec(EcdsaKeyPair),
+    Rsa(aws_lc_rs::rsa::KeyPair),
+}
+
+impl Signer {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self {
+            // The FIXED encoding is r || s, as JWS (RFC 7518 section 3.4) wants.
+            Signer::Ec(pair) => pair
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| KeyError::Sign("ECDSA signing failed".into())),
+            Signer::Rsa(pair) => {
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    message,
+                    &mut sig,
+                )
+                .map_err(|_| KeyError::Sign("RSA signing failed".into()))?;
+                Ok(sig)
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    alg: &'static str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
 /// One decoded signing key.
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
-    encoding: EncodingKey,
+    signer: Signer,
     decoding: DecodingKey,
     /// The public JWK as published.
     pub public_jwk: serde_json::Value,
@@ -124,7 +161,7 @@ impl SigningKey {
             kid: "(new)".into(),
             reason: reason.into(),
         };
-        let (encoding, decoding, members) = match alg {
+        let (signer, decoding, members) = match alg {
             SigningAlg::ES256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
                     .map_err(|_| fail("not a P-256 PKCS#8 key"))?;
@@ -137,7 +174,7 @@ impl SigningKey {
                     DecodingKey::from_ec_components(&x, &y).map_err(|e| fail(&e.to_string()))?;
                 let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
                 (
-                    EncodingKey::from_ec_der(der),
+                    Signer::Ec(pair),
                     decoding,
                     (thumb, json!({"kty": "EC", "crv": "P-256", "x": x, "y": y})),
                 )
@@ -150,13 +187,9 @@ impl SigningKey {
                 let e = b64(public.exponent().big_endian_without_leading_zero());
                 let decoding =
                     DecodingKey::from_rsa_components(&n, &e).map_err(|e| fail(&e.to_string()))?;
-                // jsonwebtoken signs with a PKCS#1 key; its PEM reader unwraps PKCS#8.
-                let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()));
-                let encoding =
-                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| fail(&e.to_string()))?;
                 let thumb = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
                 (
-                    encoding,
+                    Signer::Rsa(pair),
                     decoding,
                     (thumb, json!({"kty": "RSA", "n": n, "e": e})),
                 )
@@ -170,7 +203,7 @@ impl SigningKey {
         Ok(SigningKey {
             kid,
             alg,
-            encoding,
+            signer,
             decoding,
             public_jwk: jwk,
         })
@@ -264,11 +297,22 @@ impl KeyRing {
         let key = self
             .signing_key(alg, now)
             .ok_or(KeyError::NoActiveKey(alg))?;
-        let mut header = Header::new(alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| KeyError::Sign(e.to_string()))
+        let header = serde_json::to_vec(&JwsHeader {
+            alg: alg.as_str(),
+            typ,
+            kid: &key.kid,
+        })
+        .map_err(|e| KeyError::Sign(e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        // RFC 7515 section 7.1: base64url(header) . base64url(payload) . base64url(sig)
+        let mut jws = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        let signature = key.signer.sign(jws.as_bytes())?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
+        Ok(jws)
     }
 
     /// Verifies a JWS made by this provider whatever its expiry (an `id_token_hint` may

@@ -114,6 +114,9 @@ pub struct UserGrant {
     pub acr: String,
     pub amr: Vec<String>,
     pub nonce: Option<String>,
+    /// Whether issuing records the client on the session (a code exchange does; a
+    /// refresh finds it recorded).
+    pub records_session: bool,
 }
 
 /// OIDC Core section 3.1.3.6: base64url of the left half of the hash of the access
@@ -155,12 +158,15 @@ pub async fn for_user(
             let sid = provider
                 .master
                 .session_sid(session.as_str(), client.client_id.as_str());
-            // Logout must reach every portal that got tokens under the session.
-            provider
-                .store
-                .session_clients()
-                .record(session, &client.client_id, &sid, &sub, now)
-                .await?;
+            // Logout must reach every portal that got tokens under the session; a
+            // refresh reuses what its code exchange recorded.
+            if grant.records_session {
+                provider
+                    .store
+                    .session_clients()
+                    .record(session, &client.client_id, &sid, &sub, now)
+                    .await?;
+            }
             Some(sid)
         }
         None => None,

@@ -59,6 +59,9 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
+/// Seconds between two writes of a session's `last_seen_at`.
+const TOUCH_GRANULARITY: i64 = 60;
+
 pub struct Sessions<'a> {
     pool: &'a AnyPool,
 }
@@ -96,27 +99,33 @@ impl<'a> Sessions<'a> {
     }
 
     /// The live session for a cookie token: not revoked, not past its lifetime, and used
-    /// within `idle_timeout`. Touches `last_seen_at` in the same statement.
+    /// within `idle_timeout`. `last_seen_at` is written at most once a minute (reads are
+    /// the hot path of SSO; the idle timeout is kept to within that minute).
     pub async fn touch_live(
         &self,
         token_hash: &str,
         now: i64,
         idle_timeout: i64,
     ) -> Result<Option<Session>, StoreError> {
-        sqlx::query_as::<_, SessionRow>(
-            "UPDATE sessions SET last_seen_at = $2 \
-             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 \
-             AND last_seen_at > $3 \
-             RETURNING id, account_id, source_id, auth_time, acr, amr, created_at, \
-             last_seen_at, expires_at",
+        let found = sqlx::query_as::<_, SessionRow>(
+            "SELECT id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, \
+             expires_at FROM sessions \
+             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
         )
         .bind(token_hash)
         .bind(now)
         .bind(now - idle_timeout)
         .fetch_optional(self.pool)
-        .await?
-        .map(Session::try_from)
-        .transpose()
+        .await?;
+        let Some(row) = found else { return Ok(None) };
+        if row.last_seen_at < now - TOUCH_GRANULARITY {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+                .bind(&row.id)
+                .bind(now)
+                .execute(self.pool)
+                .await?;
+        }
+        Session::try_from(row).map(Some)
     }
 
     /// A live session by id.
