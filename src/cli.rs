@@ -205,7 +205,26 @@ enum KeysCommand {
     Rotate,
 }
 
+/// glibc raises its mmap threshold after the first large free, so each argon2 buffer
+/// (19 MiB) then stays cached in a per-thread arena: hundreds of MiB after a burst of
+/// logins. A fixed threshold returns those buffers to the system, and two arenas per
+/// core bound the rest.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called once, before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(
+            libc::M_ARENA_MAX,
+            2 * std::thread::available_parallelism()
+                .map(|n| n.get() as i32)
+                .unwrap_or(2),
+        );
+    }
+}
+
 pub fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,

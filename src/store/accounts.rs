@@ -1,7 +1,7 @@
 //! Accounts, their logins at identity sources, and local passwords.
 
+use super::Pools;
 use serde::{Deserialize, Serialize};
-use sqlx::AnyPool;
 
 use super::StoreError;
 use crate::ids::{AccountId, new_uuid};
@@ -139,19 +139,19 @@ const ACCOUNT_COLUMNS: &str = "id, kind, name, given_name, family_name, birthdat
     address, updated_at";
 
 pub struct Accounts<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Accounts<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Accounts { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Accounts { pools }
     }
 
     pub async fn get(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
         sqlx::query_as::<_, AccountRow>(&sql)
             .bind(id.as_str())
-            .fetch_optional(self.pool)
+            .fetch_optional(&self.pools.read)
             .await?
             .map(Account::try_from)
             .transpose()
@@ -172,7 +172,7 @@ impl<'a> Accounts<'a> {
             .address
             .as_ref()
             .map(|a| serde_json::to_string(a).expect("address serialises"));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pools.write.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
              email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
@@ -225,7 +225,7 @@ impl<'a> Accounts<'a> {
         Ok(
             sqlx::query_scalar("SELECT hash FROM passwords WHERE username = $1")
                 .bind(username)
-                .fetch_optional(self.pool)
+                .fetch_optional(&self.pools.read)
                 .await?,
         )
     }
@@ -244,7 +244,7 @@ impl<'a> Accounts<'a> {
         .bind(source_id)
         .bind(subject)
         .bind(now)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.write)
         .await?;
         Ok(id.map(AccountId::new))
     }

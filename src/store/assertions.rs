@@ -1,17 +1,17 @@
 //! The replay cache of `private_key_jwt` assertion `jti`s, shared by every node through
 //! the database.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 
 pub struct AssertionJtis<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> AssertionJtis<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        AssertionJtis { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        AssertionJtis { pools }
     }
 
     /// Records a `jti` until `expires_at`; answers false when it was already seen (a
@@ -29,7 +29,7 @@ impl<'a> AssertionJtis<'a> {
         .bind(client_id)
         .bind(jti)
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         match sqlx::query(
             "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)",
@@ -37,7 +37,7 @@ impl<'a> AssertionJtis<'a> {
         .bind(client_id)
         .bind(jti)
         .bind(expires_at)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await
         .map_err(StoreError::from)
         {

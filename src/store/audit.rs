@@ -1,6 +1,6 @@
 //! The audit trail: who did what, where, when. Never a secret or a token.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 
@@ -15,12 +15,12 @@ pub struct AuditEvent {
 }
 
 pub struct Audit<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Audit<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Audit { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Audit { pools }
     }
 
     pub async fn record(
@@ -41,7 +41,7 @@ impl<'a> Audit<'a> {
         .bind(account_id)
         .bind(client_id)
         .bind(detail)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -54,7 +54,7 @@ impl<'a> Audit<'a> {
         )
         .bind(event)
         .bind(limit)
-        .fetch_all(self.pool)
+        .fetch_all(&self.pools.read)
         .await?)
     }
 }

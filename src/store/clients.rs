@@ -1,7 +1,7 @@
 //! Registered relying parties.
 
+use super::Pools;
 use serde::Serialize;
-use sqlx::AnyPool;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::crypto::SigningAlg;
@@ -202,19 +202,19 @@ const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirec
     refresh_grace_secs, frontchannel_logout_uri, serves";
 
 pub struct Clients<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Clients<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Clients { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Clients { pools }
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
         sqlx::query_as::<_, ClientRow>(&sql)
             .bind(id)
-            .fetch_optional(self.pool)
+            .fetch_optional(&self.pools.read)
             .await?
             .map(Client::try_from)
             .transpose()
@@ -223,7 +223,7 @@ impl<'a> Clients<'a> {
     pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");
         sqlx::query_as::<_, ClientRow>(&sql)
-            .fetch_all(self.pool)
+            .fetch_all(&self.pools.read)
             .await?
             .into_iter()
             .map(Client::try_from)
@@ -261,7 +261,7 @@ impl<'a> Clients<'a> {
             .bind(c.refresh_grace_secs)
             .bind(c.frontchannel_logout_uri.as_deref())
             .bind(to_json_list(&c.serves))
-            .execute(self.pool)
+            .execute(&self.pools.write)
             .await
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => {
@@ -276,7 +276,7 @@ impl<'a> Clients<'a> {
     pub async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(id)
-            .execute(self.pool)
+            .execute(&self.pools.write)
             .await?;
         Ok(done.rows_affected() > 0)
     }

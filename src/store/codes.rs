@@ -1,6 +1,6 @@
 //! Authorization codes, stored only as SHA-256 and consumed atomically.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
@@ -75,12 +75,12 @@ pub enum ConsumeOutcome {
 }
 
 pub struct Codes<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Codes<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Codes { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Codes { pools }
     }
 
     pub async fn insert(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
@@ -104,7 +104,7 @@ impl<'a> Codes<'a> {
         .bind(to_json_list(&c.amr))
         .bind(c.created_at)
         .bind(c.expires_at)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -120,7 +120,7 @@ impl<'a> Codes<'a> {
         )
         .bind(code_hash)
         .bind(now)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.write)
         .await?;
         if let Some(row) = row {
             return Ok(ConsumeOutcome::Consumed(Box::new(row.try_into()?)));
@@ -128,7 +128,7 @@ impl<'a> Codes<'a> {
         let grant: Option<String> =
             sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
                 .bind(code_hash)
-                .fetch_optional(self.pool)
+                .fetch_optional(&self.pools.read)
                 .await?;
         Ok(match grant {
             Some(g) => ConsumeOutcome::Replayed(GrantId::new(g)),

@@ -1,17 +1,17 @@
 //! Consent remembered per account and client: the set of scopes granted so far.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 use crate::ids::{AccountId, ClientId};
 
 pub struct Consents<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Consents<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Consents { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Consents { pools }
     }
 
     /// The scopes this account has granted to this client (space-separated), if any.
@@ -25,7 +25,7 @@ impl<'a> Consents<'a> {
         )
         .bind(account.as_str())
         .bind(client.as_str())
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?)
     }
 
@@ -45,7 +45,7 @@ impl<'a> Consents<'a> {
         .bind(client.as_str())
         .bind(scope)
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Signing keys, their private part sealed (the sealing happens in `crypto`).
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 
@@ -16,12 +16,12 @@ pub struct StoredKey {
 }
 
 pub struct Keys<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Keys<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Keys { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Keys { pools }
     }
 
     /// Keys still published (not past `expires_at`), newest first.
@@ -32,7 +32,7 @@ impl<'a> Keys<'a> {
              ORDER BY created_at DESC, kid",
         )
         .bind(now)
-        .fetch_all(self.pool)
+        .fetch_all(&self.pools.read)
         .await?)
     }
 
@@ -45,7 +45,7 @@ impl<'a> Keys<'a> {
         retire_at: i64,
         expire_at: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pools.write.begin().await?;
         let retired: Vec<String> = sqlx::query_scalar(
             "UPDATE signing_keys SET retired_at = $2, expires_at = $3 \
              WHERE alg = $1 AND retired_at IS NULL RETURNING kid",
@@ -61,7 +61,7 @@ impl<'a> Keys<'a> {
     }
 
     pub async fn insert(&self, key: &StoredKey) -> Result<(), StoreError> {
-        insert_key(self.pool, key).await
+        insert_key(&self.pools.write, key).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The back-channel logout outbox: one row per portal to notify, retried with back-off
 //! by whichever node claims it first.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 
@@ -16,12 +16,12 @@ pub struct LogoutDelivery {
 }
 
 pub struct LogoutDeliveries<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> LogoutDeliveries<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        LogoutDeliveries { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        LogoutDeliveries { pools }
     }
 
     pub async fn enqueue(
@@ -42,7 +42,7 @@ impl<'a> LogoutDeliveries<'a> {
         .bind(sid)
         .bind(subject)
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -56,7 +56,7 @@ impl<'a> LogoutDeliveries<'a> {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(self.pool)
+        .fetch_all(&self.pools.read)
         .await?)
     }
 
@@ -76,7 +76,7 @@ impl<'a> LogoutDeliveries<'a> {
         .bind(id)
         .bind(now)
         .bind(now + lease)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.write)
         .await?)
     }
 
@@ -86,7 +86,7 @@ impl<'a> LogoutDeliveries<'a> {
         )
         .bind(id)
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -106,7 +106,7 @@ impl<'a> LogoutDeliveries<'a> {
             .bind(id)
             .bind(at)
             .bind(error)
-            .execute(self.pool)
+            .execute(&self.pools.write)
             .await?,
             None => {
                 sqlx::query(
@@ -115,7 +115,7 @@ impl<'a> LogoutDeliveries<'a> {
                 .bind(id)
                 .bind(now)
                 .bind(error)
-                .execute(self.pool)
+                .execute(&self.pools.write)
                 .await?
             }
         };
@@ -127,17 +127,17 @@ impl<'a> LogoutDeliveries<'a> {
         let delivered: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM logout_deliveries WHERE delivered_at IS NOT NULL",
         )
-        .fetch_one(self.pool)
+        .fetch_one(&self.pools.read)
         .await?;
         let failed: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM logout_deliveries WHERE failed_at IS NOT NULL",
         )
-        .fetch_one(self.pool)
+        .fetch_one(&self.pools.read)
         .await?;
         let pending: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM logout_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL",
         )
-        .fetch_one(self.pool)
+        .fetch_one(&self.pools.read)
         .await?;
         Ok((delivered, failed, pending))
     }

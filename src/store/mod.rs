@@ -101,9 +101,19 @@ impl Dialect {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The connection pools: every read goes to `read`, every write to `write`. On
+/// SQLite, `write` is one connection, so writers queue in the pool (first come, first
+/// served) instead of polling SQLite's lock with growing sleeps, and readers never wait
+/// for them (WAL). On PostgreSQL both are the same pool.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    read: AnyPool,
+    write: AnyPool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pools: Pools,
     dialect: Dialect,
 }
 
@@ -117,31 +127,42 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let statement_timeout_ms = config.database.statement_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(config.database.max_connections)
-            .acquire_timeout(config.database.acquire_timeout)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    match dialect {
-                        // sqlx already sets WAL, foreign keys and a busy timeout; in WAL
-                        // mode NORMAL is durable against application crashes and much
-                        // faster than FULL.
-                        Dialect::Sqlite => {
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+        let pool_with = |size: u32| {
+            AnyPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(config.database.acquire_timeout)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        match dialect {
+                            // sqlx already sets WAL, foreign keys and a busy timeout; in
+                            // WAL mode NORMAL is durable against application crashes and
+                            // much faster than FULL.
+                            Dialect::Sqlite => {
+                                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            }
+                            Dialect::Postgres => {
+                                conn.execute(
+                                    format!("SET statement_timeout = {statement_timeout_ms}")
+                                        .as_str(),
+                                )
+                                .await?;
+                            }
                         }
-                        Dialect::Postgres => {
-                            conn.execute(
-                                format!("SET statement_timeout = {statement_timeout_ms}").as_str(),
-                            )
-                            .await?;
-                        }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
+        };
+        let read = pool_with(config.database.max_connections)
+            .connect_with(options.clone())
             .await?;
-        Ok(Store { pool, dialect })
+        let write = match dialect {
+            Dialect::Sqlite => pool_with(1).connect_with(options).await?,
+            Dialect::Postgres => read.clone(),
+        };
+        Ok(Store {
+            pools: Pools { read, write },
+            dialect,
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -153,13 +174,13 @@ impl Store {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(&self.pools.write).await?;
         Ok(())
     }
 
     /// A round trip to the database, for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.pools.read).await?;
         Ok(())
     }
 
@@ -180,7 +201,7 @@ impl Store {
         for sql in statements {
             removed += sqlx::query(sql)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.pools.write)
                 .await?
                 .rows_affected();
         }
@@ -188,50 +209,51 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.pools.read.close().await;
+        self.pools.write.close().await;
     }
 
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.pool)
+        Accounts::new(&self.pools)
     }
     pub fn clients(&self) -> Clients<'_> {
-        Clients::new(&self.pool)
+        Clients::new(&self.pools)
     }
     pub fn codes(&self) -> Codes<'_> {
-        Codes::new(&self.pool)
+        Codes::new(&self.pools)
     }
     pub fn consents(&self) -> Consents<'_> {
-        Consents::new(&self.pool)
+        Consents::new(&self.pools)
     }
     pub fn keys(&self) -> Keys<'_> {
-        Keys::new(&self.pool)
+        Keys::new(&self.pools)
     }
     pub fn pending(&self) -> Pending<'_> {
-        Pending::new(&self.pool)
+        Pending::new(&self.pools)
     }
     pub fn sessions(&self) -> Sessions<'_> {
-        Sessions::new(&self.pool)
+        Sessions::new(&self.pools)
     }
     pub fn session_clients(&self) -> SessionClients<'_> {
-        SessionClients::new(&self.pool)
+        SessionClients::new(&self.pools)
     }
     pub fn logout_deliveries(&self) -> LogoutDeliveries<'_> {
-        LogoutDeliveries::new(&self.pool)
+        LogoutDeliveries::new(&self.pools)
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
-        RefreshTokens::new(&self.pool)
+        RefreshTokens::new(&self.pools)
     }
     pub fn revocations(&self) -> Revocations<'_> {
-        Revocations::new(&self.pool)
+        Revocations::new(&self.pools)
     }
     pub fn assertion_jtis(&self) -> AssertionJtis<'_> {
-        AssertionJtis::new(&self.pool)
+        AssertionJtis::new(&self.pools)
     }
     pub fn audit(&self) -> Audit<'_> {
-        Audit::new(&self.pool)
+        Audit::new(&self.pools)
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
-        PairwiseSubjects::new(&self.pool)
+        PairwiseSubjects::new(&self.pools)
     }
 }
 

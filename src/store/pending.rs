@@ -1,7 +1,7 @@
 //! Authorization requests waiting for the person to log in or consent. They live in
 //! the database (not in a node's memory) so that any node can finish them.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 use crate::ids::{PendingId, SessionId};
@@ -40,12 +40,12 @@ impl From<PendingRow> for PendingAuthorization {
 }
 
 pub struct Pending<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Pending<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Pending { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Pending { pools }
     }
 
     pub async fn insert(&self, p: &PendingAuthorization, now: i64) -> Result<(), StoreError> {
@@ -59,7 +59,7 @@ impl<'a> Pending<'a> {
         .bind(p.session_id.as_ref().map(SessionId::as_str))
         .bind(now)
         .bind(p.expires_at)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl<'a> Pending<'a> {
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?
         .map(PendingAuthorization::from))
     }
@@ -90,7 +90,7 @@ impl<'a> Pending<'a> {
         sqlx::query("UPDATE pending_authorizations SET session_id = $2 WHERE id = $1")
             .bind(id.as_str())
             .bind(session.as_str())
-            .execute(self.pool)
+            .execute(&self.pools.write)
             .await?;
         Ok(())
     }
@@ -107,7 +107,7 @@ impl<'a> Pending<'a> {
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.write)
         .await?
         .map(PendingAuthorization::from))
     }

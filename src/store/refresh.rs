@@ -1,7 +1,7 @@
 //! Refresh tokens: stored only as SHA-256, rotated on every use, grouped in families
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
@@ -84,7 +84,7 @@ pub enum Rotation {
 }
 
 pub struct RefreshTokens<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 async fn insert_with<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
@@ -118,19 +118,19 @@ async fn insert_with<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 }
 
 impl<'a> RefreshTokens<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        RefreshTokens { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        RefreshTokens { pools }
     }
 
     pub async fn insert(&self, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
-        insert_with(self.pool, t, token_hash).await
+        insert_with(&self.pools.write, t, token_hash).await
     }
 
     pub async fn get(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
         sqlx::query_as::<_, Row>(&sql)
             .bind(token_hash)
-            .fetch_optional(self.pool)
+            .fetch_optional(&self.pools.read)
             .await?
             .map(RefreshToken::try_from)
             .transpose()
@@ -145,7 +145,7 @@ impl<'a> RefreshTokens<'a> {
         successor_hash: &str,
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pools.write.begin().await?;
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
              WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
@@ -176,7 +176,7 @@ impl<'a> RefreshTokens<'a> {
         )
         .bind(family.as_str())
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(done.rows_affected())
     }
@@ -187,7 +187,7 @@ impl<'a> RefreshTokens<'a> {
             "SELECT MAX(family_expires_at) FROM refresh_tokens WHERE family_id = $1",
         )
         .bind(family.as_str())
-        .fetch_one(self.pool)
+        .fetch_one(&self.pools.read)
         .await?)
     }
 }

@@ -1,12 +1,12 @@
 //! The deny list: revoked access tokens (`jti:...`) and grants (`grant:...`), each kept
 //! until every token it covers has expired.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 
 pub struct Revocations<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 pub fn jti_key(jti: &str) -> String {
@@ -23,8 +23,8 @@ pub fn sid_key(sid: &str) -> String {
 }
 
 impl<'a> Revocations<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Revocations { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Revocations { pools }
     }
 
     pub async fn revoke(&self, key: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
@@ -36,7 +36,7 @@ impl<'a> Revocations<'a> {
         .bind(key)
         .bind(now)
         .bind(expires_at)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -54,7 +54,7 @@ impl<'a> Revocations<'a> {
         .bind(jti_key(jti))
         .bind(grant.map(grant_key).unwrap_or_default())
         .bind(sid.map(sid_key).unwrap_or_default())
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?;
         Ok(found.is_some())
     }

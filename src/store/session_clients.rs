@@ -1,7 +1,7 @@
 //! The portals that received tokens under each session, and the `sid` each was given:
 //! what logout must reach.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 use crate::ids::{ClientId, SessionId};
@@ -27,12 +27,12 @@ struct Row {
 }
 
 pub struct SessionClients<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> SessionClients<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        SessionClients { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        SessionClients { pools }
     }
 
     pub async fn record(
@@ -53,7 +53,7 @@ impl<'a> SessionClients<'a> {
         .bind(sid)
         .bind(subject)
         .bind(now)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -66,7 +66,7 @@ impl<'a> SessionClients<'a> {
              WHERE sc.session_id = $1 ORDER BY sc.first_at, sc.client_id",
         )
         .bind(session.as_str())
-        .fetch_all(self.pool)
+        .fetch_all(&self.pools.read)
         .await?;
         Ok(rows
             .into_iter()

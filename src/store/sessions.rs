@@ -1,7 +1,7 @@
 //! SSO browser sessions. The cookie carries a random token; the row keeps its SHA-256,
 //! so a copy of the database does not give anyone a session.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, SessionId};
@@ -63,12 +63,12 @@ impl TryFrom<SessionRow> for Session {
 const TOUCH_GRANULARITY: i64 = 60;
 
 pub struct Sessions<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> Sessions<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        Sessions { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        Sessions { pools }
     }
 
     pub async fn insert(
@@ -93,7 +93,7 @@ impl<'a> Sessions<'a> {
         .bind(session.created_at)
         .bind(session.last_seen_at)
         .bind(session.expires_at)
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -115,14 +115,14 @@ impl<'a> Sessions<'a> {
         .bind(token_hash)
         .bind(now)
         .bind(now - idle_timeout)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?;
         let Some(row) = found else { return Ok(None) };
         if row.last_seen_at < now - TOUCH_GRANULARITY {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
                 .bind(&row.id)
                 .bind(now)
-                .execute(self.pool)
+                .execute(&self.pools.write)
                 .await?;
         }
         Session::try_from(row).map(Some)
@@ -136,7 +136,7 @@ impl<'a> Sessions<'a> {
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?
         .map(Session::try_from)
         .transpose()
@@ -157,7 +157,7 @@ impl<'a> Sessions<'a> {
         .bind(account.as_str())
         .bind(now)
         .bind(now - idle_timeout)
-        .fetch_all(self.pool)
+        .fetch_all(&self.pools.read)
         .await?)
     }
 
@@ -186,7 +186,7 @@ impl<'a> Sessions<'a> {
         .bind(to_json_list(amr))
         .bind(now)
         .bind(expires_at)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.write)
         .await?
         .map(Session::try_from)
         .transpose()
@@ -197,7 +197,7 @@ impl<'a> Sessions<'a> {
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id.as_str())
                 .bind(now)
-                .execute(self.pool)
+                .execute(&self.pools.write)
                 .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -1,17 +1,17 @@
 //! Pairwise subject identifiers issued, so a pairwise `sub` leads back to its account.
 
-use sqlx::AnyPool;
+use super::Pools;
 
 use super::StoreError;
 use crate::ids::AccountId;
 
 pub struct PairwiseSubjects<'a> {
-    pool: &'a AnyPool,
+    pools: &'a Pools,
 }
 
 impl<'a> PairwiseSubjects<'a> {
-    pub(super) fn new(pool: &'a AnyPool) -> Self {
-        PairwiseSubjects { pool }
+    pub(super) fn new(pools: &'a Pools) -> Self {
+        PairwiseSubjects { pools }
     }
 
     pub async fn record(
@@ -27,7 +27,7 @@ impl<'a> PairwiseSubjects<'a> {
         .bind(sector)
         .bind(subject)
         .bind(account.as_str())
-        .execute(self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -42,7 +42,7 @@ impl<'a> PairwiseSubjects<'a> {
         )
         .bind(sector)
         .bind(subject)
-        .fetch_optional(self.pool)
+        .fetch_optional(&self.pools.read)
         .await?;
         Ok(id.map(AccountId::new))
     }
