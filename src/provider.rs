@@ -39,6 +39,17 @@ pub struct Provider {
     pub outbound: reqwest::Client,
     /// When an unknown `kid` last made this node reload its keys (unix seconds).
     last_kid_reload: std::sync::atomic::AtomicI64,
+    /// Registered clients, read on every token request: cached per node.
+    clients: ClientCache,
+}
+
+/// Seconds a node may serve a client's registration after it changed elsewhere (a new
+/// secret, a removal): the staleness bound of the client cache.
+pub const CLIENT_CACHE_SECONDS: i64 = 5;
+
+#[derive(Default)]
+struct ClientCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<crate::store::Client>)>>,
 }
 
 impl Provider {
@@ -65,6 +76,7 @@ impl Provider {
                 .build()
                 .expect("HTTP client"),
             last_kid_reload: std::sync::atomic::AtomicI64::new(0),
+            clients: ClientCache::default(),
         })
     }
 
@@ -188,6 +200,36 @@ pub async fn rotate_keys(
 }
 
 impl Provider {
+    /// A registered client, from this node's cache when it was read in the last
+    /// [`CLIENT_CACHE_SECONDS`]. Unknown ids are not cached, so a new registration is
+    /// usable at once.
+    pub async fn client(&self, id: &str) -> Result<Option<Arc<crate::store::Client>>, StoreError> {
+        let now = self.now();
+        {
+            let entries = self.clients.entries.lock().expect("client cache lock");
+            if let Some((at, client)) = entries.get(id) {
+                if now - at < CLIENT_CACHE_SECONDS && *at <= now {
+                    return Ok(Some(client.clone()));
+                }
+            }
+        }
+        let Some(client) = self.store.clients().get(id).await? else {
+            self.clients
+                .entries
+                .lock()
+                .expect("client cache lock")
+                .remove(id);
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        let mut entries = self.clients.entries.lock().expect("client cache lock");
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(id.to_owned(), (now, client.clone()));
+        Ok(Some(client))
+    }
+
     /// Verifies a token this provider signed (`now: None` ignores its expiry). A `kid`
     /// this node does not know yet (another node's new key) reloads the keys from the
     /// database, at most once a second, and tries again.

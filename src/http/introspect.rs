@@ -19,7 +19,7 @@ async fn authenticated(
     app: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(Client, Params), OAuthError> {
+) -> Result<(std::sync::Arc<Client>, Params), OAuthError> {
     if !forms::is_form(headers) {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",

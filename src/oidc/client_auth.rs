@@ -2,6 +2,8 @@
 //! section 9): `client_secret_basic`, `client_secret_post`, and `none` for public
 //! clients. A client uses exactly the method it registered, and only one per request.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -71,7 +73,7 @@ pub async fn authenticate(
     provider: &Provider,
     presented: PresentedCredentials,
     now: i64,
-) -> Result<Client, OAuthError> {
+) -> Result<Arc<Client>, OAuthError> {
     let methods = [
         presented.basic.is_some(),
         presented.client_secret.is_some(),
@@ -148,11 +150,9 @@ async fn registered(
     provider: &Provider,
     client_id: &str,
     method: AuthMethod,
-) -> Result<Client, OAuthError> {
+) -> Result<Arc<Client>, OAuthError> {
     let client = provider
-        .store
-        .clients()
-        .get(client_id)
+        .client(client_id)
         .await?
         .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
     if client.auth_method != method {

@@ -99,11 +99,10 @@ pub enum LoginOutcome {
 
 async fn load_client(provider: &Provider, client_id: &str) -> Result<Client, AuthorizeError> {
     provider
-        .store
-        .clients()
-        .get(client_id)
+        .client(client_id)
         .await
         .map_err(|e| AuthorizeError::Page(e.into()))?
+        .map(|c| (*c).clone())
         .ok_or_else(|| {
             AuthorizeError::Page(
                 OAuthError::new(ErrorCode::InvalidClient, "unknown client")

@@ -23,12 +23,7 @@ pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Valu
         ));
     }
     let gone = || OAuthError::invalid_token("the account no longer exists");
-    let client = provider
-        .store
-        .clients()
-        .get(&claims.client_id)
-        .await?
-        .ok_or_else(gone)?;
+    let client = provider.client(&claims.client_id).await?.ok_or_else(gone)?;
     let account_id = super::subject::account_of(provider, &client, &claims.sub)
         .await?
         .ok_or_else(gone)?;
