@@ -41,6 +41,11 @@ pub struct Provider {
     last_kid_reload: std::sync::atomic::AtomicI64,
     /// Registered clients, read on every token request: cached per node.
     clients: ClientCache,
+    /// Access tokens whose signature this node verified, with their claims: a resource
+    /// server introspects the same token at every call. Expiry and revocation are still
+    /// checked at each use.
+    pub verified_tokens:
+        std::sync::Mutex<std::collections::HashMap<String, crate::oidc::tokens::AccessTokenClaims>>,
 }
 
 /// Seconds a node may serve a client's registration after it changed elsewhere (a new
@@ -77,6 +82,7 @@ impl Provider {
                 .expect("HTTP client"),
             last_kid_reload: std::sync::atomic::AtomicI64::new(0),
             clients: ClientCache::default(),
+            verified_tokens: Default::default(),
         })
     }
 

@@ -38,6 +38,8 @@ struct Measured {
     first_error: Option<String>,
     cpu_seconds: f64,
     rss_mib: f64,
+    /// Lowest and highest resident memory sampled during the measured time.
+    rss_range: (f64, f64),
 }
 
 async fn measure(
@@ -98,6 +100,19 @@ async fn measure(
             (hist, errors, first_error)
         });
     }
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let mut range = (f64::MAX, 0.0f64);
+        while Instant::now() < end {
+            let rss = memory_mib(pid).0;
+            range = (range.0.min(rss), range.1.max(rss));
+            tokio::time::sleep(
+                Duration::from_secs(5).min(end.saturating_duration_since(Instant::now())),
+            )
+            .await;
+        }
+        range
+    });
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let (mut errors, mut first_error) = (0, None);
     while let Some(r) = runs.join_next().await {
@@ -120,6 +135,7 @@ async fn measure(
         first_error,
         cpu_seconds: cpu,
         rss_mib: memory_mib(pid).0,
+        rss_range: sampler.await.unwrap_or((0.0, 0.0)),
     }
 }
 
@@ -331,7 +347,7 @@ fn report(
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0}-{:.0} | {} |",
             m.target,
             m.workload.name(),
             m.ops_per_sec,
@@ -340,7 +356,8 @@ fn report(
             m.errors,
             m.cpu_seconds,
             cpu_per_op,
-            m.rss_mib,
+            m.rss_range.0,
+            m.rss_range.1,
             ratio
         );
     }

@@ -36,13 +36,32 @@ pub async fn live_access_token(
     token: &str,
     now: i64,
 ) -> Result<AccessTokenClaims, OAuthError> {
-    let claims: AccessTokenClaims = provider
-        .verify_own(token, "at+jwt", Some(now))
-        .await
-        .map_err(|e| {
-            OAuthError::invalid_token("the access token is invalid or expired")
-                .with_detail(e.to_string())
-        })?;
+    let cached = provider
+        .verified_tokens
+        .lock()
+        .expect("token cache lock")
+        .get(token)
+        .filter(|c| c.exp > now)
+        .cloned();
+    let claims = match cached {
+        Some(c) => c,
+        None => {
+            let claims: AccessTokenClaims = provider
+                .verify_own(token, "at+jwt", Some(now))
+                .await
+                .map_err(|e| {
+                OAuthError::invalid_token("the access token is invalid or expired")
+                    .with_detail(e.to_string())
+            })?;
+            let mut cache = provider.verified_tokens.lock().expect("token cache lock");
+            // Bounded: cleared whole when full, the simplest eviction that cannot grow.
+            if cache.len() >= 20_000 {
+                cache.clear();
+            }
+            cache.insert(token.to_owned(), claims.clone());
+            claims
+        }
+    };
     if provider
         .store
         .revocations()

@@ -98,15 +98,7 @@ pub async fn exchange(
             "the session this code was issued in has ended",
         ));
     }
-    if provider
-        .store
-        .accounts()
-        .get(&code.account_id)
-        .await?
-        .is_none()
-    {
-        return Err(OAuthError::invalid_grant("the account no longer exists"));
-    }
+    // No account check: deleting an account deletes its codes (foreign key).
     let scope = ScopeSet::parse(&code.scope);
     let grant = UserGrant {
         grant_id: code.grant_id.clone(),

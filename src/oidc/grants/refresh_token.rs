@@ -88,15 +88,7 @@ pub async fn exchange(
         }
         Rotation::NotLive(_) => return Err(invalid()),
     };
-    if provider
-        .store
-        .accounts()
-        .get(&row.account_id)
-        .await?
-        .is_none()
-    {
-        return Err(OAuthError::invalid_grant("the account no longer exists"));
-    }
+    // No account check: deleting an account deletes its refresh tokens (foreign key).
     // Offline access outlives the session: tokens refreshed after logout carry no sid.
     let session_id = match &row.session_id {
         Some(id) if provider.store.sessions().get_live(id, now).await?.is_some() => {
