@@ -134,11 +134,16 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         match dialect {
-                            // sqlx already sets WAL, foreign keys and a busy timeout; in
-                            // WAL mode NORMAL is durable against application crashes and
-                            // much faster than FULL.
+                            // Set here, on every connection: the Any driver does not
+                            // apply sqlx's SQLite defaults. WAL lets readers run beside
+                            // the writer; in WAL mode NORMAL is durable against
+                            // application crashes and needs no fsync per commit.
                             Dialect::Sqlite => {
-                                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                                )
+                                .await?;
                             }
                             Dialect::Postgres => {
                                 conn.execute(

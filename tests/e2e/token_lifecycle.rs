@@ -533,3 +533,23 @@ async fn expired_rows_are_purged() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn removing_a_client_removes_its_codes_and_tokens() {
+    // Foreign keys are enforced on every connection (SQLite's are off unless asked).
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let t = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = s(&t, "refresh_token");
+    let store = &server.provider().store;
+    let hash = portico::crypto::sha256_b64url(&rt);
+    assert!(store.refresh_tokens().get(&hash).await.unwrap().is_some());
+    assert!(store.clients().remove("ministry").await.unwrap());
+    assert!(
+        store.refresh_tokens().get(&hash).await.unwrap().is_none(),
+        "cascaded"
+    );
+}
