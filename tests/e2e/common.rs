@@ -294,6 +294,22 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
+    /// Signs `username` in through `browser` at a first-party `client` (no consent page)
+    /// and exchanges the code: the token response.
+    pub async fn sign_in(
+        &self,
+        browser: &Browser,
+        client: &TestClient,
+        username: &str,
+    ) -> serde_json::Value {
+        let login = browser.follow(&self.authorize_url(client, &[])).await;
+        let r = browser.submit_login(&login, username, PASSWORD).await;
+        let code = code_from(&location(r.headers()).unwrap(), self, client);
+        let r = self.exchange(client, &code, VERIFIER).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     /// Exchanges a code at the token endpoint with client_secret_basic.
     pub async fn exchange(
         &self,

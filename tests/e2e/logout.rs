@@ -216,15 +216,7 @@ async fn delivery_to_a_portal_down_at_first_succeeds_on_a_retry() {
         .register(portal(&server, "late", Some(&uri), true))
         .await;
     let browser = Browser::new(&server);
-    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
-    let r = browser.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let t: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = server.sign_in(&browser, &rp, "mai").await;
     let url = format!(
         "{}?id_token_hint={}",
         server.url("/end_session"),
@@ -264,15 +256,7 @@ async fn a_portal_that_never_answers_ends_in_the_audit_log_and_the_user_is_logge
         .register(portal(&server, "gone", Some(&closed), true))
         .await;
     let browser = Browser::new(&server);
-    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
-    let r = browser.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let t: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = server.sign_in(&browser, &rp, "mai").await;
 
     let url = format!(
         "{}?id_token_hint={}",
@@ -329,15 +313,7 @@ async fn unregistered_post_logout_redirect_uri_never_redirects() {
         .register(portal(&server, "ministry", None, true))
         .await;
     let browser = Browser::new(&server);
-    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
-    let r = browser.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let t: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = server.sign_in(&browser, &rp, "mai").await;
     // Not registered, with a valid hint: logged out, but no redirect.
     let url = format!(
         "{}?id_token_hint={}&post_logout_redirect_uri={}",
@@ -571,25 +547,9 @@ async fn id_token_hint_of_another_person_is_not_satisfied_by_the_session() {
         .register(portal(&server, "ministry", None, true))
         .await;
     let mai = Browser::new(&server);
-    let login = mai.follow(&server.authorize_url(&rp, &[])).await;
-    let r = mai.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let mai_token: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mai_token = server.sign_in(&mai, &rp, "mai").await;
     let binh = Browser::new(&server);
-    let login = binh.follow(&server.authorize_url(&rp, &[])).await;
-    let r = binh.submit_login(&login, "binh", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let binh_token: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let binh_token = server.sign_in(&binh, &rp, "binh").await;
 
     let hint = |t: &Value| t["id_token"].as_str().unwrap().to_owned();
     let same = mai
@@ -622,15 +582,7 @@ async fn another_person_signing_in_on_the_browser_logs_the_first_out_everywhere(
         .register(portal(&server, "ministry", Some(&rx.uri), true))
         .await;
     let shared = Browser::new(&server);
-    let login = shared.follow(&server.authorize_url(&rp, &[])).await;
-    let r = shared.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let mai: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mai = server.sign_in(&shared, &rp, "mai").await;
 
     // Binh signs in on the same browser (prompt=login).
     let login = shared
@@ -664,15 +616,7 @@ async fn a_cross_site_logout_post_without_the_cookie_asks_instead_of_pretending(
         .register(portal(&server, "ministry", None, true))
         .await;
     let browser = Browser::new(&server);
-    let login = browser.follow(&server.authorize_url(&rp, &[])).await;
-    let r = browser.submit_login(&login, "mai", PASSWORD).await;
-    let code = code_from(&location(r.headers()).unwrap(), &server, &rp);
-    let t: Value = server
-        .exchange(&rp, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = server.sign_in(&browser, &rp, "mai").await;
     // The portal's auto-submitted form, as a browser sends it cross-site: no cookies.
     let r = reqwest::Client::new()
         .post(server.url("/end_session"))
