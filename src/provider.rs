@@ -277,7 +277,8 @@ impl Provider {
         Ok(())
     }
 
-    /// Purges expired rows once a minute (every node does; the deletes are idempotent).
+    /// Once a minute: purges expired rows (every node does; the deletes are idempotent)
+    /// and releases idle password-hashing memory.
     pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -287,6 +288,7 @@ impl Provider {
                 let Some(provider) = weak.upgrade() else {
                     return;
                 };
+                provider.passwords.release_idle_buffers(provider.now());
                 match provider.store.purge_expired(provider.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged expired rows"),

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::PasswordConfig;
@@ -27,7 +27,14 @@ pub struct PasswordHasherPool {
     /// that the answer takes as long as for a known user (no account enumeration by
     /// timing).
     decoy: Arc<String>,
+    /// argon2 working memory (19 MiB each), reused: allocating and faulting in a fresh
+    /// buffer costs a third of a verification. At most one per permit; released after a
+    /// minute unused, so an idle server gives the memory back.
+    buffers: Arc<std::sync::Mutex<(Vec<Vec<Block>>, i64)>>,
 }
+
+/// Seconds after which unused argon2 buffers are released.
+const BUFFER_IDLE_SECONDS: i64 = 60;
 
 impl PasswordHasherPool {
     pub fn new(config: &PasswordConfig) -> Result<Self, PasswordError> {
@@ -43,6 +50,7 @@ impl PasswordHasherPool {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent_hashes)),
             decoy: Arc::new(decoy),
+            buffers: Arc::new(std::sync::Mutex::new((Vec::new(), 0))),
         })
     }
 
@@ -77,18 +85,70 @@ impl PasswordHasherPool {
             .map(str::to_owned)
             .unwrap_or_else(|| self.decoy.as_str().to_owned());
         let password = password.clone();
+        let buffers = self.buffers.clone();
         let matched = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&phc).map_err(|e| PasswordError::Hash(e.to_string()))?;
-            Ok::<bool, PasswordError>(
-                Argon2::default()
-                    .verify_password(password.expose().as_bytes(), &parsed)
-                    .is_ok(),
-            )
+            let mut memory = buffers
+                .lock()
+                .expect("argon2 buffers")
+                .0
+                .pop()
+                .unwrap_or_default();
+            let result = verify_with(&phc, &password, &mut memory);
+            let mut pool = buffers.lock().expect("argon2 buffers");
+            pool.0.push(memory);
+            pool.1 = crate::clock::Clock::now(&crate::clock::SystemClock);
+            result
         })
         .await
         .map_err(|_| PasswordError::Cancelled)??;
         Ok(known && matched)
     }
+}
+
+impl PasswordHasherPool {
+    /// Releases the argon2 buffers if no verification used them for a minute.
+    pub fn release_idle_buffers(&self, now: i64) {
+        let mut pool = self.buffers.lock().expect("argon2 buffers");
+        if now - pool.1 > BUFFER_IDLE_SECONDS {
+            pool.0 = Vec::new();
+        }
+    }
+}
+
+/// Verifies against a PHC string with caller-provided working memory.
+fn verify_with(
+    phc: &str,
+    password: &Secret,
+    memory: &mut Vec<Block>,
+) -> Result<bool, PasswordError> {
+    let err = |e: String| PasswordError::Hash(e);
+    let parsed = PasswordHash::new(phc).map_err(|e| err(e.to_string()))?;
+    let params = Params::try_from(&parsed).map_err(|e| err(e.to_string()))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| err(e.to_string()))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| err(e.to_string()))?,
+        None => Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(err("the stored hash has no salt or output".into()));
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| err(e.to_string()))?;
+    if memory.len() < params.block_count() {
+        *memory = vec![Block::default(); params.block_count()];
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt,
+            &mut out,
+            &mut memory[..params.block_count()],
+        )
+        .map_err(|e| err(e.to_string()))?;
+    Ok(crate::crypto::constant_time_eq(&out, expected.as_bytes()))
 }
 
 fn hash_with(params: &Params, password: &str) -> Result<String, PasswordError> {
@@ -111,6 +171,25 @@ mod tests {
             parallelism: 1,
             max_concurrent_hashes: 2,
         }
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_with_other_parameters_still_verifies_and_buffers_are_released() {
+        let old = PasswordHasherPool::new(&PasswordConfig {
+            memory_kib: 2048,
+            ..small()
+        })
+        .unwrap();
+        let phc = old.hash(&Secret::new("pw")).await.unwrap();
+        let pool = PasswordHasherPool::new(&small()).unwrap();
+        assert!(pool.verify(&Secret::new("pw"), Some(&phc)).await.unwrap());
+        assert!(
+            pool.verify(&Secret::new("pw"), Some(&phc)).await.unwrap(),
+            "with a reused buffer"
+        );
+        assert_eq!(pool.buffers.lock().unwrap().0.len(), 1);
+        pool.release_idle_buffers(i64::MAX);
+        assert!(pool.buffers.lock().unwrap().0.is_empty());
     }
 
     #[tokio::test]
