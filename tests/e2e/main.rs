@@ -4,6 +4,7 @@
 mod common;
 
 mod authorize_errors;
+mod backchannel;
 mod cli;
 mod client_jwt;
 mod code_flow;

@@ -1,0 +1,356 @@
+//! Configuration: defaults, then the TOML file, then `PORTICO_*` environment variables
+//! (nested keys joined by `__`), validated once into typed values. Every error names the
+//! key and says how to fix it.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The whole configuration, as validated at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The issuer identifier: `https://` (or `http://` on a loopback host, for
+    /// development). Every endpoint hangs under it.
+    pub issuer: Url,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database: DatabaseConfig,
+    pub keys_dir: PathBuf,
+    pub tokens: TokenConfig,
+    pub session: SessionConfig,
+    pub oauth: OAuthConfig,
+    pub password: PasswordConfig,
+    pub keys: KeysConfig,
+    pub logout: LogoutConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogoutConfig {
+    /// How long one back-channel logout POST may take.
+    pub backchannel_timeout: Duration,
+    /// Attempts before a delivery is given up (and audited).
+    pub backchannel_max_attempts: u32,
+    /// Wait before the first retry; doubled at each further one.
+    pub backchannel_initial_backoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeysConfig {
+    /// How long a new key is published before it signs, so that every relying party's
+    /// cached JWKS holds it by then.
+    pub rotation_lead_time: Duration,
+    /// How often a node reloads keys from the database (to learn of a rotation done
+    /// elsewhere). Must be shorter than the lead time.
+    pub refresh_interval: Duration,
+}
+
+impl KeysConfig {
+    /// `Cache-Control: max-age` for `/jwks`: short enough that a relying party refreshes
+    /// within the lead time, whatever the node reload delay.
+    pub fn jwks_max_age(&self) -> u64 {
+        let lead = self.rotation_lead_time.as_secs();
+        let reload = self.refresh_interval.as_secs();
+        (lead.saturating_sub(reload) / 2).min(300)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`: a query running longer is cancelled (503).
+    pub statement_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub access_token_ttl: Duration,
+    pub id_token_ttl: Duration,
+    pub code_ttl: Duration,
+    /// A refresh token unused for this long expires.
+    pub refresh_idle_ttl: Duration,
+    /// No refresh token of a grant lives past this, however often it rotates.
+    pub refresh_absolute_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub lifetime: Duration,
+    pub idle_timeout: Duration,
+    /// How long a login or consent page stays valid for one authorization request.
+    pub login_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PkceRequirement {
+    /// Every client must send PKCE (OAuth 2.1, RFC 9700): the default.
+    All,
+    /// Only public clients must; confidential clients may omit it.
+    Public,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub require_pkce: PkceRequirement,
+}
+
+#[derive(Debug, Clone)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Password hashes computed at once; more wait in line, so a burst of logins
+    /// cannot take every blocking thread.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Password,
+    Webauthn,
+    X509,
+    Oidc,
+    SmsOtp,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub id: String,
+    pub kind: SourceKind,
+    pub display_name: String,
+    /// Level of assurance 1-4, sent as `acr` = `urn:portico:loa:N`.
+    pub loa: u8,
+}
+
+/// A configuration problem, naming the key and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration key `{}`: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+mod file;
+
+use file::RawConfig;
+
+impl Config {
+    /// Loads from the file named by `--config`, else `PORTICO_CONFIG`, else
+    /// `portico.toml` if present, else defaults; then applies `PORTICO_*` variables.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("PORTICO_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let default = PathBuf::from("portico.toml");
+                default.exists().then_some(default)
+            });
+        let text = match &path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                err(
+                    "--config",
+                    format!(
+                        "cannot read {}: {e}; pass an existing TOML file",
+                        p.display()
+                    ),
+                )
+            })?,
+            None => String::new(),
+        };
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("PORTICO_") && k != "PORTICO_CONFIG")
+            .filter(|(k, _)| !k.starts_with("PORTICO_TEST_"))
+            .collect();
+        Config::from_parts(&text, &env)
+    }
+
+    /// Builds a configuration from TOML text and `PORTICO_*` overrides.
+    pub fn from_parts(toml_text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml_text
+            .parse()
+            .map_err(|e: toml::de::Error| err(toml_error_key(&e), e.message().to_owned()))?;
+        for (name, value) in env {
+            apply_env(&mut table, name, value)?;
+        }
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                err(key, e.into_inner().message().to_owned())
+            })?;
+        raw.validate()
+    }
+}
+
+fn toml_error_key(e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => format!("(file, at byte {})", span.start),
+        None => "(file)".to_owned(),
+    }
+}
+
+/// `PORTICO_TOKENS__CODE_TTL=30s` sets `tokens.code_ttl`. The value is read as TOML
+/// when it parses as one (numbers, booleans, arrays), else as a plain string.
+fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = name["PORTICO_".len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(err(name, "malformed variable name; nest keys with `__`"));
+    }
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let mut node = table;
+    for (i, key) in path.iter().enumerate() {
+        if i + 1 == path.len() {
+            node.insert(key.clone(), parsed);
+            return Ok(());
+        }
+        let next = node
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = match next {
+            toml::Value::Table(t) => t,
+            _ => return Err(err(name, format!("`{key}` is not a table"))),
+        };
+    }
+    Ok(())
+}
+
+/// Parses "90s", "15m", "10h", "30d" or a number of seconds.
+pub fn parse_duration(key: &str, text: &str) -> Result<Duration, ConfigError> {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits.parse().map_err(|_| {
+        err(
+            key,
+            format!("`{text}` is not a duration; write e.g. \"90s\", \"15m\", \"10h\" or \"30d\""),
+        )
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(err(
+                key,
+                format!("unknown unit `{unit}`; use s, m, h or d (e.g. \"15m\")"),
+            ));
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_a_working_local_server() {
+        let c = Config::from_parts("", &[]).unwrap();
+        assert_eq!(c.issuer.as_str(), "http://localhost:8080/");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/portico.db");
+        assert_eq!(c.tokens.code_ttl, Duration::from_secs(60));
+        assert_eq!(c.oauth.require_pkce, PkceRequirement::All);
+        assert_eq!(c.sources.len(), 1);
+    }
+
+    #[test]
+    fn environment_overrides_file_with_nested_keys() {
+        let c = Config::from_parts(
+            "[tokens]\ncode_ttl = \"30s\"\n",
+            &env(&[
+                ("PORTICO_TOKENS__CODE_TTL", "45s"),
+                ("PORTICO_LISTEN", "0.0.0.0:9000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.tokens.code_ttl, Duration::from_secs(45));
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        // A bare number is seconds, in the file and in the environment.
+        let c = Config::from_parts(
+            "[tokens]\ncode_ttl = 90\n",
+            &env(&[("PORTICO_TOKENS__ID_TOKEN_TTL", "120")]),
+        )
+        .unwrap();
+        assert_eq!(c.tokens.code_ttl, Duration::from_secs(90));
+        assert_eq!(c.tokens.id_token_ttl, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_parts("[tokens]\ncode_tll = \"30s\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "tokens.code_tll");
+        assert!(e.message.contains("code_tll"), "{e}");
+        let e = Config::from_parts("", &env(&[("PORTICO_ISSUR", "x")])).unwrap_err();
+        assert!(e.message.contains("issur"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_the_fix() {
+        let e = Config::from_parts("[tokens]\ncode_ttl = \"1 fortnight\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "tokens.code_ttl");
+        let e = Config::from_parts("issuer = \"http://id.example.gov\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "issuer");
+        assert!(e.message.contains("https"));
+        let e = Config::from_parts("[oauth]\nrequire_pkce = \"sometimes\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "oauth.require_pkce");
+        let e = Config::from_parts(
+            "[[sources]]\nid = \"p\"\nkind = \"password\"\nloa = 7\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].loa");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("k", "90").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_duration("k", "15m").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_duration("k", "2d").unwrap(),
+            Duration::from_secs(172_800)
+        );
+        assert!(parse_duration("k", "5y").is_err());
+        assert!(parse_duration("k", "m").is_err());
+    }
+}

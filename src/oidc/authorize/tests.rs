@@ -1,0 +1,230 @@
+//! Unit tests of the authorization request rules.
+use super::*;
+use crate::crypto::SigningAlg;
+use crate::ids::ClientId;
+use crate::store::{AuthMethod, SubjectType};
+
+fn client(public: bool) -> Client {
+    Client {
+        client_id: ClientId::new("rp"),
+        name: "RP".into(),
+        secret_hash: None,
+        auth_method: if public {
+            AuthMethod::None
+        } else {
+            AuthMethod::ClientSecretBasic
+        },
+        redirect_uris: vec!["https://rp.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: vec!["openid".into(), "profile".into(), "email".into()],
+        subject_type: SubjectType::Public,
+        sector: None,
+        jwks_uri: None,
+        jwks: None,
+        backchannel_logout_uri: None,
+        frontchannel_logout_uri: None,
+        serves: vec![],
+        first_party: false,
+        id_token_alg: SigningAlg::ES256,
+        audiences: vec![],
+        refresh_grace_secs: 0,
+        created_at: 0,
+    }
+}
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn params(extra: &[(&str, &str)]) -> Params {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("client_id".into(), "rp".into()),
+        ("redirect_uri".into(), "https://rp.example/cb".into()),
+        ("response_type".into(), "code".into()),
+        ("scope".into(), "openid profile".into()),
+        ("state".into(), "xyz".into()),
+        ("code_challenge".into(), CHALLENGE.into()),
+        ("code_challenge_method".into(), "S256".into()),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(n, _)| n != k);
+        if !v.is_empty() {
+            pairs.push((k.to_string(), v.to_string()));
+        }
+    }
+    Params::from_pairs(pairs)
+}
+
+fn oauth() -> OAuthConfig {
+    OAuthConfig {
+        require_pkce: PkceRequirement::All,
+    }
+}
+
+fn redirect_error(p: Params) -> ErrorCode {
+    match AuthorizationRequest::validate(&p, &client(false), &oauth()) {
+        Err(AuthorizeError::Redirect { error, target }) => {
+            assert_eq!(target.uri(), "https://rp.example/cb");
+            error.code
+        }
+        other => panic!("expected a redirect error, got {other:?}"),
+    }
+}
+
+#[test]
+fn valid_request() {
+    let r = AuthorizationRequest::validate(&params(&[]), &client(false), &oauth()).unwrap();
+    assert_eq!(r.scopes.to_string(), "openid profile");
+    assert_eq!(r.code_challenge.as_deref(), Some(CHALLENGE));
+    let url = r.target.with_code("abc", "https://id.example");
+    assert_eq!(
+        url,
+        "https://rp.example/cb?code=abc&state=xyz&iss=https%3A%2F%2Fid.example"
+    );
+}
+
+#[test]
+fn unregistered_redirect_uri_is_a_page_never_a_redirect() {
+    for uri in [
+        "https://rp.example/cb/",
+        "https://rp.example/cb?x=1",
+        "https://evil.example/cb",
+    ] {
+        let p = params(&[("redirect_uri", uri)]);
+        assert!(matches!(
+            AuthorizationRequest::validate(&p, &client(false), &oauth()),
+            Err(AuthorizeError::Page(e)) if e.code == ErrorCode::InvalidRequest
+        ));
+    }
+    let p = params(&[("redirect_uri", "")]);
+    assert!(matches!(
+        AuthorizationRequest::validate(&p, &client(false), &oauth()),
+        Err(AuthorizeError::Page(_))
+    ));
+}
+
+#[test]
+fn errors_after_the_redirect_uri_redirect() {
+    assert_eq!(
+        redirect_error(params(&[("response_type", "token")])),
+        ErrorCode::UnsupportedResponseType
+    );
+    assert_eq!(
+        redirect_error(params(&[("scope", "profile")])),
+        ErrorCode::InvalidScope
+    );
+    assert_eq!(
+        redirect_error(params(&[("scope", "openid phone")])),
+        ErrorCode::InvalidScope
+    );
+    assert_eq!(
+        redirect_error(params(&[("code_challenge_method", "plain")])),
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(
+        redirect_error(params(&[("code_challenge_method", "")])),
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(
+        redirect_error(params(&[
+            ("code_challenge", ""),
+            ("code_challenge_method", "")
+        ])),
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(
+        redirect_error(params(&[("prompt", "none login")])),
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(
+        redirect_error(params(&[("max_age", "-1")])),
+        ErrorCode::InvalidRequest
+    );
+    assert_eq!(
+        redirect_error(params(&[("request", "eyJ")])),
+        ErrorCode::RequestNotSupported
+    );
+    assert_eq!(
+        redirect_error(params(&[("request_uri", "urn:x")])),
+        ErrorCode::RequestUriNotSupported
+    );
+    let mut repeated = params(&[]);
+    repeated
+        .values
+        .get_mut("scope")
+        .unwrap()
+        .push("openid".into());
+    assert_eq!(redirect_error(repeated), ErrorCode::InvalidRequest);
+}
+
+#[test]
+fn unknown_scopes_are_ignored() {
+    let r = AuthorizationRequest::validate(
+        &params(&[("scope", "openid custom:thing")]),
+        &client(false),
+        &oauth(),
+    )
+    .unwrap();
+    assert_eq!(r.scopes.to_string(), "openid");
+}
+
+#[test]
+fn pkce_optional_for_confidential_clients_only_when_configured() {
+    let p = params(&[("code_challenge", ""), ("code_challenge_method", "")]);
+    let relaxed = OAuthConfig {
+        require_pkce: PkceRequirement::Public,
+    };
+    assert!(AuthorizationRequest::validate(&p, &client(false), &relaxed).is_ok());
+    assert!(AuthorizationRequest::validate(&p, &client(true), &relaxed).is_err());
+}
+
+fn session(auth_time: i64, acr: &str) -> Session {
+    Session {
+        id: crate::ids::SessionId::new("s"),
+        account_id: crate::ids::AccountId::new("a"),
+        source_id: "password".into(),
+        auth_time,
+        acr: acr.into(),
+        amr: vec!["pwd".into()],
+        created_at: auth_time,
+        last_seen_at: auth_time,
+        expires_at: auth_time + 3600,
+    }
+}
+
+#[test]
+fn prompt_none_answers_exactly() {
+    let r =
+        AuthorizationRequest::validate(&params(&[("prompt", "none")]), &client(false), &oauth())
+            .unwrap();
+    assert_eq!(
+        r.decide(false, true).unwrap_err().code,
+        ErrorCode::LoginRequired
+    );
+    assert_eq!(
+        r.decide(true, false).unwrap_err().code,
+        ErrorCode::ConsentRequired
+    );
+    assert_eq!(r.decide(true, true).unwrap(), Decision::IssueCode);
+}
+
+#[test]
+fn max_age_prompt_login_and_acr_force_login() {
+    let s = session(1000, "urn:portico:loa:2");
+    let r = AuthorizationRequest::validate(&params(&[("max_age", "60")]), &client(false), &oauth())
+        .unwrap();
+    assert!(r.session_suffices(Some(&s), 1060));
+    assert!(!r.session_suffices(Some(&s), 1061));
+    let r =
+        AuthorizationRequest::validate(&params(&[("prompt", "login")]), &client(false), &oauth())
+            .unwrap();
+    assert!(!r.session_suffices(Some(&s), 1001));
+    let r = AuthorizationRequest::validate(
+        &params(&[("acr_values", "urn:portico:loa:3 urn:portico:loa:4")]),
+        &client(false),
+        &oauth(),
+    )
+    .unwrap();
+    assert_eq!(r.min_loa, Some(3));
+    assert!(!r.session_suffices(Some(&s), 1001));
+    assert_eq!(r.decide(false, false).unwrap(), Decision::Login);
+}
