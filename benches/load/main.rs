@@ -40,6 +40,8 @@ struct Measured {
     rss_mib: f64,
     /// Lowest and highest resident memory sampled during the measured time.
     rss_range: (f64, f64),
+    /// The first and last samples: their difference is the trend.
+    rss_first_last: (f64, f64),
 }
 
 async fn measure(
@@ -103,15 +105,21 @@ async fn measure(
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(start.into()).await;
         let mut range = (f64::MAX, 0.0f64);
+        let mut samples = Vec::new();
         while Instant::now() < end {
             let rss = memory_mib(pid).0;
+            samples.push(rss);
             range = (range.0.min(rss), range.1.max(rss));
             tokio::time::sleep(
                 Duration::from_secs(5).min(end.saturating_duration_since(Instant::now())),
             )
             .await;
         }
-        range
+        (
+            range,
+            samples.first().copied().unwrap_or(0.0),
+            samples.last().copied().unwrap_or(0.0),
+        )
     });
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let (mut errors, mut first_error) = (0, None);
@@ -123,6 +131,7 @@ async fn measure(
             first_error = f;
         }
     }
+    let (rss_range, first, last) = sampler.await.unwrap_or(((0.0, 0.0), 0.0, 0.0));
     let cpu = cpu_seconds(pid) - cpu_at_start.lock().unwrap().unwrap_or(0.0);
     let elapsed = duration.as_secs_f64();
     Measured {
@@ -135,7 +144,8 @@ async fn measure(
         first_error,
         cpu_seconds: cpu,
         rss_mib: memory_mib(pid).0,
-        rss_range: sampler.await.unwrap_or((0.0, 0.0)),
+        rss_range,
+        rss_first_last: (first, last),
     }
 }
 
@@ -324,7 +334,7 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | RSS MiB | vs peer |"
+        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | RSS MiB: first, last (min-max) | vs peer |"
     );
     let _ = writeln!(
         out,
@@ -347,7 +357,7 @@ fn report(
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0}-{:.0} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0}, {:.0} ({:.0}-{:.0}) | {} |",
             m.target,
             m.workload.name(),
             m.ops_per_sec,
@@ -356,6 +366,8 @@ fn report(
             m.errors,
             m.cpu_seconds,
             cpu_per_op,
+            m.rss_first_last.0,
+            m.rss_first_last.1,
             m.rss_range.0,
             m.rss_range.1,
             ratio

@@ -55,7 +55,7 @@ pub async fn live_access_token(
             })?;
             let mut cache = provider.verified_tokens.lock().expect("token cache lock");
             // Bounded: cleared whole when full, the simplest eviction that cannot grow.
-            if cache.len() >= 20_000 {
+            if cache.len() >= 4_096 {
                 cache.clear();
             }
             cache.insert(token.to_owned(), claims.clone());
