@@ -11,7 +11,6 @@ use super::end_session::logged_out_page;
 use super::errors::{csrf_failure, error_page, see_other};
 use super::pages::{self, AccountPage, SessionRow, format_time};
 use super::{AppState, cookies, forms};
-use crate::identity;
 use crate::ids::SessionId;
 use crate::oidc::{OAuthError, flow, logout};
 
@@ -20,13 +19,10 @@ const PURPOSE: &str = "account";
 pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let provider = &app.provider;
     let now = app.now();
-    let session =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return error_page(&e.into()),
-        };
+    let session = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e.into()),
+    };
     let browser = Browser::from_headers_or_new(&headers);
     let Some(session) = session else {
         // Not signed in: sign in for the account page itself.
@@ -103,14 +99,11 @@ pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
     let provider = &app.provider;
     let now = app.now();
     let form = forms::pairs(&body);
-    let current =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(Some(s)) => s,
-            Ok(None) => return see_other("/account"),
-            Err(e) => return error_page(&e.into()),
-        };
+    let current = match cookies::session(provider, &headers, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/account"),
+        Err(e) => return error_page(&e.into()),
+    };
     let Some(browser) = Browser::from_headers(&headers) else {
         return csrf_failure();
     };

@@ -8,7 +8,6 @@ use axum::response::Response;
 use super::csrf::Browser;
 use super::errors::{authorize_error, error_page, see_other};
 use super::{AppState, cookies, forms};
-use crate::identity;
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Params;
 use crate::oidc::flow::{self, Step};
@@ -35,13 +34,10 @@ async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
     let provider = &app.provider;
     let now = app.now();
     let browser = Browser::from_headers_or_new(&headers);
-    let session =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return error_page(&e.into()),
-        };
+    let session = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e.into()),
+    };
     let mut response =
         match flow::authorize(provider, params, session.as_ref(), &browser.binding(), now).await {
             Ok(step) => step_response(&step),

@@ -11,7 +11,6 @@ use super::csrf::Browser;
 use super::errors::{csrf_failure, flow_error};
 use super::pages::{self, ConsentPage};
 use super::{AppState, cookies, forms};
-use crate::identity;
 use crate::ids::PendingId;
 use crate::oidc::flow::{self, FlowError};
 
@@ -33,13 +32,10 @@ pub async fn page(
     let Some(browser) = Browser::from_headers(&headers) else {
         return flow_error(FlowError::WrongBrowser, issuer);
     };
-    let session =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return flow_error(e.into(), issuer),
-        };
+    let session = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return flow_error(e.into(), issuer),
+    };
     let id = PendingId::new(q.request);
     match flow::consent_view(provider, &id, &browser.binding(), session.as_ref(), now).await {
         Ok(view) => {
@@ -75,13 +71,10 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     if !browser.check_csrf(&provider.master, PURPOSE, request, field("csrf")) {
         return csrf_failure();
     }
-    let session =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return flow_error(e.into(), issuer),
-        };
+    let session = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return flow_error(e.into(), issuer),
+    };
     let allow = field("decision") == Some("allow");
     let id = PendingId::new(request);
     match flow::consent(

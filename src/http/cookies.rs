@@ -7,6 +7,15 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "__Host-portico_session";
 pub const BROWSER: &str = "__Host-portico_browser";
 
+/// The live SSO session behind the request's session cookie, if any.
+pub async fn session(
+    provider: &crate::provider::Provider,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<crate::store::Session>, crate::store::StoreError> {
+    crate::identity::current_session(provider, get(headers, SESSION), now).await
+}
+
 /// The value of a request cookie.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

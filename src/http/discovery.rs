@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 
-fn json(body: String, content_type: &'static str, max_age: &'static str) -> Response {
+fn json(body: String, content_type: &'static str, cache_control: HeaderValue) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -22,20 +22,15 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
     json(
         app.provider.discovery_json.to_string(),
         "application/json",
-        "public, max-age=3600",
+        HeaderValue::from_static("public, max-age=3600"),
     )
 }
 
 pub async fn jwks(State(app): State<AppState>) -> Response {
     let max_age = app.provider.config.keys.jwks_max_age();
-    let mut r = json(
+    json(
         app.provider.keys().jwks_json().to_string(),
         "application/jwk-set+json",
-        "",
-    );
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number"),
-    );
-    r
+    )
 }

@@ -9,7 +9,6 @@ use super::csrf::Browser;
 use super::errors::{csrf_failure, error_page, see_other};
 use super::pages::{self, LoggedOutPage, LogoutConfirmPage};
 use super::{AppState, cookies, forms};
-use crate::identity;
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Params;
 use crate::oidc::logout::{self, LogoutRequest};
@@ -48,13 +47,10 @@ async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) ->
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
-    let session =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return error_page(&e.into()),
-        };
+    let session = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e.into()),
+    };
     match session {
         None if posted => confirm(&app, &headers, &request),
         None => signed_out(&request, &[]),
@@ -132,7 +128,7 @@ pub async fn confirmed(State(app): State<AppState>, headers: HeaderMap, body: By
             },
         );
     }
-    match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now).await {
+    match cookies::session(provider, &headers, now).await {
         Ok(Some(s)) => perform(&app, &s, &request).await,
         Ok(None) => signed_out(&request, &[]),
         Err(e) => error_page(&e.into()),

@@ -11,7 +11,6 @@ use super::csrf::Browser;
 use super::errors::{csrf_failure, flow_error};
 use super::pages::{self, LoginPage};
 use super::{AppState, cookies, forms};
-use crate::identity;
 use crate::ids::PendingId;
 use crate::oidc::flow::{self, FlowError, LoginOutcome, LoginView};
 use crate::secret::Secret;
@@ -83,13 +82,10 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         username: username.clone(),
         password: Secret::new(field("password").unwrap_or_default()),
     };
-    let current =
-        match identity::current_session(provider, cookies::get(&headers, cookies::SESSION), now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return flow_error(e.into(), issuer),
-        };
+    let current = match cookies::session(provider, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return flow_error(e.into(), issuer),
+    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());

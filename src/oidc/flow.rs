@@ -236,7 +236,7 @@ async fn hint_names(
             "`id_token_hint` was issued to another client",
         ));
     }
-    let sub = super::subject::subject_for(provider, client, &session.account_id).await?;
+    let sub = super::subject::subject_for(provider, client, &session.account_id);
     Ok(crate::crypto::constant_time_eq(
         sub.as_bytes(),
         claims.sub.as_bytes(),

@@ -89,7 +89,7 @@ async fn refresh(
     let Some(client) = provider.store.clients().get(row.client_id.as_str()).await? else {
         return Ok(Some(json!({"active": false})));
     };
-    let sub = super::subject::subject_for(provider, &client, &row.account_id).await?;
+    let sub = super::subject::subject_for(provider, &client, &row.account_id);
     Ok(Some(json!({
         "active": true,
         "scope": row.scope,

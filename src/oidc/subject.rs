@@ -6,25 +6,32 @@ use crate::ids::AccountId;
 use crate::provider::Provider;
 use crate::store::{Client, SubjectType};
 
-/// The `sub` this client sees for the account; a pairwise one is recorded so that it
-/// leads back to the account (userinfo, introspection).
-pub async fn subject_for(
+/// The `sub` this client sees for the account: computed, never looked up.
+pub fn subject_for(provider: &Provider, client: &Client, account: &AccountId) -> String {
+    match (client.subject_type, &client.sector) {
+        (SubjectType::Pairwise, Some(sector)) => {
+            provider.master.pairwise_subject(sector, account.as_str())
+        }
+        _ => account.to_string(),
+    }
+}
+
+/// Records a pairwise `sub` so that it leads back to its account (userinfo,
+/// introspection); once per grant, when its first tokens are issued.
+pub async fn record(
     provider: &Provider,
     client: &Client,
     account: &AccountId,
-) -> Result<String, OAuthError> {
-    match (client.subject_type, &client.sector) {
-        (SubjectType::Pairwise, Some(sector)) => {
-            let sub = provider.master.pairwise_subject(sector, account.as_str());
-            provider
-                .store
-                .pairwise_subjects()
-                .record(sector, &sub, account)
-                .await?;
-            Ok(sub)
-        }
-        _ => Ok(account.to_string()),
+    sub: &str,
+) -> Result<(), OAuthError> {
+    if let (SubjectType::Pairwise, Some(sector)) = (client.subject_type, &client.sector) {
+        provider
+            .store
+            .pairwise_subjects()
+            .record(sector, sub, account)
+            .await?;
     }
+    Ok(())
 }
 
 /// The account behind a `sub` this client was given.

@@ -114,8 +114,8 @@ pub struct UserGrant {
     pub acr: String,
     pub amr: Vec<String>,
     pub nonce: Option<String>,
-    /// Whether issuing records the client on the session (a code exchange does; a
-    /// refresh finds it recorded).
+    /// Whether issuing records the client on the session and its pairwise subject (a
+    /// code exchange does; a refresh finds both recorded).
     pub records_session: bool,
 }
 
@@ -152,7 +152,10 @@ pub async fn for_user(
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let issuer = provider.issuer();
-    let sub = super::subject::subject_for(provider, client, &grant.account_id).await?;
+    let sub = super::subject::subject_for(provider, client, &grant.account_id);
+    if grant.records_session {
+        super::subject::record(provider, client, &grant.account_id, &sub).await?;
+    }
     let sid = match &grant.session_id {
         Some(session) => {
             let sid = provider
