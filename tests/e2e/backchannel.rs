@@ -38,13 +38,21 @@ async fn delivery_to_a_portal_down_at_first_succeeds_on_a_retry() {
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "delivered on a retry");
     verify_logout_token(&server, &got[0], "late").await;
-    let (delivered, failed, _) = server
-        .provider()
-        .store
-        .logout_deliveries()
-        .counts()
-        .await
-        .unwrap();
+    // The worker records the delivery just after the portal answered.
+    let start = Instant::now();
+    let (delivered, failed) = loop {
+        let (delivered, failed, _) = server
+            .provider()
+            .store
+            .logout_deliveries()
+            .counts()
+            .await
+            .unwrap();
+        if delivered == 1 || start.elapsed() > Duration::from_secs(5) {
+            break (delivered, failed);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!((delivered, failed), (1, 0));
 }
 
