@@ -1,6 +1,6 @@
 //! Accounts, their logins at identity sources, and local passwords.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
@@ -87,51 +87,30 @@ pub struct NewAccount {
     pub address: Option<Address>,
 }
 
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    id: String,
-    kind: String,
-    name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    birthdate: Option<String>,
-    email: Option<String>,
-    email_verified: i64,
-    phone: Option<String>,
-    phone_verified: i64,
-    national_id: Option<String>,
-    national_id_verified: i64,
-    tax_code: Option<String>,
-    address: Option<String>,
-    updated_at: i64,
-}
-
-impl TryFrom<AccountRow> for Account {
-    type Error = StoreError;
-    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
-        Ok(Account {
-            kind: AccountKind::parse(&r.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("account kind {}", r.kind)))?,
-            address: r
-                .address
-                .map(|a| serde_json::from_str(&a))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
-            id: AccountId::new(r.id),
-            name: r.name,
-            given_name: r.given_name,
-            family_name: r.family_name,
-            birthdate: r.birthdate,
-            email: r.email,
-            email_verified: r.email_verified != 0,
-            phone: r.phone,
-            phone_verified: r.phone_verified != 0,
-            national_id: r.national_id,
-            national_id_verified: r.national_id_verified != 0,
-            tax_code: r.tax_code,
-            updated_at: r.updated_at,
-        })
-    }
+fn account_from(r: &Row) -> Result<Account, StoreError> {
+    let kind: String = r.get("kind")?;
+    Ok(Account {
+        kind: AccountKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
+        address: r
+            .get::<Option<String>>("address")?
+            .map(|a| serde_json::from_str(&a))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
+        id: AccountId::new(r.get::<String>("id")?),
+        name: r.get("name")?,
+        given_name: r.get("given_name")?,
+        family_name: r.get("family_name")?,
+        birthdate: r.get("birthdate")?,
+        email: r.get("email")?,
+        email_verified: r.get("email_verified")?,
+        phone: r.get("phone")?,
+        phone_verified: r.get("phone_verified")?,
+        national_id: r.get("national_id")?,
+        national_id_verified: r.get("national_id_verified")?,
+        tax_code: r.get("tax_code")?,
+        updated_at: r.get("updated_at")?,
+    })
 }
 
 const ACCOUNT_COLUMNS: &str = "id, kind, name, given_name, family_name, birthdate, email, \
@@ -139,21 +118,21 @@ const ACCOUNT_COLUMNS: &str = "id, kind, name, given_name, family_name, birthdat
     address, updated_at";
 
 pub struct Accounts<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Accounts<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Accounts { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Accounts { db }
     }
 
     pub async fn get(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        sqlx::query_as::<_, AccountRow>(&sql)
+        query(&sql)
             .bind(id.as_str())
-            .fetch_optional(&self.pools.read)
+            .fetch_optional(self.db.read())
             .await?
-            .map(Account::try_from)
+            .map(|r| account_from(&r))
             .transpose()
     }
 
@@ -172,8 +151,8 @@ impl<'a> Accounts<'a> {
             .address
             .as_ref()
             .map(|a| serde_json::to_string(a).expect("address serialises"));
-        let mut tx = self.pools.write.begin().await?;
-        sqlx::query(
+        let mut tx = self.db.begin().await?;
+        query(
             "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
              email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
              address, created_at, updated_at) \
@@ -186,26 +165,26 @@ impl<'a> Accounts<'a> {
         .bind(new.family_name.as_deref())
         .bind(new.birthdate.as_deref())
         .bind(new.email.as_deref())
-        .bind(i64::from(new.email_verified))
+        .bind(new.email_verified)
         .bind(new.phone.as_deref())
-        .bind(i64::from(new.phone_verified))
+        .bind(new.phone_verified)
         .bind(new.national_id.as_deref())
-        .bind(i64::from(new.national_id_verified))
+        .bind(new.national_id_verified)
         .bind(new.tax_code.as_deref())
         .bind(address)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(tx.on())
         .await?;
-        sqlx::query(
+        query(
             "INSERT INTO passwords (username, account_id, hash, updated_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(username)
         .bind(id.as_str())
         .bind(password_hash)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(tx.on())
         .await?;
-        sqlx::query(
+        query(
             "INSERT INTO identities (id, account_id, source_id, subject, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -214,7 +193,7 @@ impl<'a> Accounts<'a> {
         .bind(source_id)
         .bind(username)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(tx.on())
         .await?;
         tx.commit().await?;
         Ok(id)
@@ -222,12 +201,12 @@ impl<'a> Accounts<'a> {
 
     /// The stored argon2id hash for a username, if the username exists.
     pub async fn password_hash(&self, username: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT hash FROM passwords WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&self.pools.read)
-                .await?,
-        )
+        query("SELECT hash FROM passwords WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.db.read())
+            .await?
+            .map(|r| r.get("hash"))
+            .transpose()
     }
 
     /// The account linked to a login at a source, recording the login time.
@@ -237,16 +216,19 @@ impl<'a> Accounts<'a> {
         subject: &str,
         now: i64,
     ) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
+        let found = query(
             "UPDATE identities SET last_login_at = $3 WHERE source_id = $1 AND subject = $2 \
              RETURNING account_id",
         )
         .bind(source_id)
         .bind(subject)
         .bind(now)
-        .fetch_optional(&self.pools.write)
+        .fetch_optional(self.db.write())
         .await?;
-        Ok(id.map(AccountId::new))
+        Ok(found
+            .map(|r| r.get::<String>("account_id"))
+            .transpose()?
+            .map(AccountId::new))
     }
 
     pub async fn username_exists(&self, username: &str) -> Result<bool, StoreError> {

@@ -1,17 +1,17 @@
 //! The replay cache of `private_key_jwt` assertion `jti`s, shared by every node through
 //! the database.
 
-use super::Pools;
+use super::db::{Db, query};
 
 use super::StoreError;
 
 pub struct AssertionJtis<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> AssertionJtis<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        AssertionJtis { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        AssertionJtis { db }
     }
 
     /// Records a `jti` until `expires_at`; answers false when it was already seen (a
@@ -23,23 +23,18 @@ impl<'a> AssertionJtis<'a> {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        sqlx::query(
-            "DELETE FROM assertion_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(now)
-        .execute(&self.pools.write)
-        .await?;
-        match sqlx::query(
-            "INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pools.write)
-        .await
-        .map_err(StoreError::from)
+        query("DELETE FROM assertion_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3")
+            .bind(client_id)
+            .bind(jti)
+            .bind(now)
+            .execute(self.db.write())
+            .await?;
+        match query("INSERT INTO assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)")
+            .bind(client_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(self.db.write())
+            .await
         {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),

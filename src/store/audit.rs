@@ -1,10 +1,10 @@
 //! The audit trail: who did what, where, when. Never a secret or a token.
 
-use super::Pools;
+use super::db::{Db, query};
 
 use super::StoreError;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub id: String,
     pub occurred_at: i64,
@@ -15,12 +15,12 @@ pub struct AuditEvent {
 }
 
 pub struct Audit<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Audit<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Audit { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Audit { db }
     }
 
     pub async fn record(
@@ -31,7 +31,7 @@ impl<'a> Audit<'a> {
         client_id: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -41,20 +41,32 @@ impl<'a> Audit<'a> {
         .bind(account_id)
         .bind(client_id)
         .bind(detail)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
 
     /// The newest events of a kind, newest first.
     pub async fn recent(&self, event: &str, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        Ok(sqlx::query_as::<_, AuditEvent>(
+        query(
             "SELECT id, occurred_at, event, account_id, client_id, detail FROM audit_log \
              WHERE event = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
         )
         .bind(event)
         .bind(limit)
-        .fetch_all(&self.pools.read)
-        .await?)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEvent {
+                id: r.get("id")?,
+                occurred_at: r.get("occurred_at")?,
+                event: r.get("event")?,
+                account_id: r.get("account_id")?,
+                client_id: r.get("client_id")?,
+                detail: r.get("detail")?,
+            })
+        })
+        .collect()
     }
 }

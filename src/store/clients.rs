@@ -1,6 +1,6 @@
 //! Registered relying parties.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 use serde::Serialize;
 
 use super::{StoreError, from_json_list, to_json_list};
@@ -133,67 +133,41 @@ impl Client {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    client_id: String,
-    name: String,
-    secret_hash: Option<String>,
-    auth_method: String,
-    redirect_uris: String,
-    post_logout_redirect_uris: String,
-    grant_types: String,
-    scopes: String,
-    subject_type: String,
-    sector: Option<String>,
-    jwks_uri: Option<String>,
-    jwks: Option<String>,
-    backchannel_logout_uri: Option<String>,
-    frontchannel_logout_uri: Option<String>,
-    serves: String,
-    first_party: i64,
-    id_token_alg: String,
-    audiences: String,
-    refresh_grace_secs: i64,
-    created_at: i64,
-}
-
-impl TryFrom<ClientRow> for Client {
-    type Error = StoreError;
-    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("client {what} {v}"));
-        let grant_types = from_json_list("grant_types", &r.grant_types)?
-            .iter()
-            .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type", g)))
-            .collect::<Result<_, _>>()?;
-        Ok(Client {
-            auth_method: AuthMethod::parse(&r.auth_method)
-                .ok_or_else(|| corrupt("auth method", &r.auth_method))?,
-            subject_type: SubjectType::parse(&r.subject_type)
-                .ok_or_else(|| corrupt("subject type", &r.subject_type))?,
-            id_token_alg: SigningAlg::parse(&r.id_token_alg)
-                .ok_or_else(|| corrupt("id token alg", &r.id_token_alg))?,
-            redirect_uris: from_json_list("redirect_uris", &r.redirect_uris)?,
-            post_logout_redirect_uris: from_json_list(
-                "post_logout_redirect_uris",
-                &r.post_logout_redirect_uris,
-            )?,
-            scopes: from_json_list("scopes", &r.scopes)?,
-            audiences: from_json_list("audiences", &r.audiences)?,
-            jwks: r.jwks,
-            refresh_grace_secs: r.refresh_grace_secs,
-            grant_types,
-            client_id: ClientId::new(r.client_id),
-            name: r.name,
-            secret_hash: r.secret_hash,
-            sector: r.sector,
-            jwks_uri: r.jwks_uri,
-            backchannel_logout_uri: r.backchannel_logout_uri,
-            frontchannel_logout_uri: r.frontchannel_logout_uri,
-            serves: from_json_list("serves", &r.serves)?,
-            first_party: r.first_party != 0,
-            created_at: r.created_at,
-        })
-    }
+fn client_from(r: &Row) -> Result<Client, StoreError> {
+    let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("client {what} {v}"));
+    let list = |column: &str| from_json_list(column, &r.get::<String>(column)?);
+    let grant_types = list("grant_types")?
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type", g)))
+        .collect::<Result<_, _>>()?;
+    let auth_method: String = r.get("auth_method")?;
+    let subject_type: String = r.get("subject_type")?;
+    let id_token_alg: String = r.get("id_token_alg")?;
+    Ok(Client {
+        auth_method: AuthMethod::parse(&auth_method)
+            .ok_or_else(|| corrupt("auth method", &auth_method))?,
+        subject_type: SubjectType::parse(&subject_type)
+            .ok_or_else(|| corrupt("subject type", &subject_type))?,
+        id_token_alg: SigningAlg::parse(&id_token_alg)
+            .ok_or_else(|| corrupt("id token alg", &id_token_alg))?,
+        redirect_uris: list("redirect_uris")?,
+        post_logout_redirect_uris: list("post_logout_redirect_uris")?,
+        scopes: list("scopes")?,
+        audiences: list("audiences")?,
+        serves: list("serves")?,
+        jwks: r.get("jwks")?,
+        refresh_grace_secs: r.get("refresh_grace_secs")?,
+        grant_types,
+        client_id: ClientId::new(r.get::<String>("client_id")?),
+        name: r.get("name")?,
+        secret_hash: r.get("secret_hash")?,
+        sector: r.get("sector")?,
+        jwks_uri: r.get("jwks_uri")?,
+        backchannel_logout_uri: r.get("backchannel_logout_uri")?,
+        frontchannel_logout_uri: r.get("frontchannel_logout_uri")?,
+        first_party: r.get("first_party")?,
+        created_at: r.get("created_at")?,
+    })
 }
 
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
@@ -202,31 +176,31 @@ const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirec
     refresh_grace_secs, frontchannel_logout_uri, serves";
 
 pub struct Clients<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Clients<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Clients { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Clients { db }
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        sqlx::query_as::<_, ClientRow>(&sql)
+        query(&sql)
             .bind(id)
-            .fetch_optional(&self.pools.read)
+            .fetch_optional(self.db.read())
             .await?
-            .map(Client::try_from)
+            .map(|r| client_from(&r))
             .transpose()
     }
 
     pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");
-        sqlx::query_as::<_, ClientRow>(&sql)
-            .fetch_all(&self.pools.read)
+        query(&sql)
+            .fetch_all(self.db.read())
             .await?
-            .into_iter()
-            .map(Client::try_from)
+            .iter()
+            .map(client_from)
             .collect()
     }
 
@@ -240,7 +214,7 @@ impl<'a> Clients<'a> {
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
-        sqlx::query(&sql)
+        query(&sql)
             .bind(c.client_id.as_str())
             .bind(&c.name)
             .bind(c.secret_hash.as_deref())
@@ -253,7 +227,7 @@ impl<'a> Clients<'a> {
             .bind(c.sector.as_deref())
             .bind(c.jwks_uri.as_deref())
             .bind(c.backchannel_logout_uri.as_deref())
-            .bind(i64::from(c.first_party))
+            .bind(c.first_party)
             .bind(c.id_token_alg.as_str())
             .bind(c.created_at)
             .bind(c.jwks.as_deref())
@@ -261,9 +235,9 @@ impl<'a> Clients<'a> {
             .bind(c.refresh_grace_secs)
             .bind(c.frontchannel_logout_uri.as_deref())
             .bind(to_json_list(&c.serves))
-            .execute(&self.pools.write)
+            .execute(self.db.write())
             .await
-            .map_err(|e| match StoreError::from(e) {
+            .map_err(|e| match e {
                 StoreError::Conflict(_) => {
                     StoreError::Conflict(format!("client `{}`", c.client_id))
                 }
@@ -274,10 +248,10 @@ impl<'a> Clients<'a> {
 
     /// Removes a client; answers whether it existed.
     pub async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+        let done = query("DELETE FROM clients WHERE client_id = $1")
             .bind(id)
-            .execute(&self.pools.write)
+            .execute(self.db.write())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }

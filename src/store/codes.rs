@@ -1,6 +1,6 @@
 //! Authorization codes, stored only as SHA-256 and consumed atomically.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
@@ -23,44 +23,23 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    code_hash: String,
-    grant_id: String,
-    client_id: String,
-    account_id: String,
-    session_id: String,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    auth_time: i64,
-    acr: String,
-    amr: String,
-    created_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<CodeRow> for AuthorizationCode {
-    type Error = StoreError;
-    fn try_from(r: CodeRow) -> Result<Self, StoreError> {
-        Ok(AuthorizationCode {
-            amr: from_json_list("amr", &r.amr)?,
-            code_hash: r.code_hash,
-            grant_id: GrantId::new(r.grant_id),
-            client_id: ClientId::new(r.client_id),
-            account_id: AccountId::new(r.account_id),
-            session_id: SessionId::new(r.session_id),
-            redirect_uri: r.redirect_uri,
-            scope: r.scope,
-            nonce: r.nonce,
-            code_challenge: r.code_challenge,
-            auth_time: r.auth_time,
-            acr: r.acr,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-        })
-    }
+fn code_from(r: &Row) -> Result<AuthorizationCode, StoreError> {
+    Ok(AuthorizationCode {
+        amr: from_json_list("amr", &r.get::<String>("amr")?)?,
+        code_hash: r.get("code_hash")?,
+        grant_id: GrantId::new(r.get::<String>("grant_id")?),
+        client_id: ClientId::new(r.get::<String>("client_id")?),
+        account_id: AccountId::new(r.get::<String>("account_id")?),
+        session_id: SessionId::new(r.get::<String>("session_id")?),
+        redirect_uri: r.get("redirect_uri")?,
+        scope: r.get("scope")?,
+        nonce: r.get("nonce")?,
+        code_challenge: r.get("code_challenge")?,
+        auth_time: r.get("auth_time")?,
+        acr: r.get("acr")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+    })
 }
 
 /// What presenting a code found.
@@ -75,16 +54,16 @@ pub enum ConsumeOutcome {
 }
 
 pub struct Codes<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Codes<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Codes { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Codes { db }
     }
 
     pub async fn insert(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO authorization_codes (code_hash, grant_id, client_id, account_id, \
              session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, amr, \
              created_at, expires_at) \
@@ -104,7 +83,7 @@ impl<'a> Codes<'a> {
         .bind(to_json_list(&c.amr))
         .bind(c.created_at)
         .bind(c.expires_at)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -112,7 +91,7 @@ impl<'a> Codes<'a> {
     /// Marks the code used in one statement, so two concurrent exchanges cannot both
     /// succeed; expiry and bindings are checked by the caller on the returned row.
     pub async fn consume(&self, code_hash: &str, now: i64) -> Result<ConsumeOutcome, StoreError> {
-        let row = sqlx::query_as::<_, CodeRow>(
+        let row = query(
             "UPDATE authorization_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
@@ -120,16 +99,18 @@ impl<'a> Codes<'a> {
         )
         .bind(code_hash)
         .bind(now)
-        .fetch_optional(&self.pools.write)
+        .fetch_optional(self.db.write())
         .await?;
         if let Some(row) = row {
-            return Ok(ConsumeOutcome::Consumed(Box::new(row.try_into()?)));
+            return Ok(ConsumeOutcome::Consumed(Box::new(code_from(&row)?)));
         }
         let grant: Option<String> =
-            sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+            query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
                 .bind(code_hash)
-                .fetch_optional(&self.pools.read)
-                .await?;
+                .fetch_optional(self.db.read())
+                .await?
+                .map(|r| r.get("grant_id"))
+                .transpose()?;
         Ok(match grant {
             Some(g) => ConsumeOutcome::Replayed(GrantId::new(g)),
             None => ConsumeOutcome::NotFound,

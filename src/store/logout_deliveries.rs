@@ -1,11 +1,11 @@
 //! The back-channel logout outbox: one row per portal to notify, retried with back-off
 //! by whichever node claims it first.
 
-use super::Pools;
+use super::db::{Db, query};
 
 use super::StoreError;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutDelivery {
     pub id: String,
     pub client_id: String,
@@ -16,12 +16,12 @@ pub struct LogoutDelivery {
 }
 
 pub struct LogoutDeliveries<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> LogoutDeliveries<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        LogoutDeliveries { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        LogoutDeliveries { db }
     }
 
     pub async fn enqueue(
@@ -32,7 +32,7 @@ impl<'a> LogoutDeliveries<'a> {
         subject: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO logout_deliveries (id, client_id, uri, sid, subject, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
         )
@@ -42,22 +42,25 @@ impl<'a> LogoutDeliveries<'a> {
         .bind(sid)
         .bind(subject)
         .bind(now)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
 
     /// Ids of deliveries due now.
     pub async fn due(&self, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        query(
             "SELECT id FROM logout_deliveries \
              WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
              ORDER BY next_attempt_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pools.read)
-        .await?)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| r.get("id"))
+        .collect()
     }
 
     /// Claims a due delivery for `lease` seconds, so that two nodes never send it at
@@ -68,7 +71,7 @@ impl<'a> LogoutDeliveries<'a> {
         now: i64,
         lease: i64,
     ) -> Result<Option<LogoutDelivery>, StoreError> {
-        Ok(sqlx::query_as::<_, LogoutDelivery>(
+        query(
             "UPDATE logout_deliveries SET next_attempt_at = $3, attempts = attempts + 1 \
              WHERE id = $1 AND next_attempt_at <= $2 AND delivered_at IS NULL AND failed_at IS NULL \
              RETURNING id, client_id, uri, sid, subject, attempts",
@@ -76,18 +79,27 @@ impl<'a> LogoutDeliveries<'a> {
         .bind(id)
         .bind(now)
         .bind(now + lease)
-        .fetch_optional(&self.pools.write)
-        .await?)
+        .fetch_optional(self.db.write())
+        .await?
+        .map(|r| {
+            Ok(LogoutDelivery {
+                id: r.get("id")?,
+                client_id: r.get("client_id")?,
+                uri: r.get("uri")?,
+                sid: r.get("sid")?,
+                subject: r.get("subject")?,
+                attempts: r.get("attempts")?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn delivered(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE logout_deliveries SET delivered_at = $2, last_error = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&self.pools.write)
-        .await?;
+        query("UPDATE logout_deliveries SET delivered_at = $2, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(self.db.write())
+            .await?;
         Ok(())
     }
 
@@ -100,23 +112,21 @@ impl<'a> LogoutDeliveries<'a> {
         now: i64,
     ) -> Result<(), StoreError> {
         match retry_at {
-            Some(at) => sqlx::query(
+            Some(at) => query(
                 "UPDATE logout_deliveries SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
             )
             .bind(id)
             .bind(at)
             .bind(error)
-            .execute(&self.pools.write)
+            .execute(self.db.write())
             .await?,
             None => {
-                sqlx::query(
-                    "UPDATE logout_deliveries SET failed_at = $2, last_error = $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(error)
-                .execute(&self.pools.write)
-                .await?
+                query("UPDATE logout_deliveries SET failed_at = $2, last_error = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .bind(error)
+                    .execute(self.db.write())
+                    .await?
             }
         };
         Ok(())
@@ -124,21 +134,19 @@ impl<'a> LogoutDeliveries<'a> {
 
     /// (delivered, failed for good, pending) counts, for tests and metrics.
     pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
-        let delivered: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM logout_deliveries WHERE delivered_at IS NOT NULL",
+        let row = query(
+            "SELECT \
+             COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS delivered, \
+             COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+             COALESCE(SUM(CASE WHEN delivered_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0) \
+             AS pending FROM logout_deliveries",
         )
-        .fetch_one(&self.pools.read)
+        .fetch_one(self.db.read())
         .await?;
-        let failed: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM logout_deliveries WHERE failed_at IS NOT NULL",
-        )
-        .fetch_one(&self.pools.read)
-        .await?;
-        let pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM logout_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL",
-        )
-        .fetch_one(&self.pools.read)
-        .await?;
-        Ok((delivered, failed, pending))
+        Ok((
+            row.get("delivered")?,
+            row.get("failed")?,
+            row.get("pending")?,
+        ))
     }
 }

@@ -1,7 +1,7 @@
-//! Storage: one repository per aggregate over one sqlx `Any` pool, so the queries are
-//! written once for SQLite and PostgreSQL. Every query here is portable SQL with `$n`
-//! placeholders; the dialect differences (connection set-up, migrations folder) live in
-//! `Dialect` below and nowhere else.
+//! Storage: one repository per aggregate over one database handle (`db::Db`), so the
+//! queries are written once for SQLite and PostgreSQL. Every query here is portable SQL
+//! with `$n` placeholders; the engine differences (connections, how statements run,
+//! migrations) live in `db` and in `Store` below, nowhere else.
 
 mod accounts;
 mod assertions;
@@ -9,6 +9,7 @@ mod audit;
 mod clients;
 mod codes;
 mod consents;
+mod db;
 mod keys;
 mod logout_deliveries;
 mod pending;
@@ -18,11 +19,15 @@ mod session_clients;
 mod sessions;
 mod subjects;
 
-use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use rusqlite::Connection;
+use sqlx::Executor;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use db::{Db, SqliteDb, SqlitePath};
 
 pub use accounts::{Account, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
@@ -45,9 +50,9 @@ use crate::config::Config;
 pub enum StoreError {
     /// The database cannot be reached (or did not answer in time): a 503.
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(String),
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(String),
     #[error("{0} already exists")]
     Conflict(String),
     #[error("stored data is invalid: {0}")]
@@ -64,7 +69,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             // PostgreSQL classes 08 (connection exception) and 57 (operator intervention:
             // shutdown, cancelled by statement_timeout): the database, not the query.
             sqlx::Error::Database(db)
@@ -72,12 +77,12 @@ impl From<sqlx::Error> for StoreError {
                     .code()
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
             {
-                StoreError::Unavailable(e)
+                StoreError::Unavailable(e.to_string())
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
-            _ => StoreError::Database(e),
+            _ => StoreError::Database(e.to_string()),
         }
     }
 }
@@ -88,112 +93,80 @@ pub enum Dialect {
     Postgres,
 }
 
-impl Dialect {
-    fn of(url: &str) -> Dialect {
-        if url.starts_with("sqlite:") {
-            Dialect::Sqlite
-        } else {
-            Dialect::Postgres
-        }
-    }
-}
-
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// The connection pools: every read goes to `read`, every write to `write`. On
-/// SQLite, `write` is one connection, so writers queue in the pool (first come, first
-/// served) instead of polling SQLite's lock with growing sleeps, and readers never wait
-/// for them (WAL). On PostgreSQL both are the same pool.
-#[derive(Clone, Debug)]
-pub struct Pools {
-    read: AnyPool,
-    write: AnyPool,
-}
-
 #[derive(Clone, Debug)]
 pub struct Store {
-    pools: Pools,
-    dialect: Dialect,
+    db: Db,
 }
 
 impl Store {
     pub async fn connect(config: &Config) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let dialect = Dialect::of(&config.database_url);
-        let url = match dialect {
-            Dialect::Sqlite => sqlite_url(&config.database_url)?,
-            Dialect::Postgres => config.database_url.clone(),
-        };
-        let options = AnyConnectOptions::from_str(&url)?;
-        let statement_timeout_ms = config.database.statement_timeout.as_millis();
-        let pool_with = |size: u32| {
-            AnyPoolOptions::new()
-                .max_connections(size)
+        let url = &config.database_url;
+        let db = if url.starts_with("sqlite:") {
+            let path = SqlitePath::parse(url);
+            // Opening runs a few PRAGMAs and may create the file: off the async threads.
+            let opened = tokio::task::spawn_blocking(move || SqliteDb::open(&path))
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))??;
+            Db::Sqlite(Arc::new(opened))
+        } else {
+            let statement_timeout_ms = config.database.statement_timeout.as_millis();
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.database.max_connections)
                 .acquire_timeout(config.database.acquire_timeout)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
-                        match dialect {
-                            // Set here, on every connection: the Any driver does not
-                            // apply sqlx's SQLite defaults. WAL lets readers run beside
-                            // the writer; in WAL mode NORMAL is durable against
-                            // application crashes and needs no fsync per commit.
-                            Dialect::Sqlite => {
-                                conn.execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                                )
-                                .await?;
-                            }
-                            Dialect::Postgres => {
-                                conn.execute(
-                                    format!("SET statement_timeout = {statement_timeout_ms}")
-                                        .as_str(),
-                                )
-                                .await?;
-                            }
-                        }
+                        conn.execute(
+                            format!("SET statement_timeout = {statement_timeout_ms}").as_str(),
+                        )
+                        .await?;
                         Ok(())
                     })
                 })
+                .connect_with(options)
+                .await?;
+            Db::Postgres(pool)
         };
-        let read = pool_with(config.database.max_connections)
-            .connect_with(options.clone())
-            .await?;
-        let write = match dialect {
-            Dialect::Sqlite => pool_with(1).connect_with(options).await?,
-            Dialect::Postgres => read.clone(),
-        };
-        Ok(Store {
-            pools: Pools { read, write },
-            dialect,
-        })
+        Ok(Store { db })
     }
 
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        match self.db {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.dialect {
-            Dialect::Sqlite => &SQLITE_MIGRATIONS,
-            Dialect::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pools.write).await?;
-        Ok(())
+        match &self.db {
+            Db::Sqlite(db) => {
+                let conn = db.writer().await;
+                tokio::task::spawn_blocking(move || migrate_sqlite(&conn, &SQLITE_MIGRATIONS))
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))?
+            }
+            Db::Postgres(pool) => Ok(POSTGRES_MIGRATIONS.run(pool).await?),
+        }
     }
 
     /// A round trip to the database, for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pools.read).await?;
+        db::query("SELECT 1 AS one")
+            .fetch_one(self.db.read())
+            .await?;
         Ok(())
     }
 
     /// Deletes rows no longer needed by anyone: expired codes, pending requests,
     /// sessions, refresh tokens, deny-list entries, assertion `jti`s, and logout
-    /// deliveries finished a day ago. Answers the number of rows removed.
+    /// deliveries finished a day ago. Answers the number of rows removed. On SQLite the
+    /// deletes run on a blocking thread: they can be large, and requests must not wait
+    /// behind them on the async threads.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let statements = [
+        const STATEMENTS: [&str; 7] = [
             "DELETE FROM authorization_codes WHERE expires_at < $1",
             "DELETE FROM pending_authorizations WHERE expires_at < $1",
             "DELETE FROM revocations WHERE expires_at < $1",
@@ -202,89 +175,121 @@ impl Store {
             "DELETE FROM sessions WHERE expires_at < $1",
             "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
         ];
-        let mut removed = 0;
-        for sql in statements {
-            removed += sqlx::query(sql)
-                .bind(now)
-                .execute(&self.pools.write)
-                .await?
-                .rows_affected();
+        match &self.db {
+            Db::Sqlite(db) => {
+                let conn = db.writer().await;
+                tokio::task::spawn_blocking(move || {
+                    let mut removed = 0;
+                    for sql in STATEMENTS {
+                        removed += conn.prepare_cached(sql)?.execute([now])? as u64;
+                    }
+                    Ok(removed)
+                })
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))?
+            }
+            Db::Postgres(_) => {
+                let mut removed = 0;
+                for sql in STATEMENTS {
+                    removed += db::query(sql).bind(now).execute(self.db.write()).await?;
+                }
+                Ok(removed)
+            }
         }
-        Ok(removed)
     }
 
     pub async fn close(&self) {
-        self.pools.read.close().await;
-        self.pools.write.close().await;
+        if let Db::Postgres(pool) = &self.db {
+            pool.close().await;
+        }
     }
 
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.pools)
+        Accounts::new(&self.db)
     }
     pub fn clients(&self) -> Clients<'_> {
-        Clients::new(&self.pools)
+        Clients::new(&self.db)
     }
     pub fn codes(&self) -> Codes<'_> {
-        Codes::new(&self.pools)
+        Codes::new(&self.db)
     }
     pub fn consents(&self) -> Consents<'_> {
-        Consents::new(&self.pools)
+        Consents::new(&self.db)
     }
     pub fn keys(&self) -> Keys<'_> {
-        Keys::new(&self.pools)
+        Keys::new(&self.db)
     }
     pub fn pending(&self) -> Pending<'_> {
-        Pending::new(&self.pools)
+        Pending::new(&self.db)
     }
     pub fn sessions(&self) -> Sessions<'_> {
-        Sessions::new(&self.pools)
+        Sessions::new(&self.db)
     }
     pub fn session_clients(&self) -> SessionClients<'_> {
-        SessionClients::new(&self.pools)
+        SessionClients::new(&self.db)
     }
     pub fn logout_deliveries(&self) -> LogoutDeliveries<'_> {
-        LogoutDeliveries::new(&self.pools)
+        LogoutDeliveries::new(&self.db)
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
-        RefreshTokens::new(&self.pools)
+        RefreshTokens::new(&self.db)
     }
     pub fn revocations(&self) -> Revocations<'_> {
-        Revocations::new(&self.pools)
+        Revocations::new(&self.db)
     }
     pub fn assertion_jtis(&self) -> AssertionJtis<'_> {
-        AssertionJtis::new(&self.pools)
+        AssertionJtis::new(&self.db)
     }
     pub fn audit(&self) -> Audit<'_> {
-        Audit::new(&self.pools)
+        Audit::new(&self.db)
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
-        PairwiseSubjects::new(&self.pools)
+        PairwiseSubjects::new(&self.db)
     }
 }
 
-/// Creates the SQLite file's folder and asks sqlx to create the file.
-fn sqlite_url(url: &str) -> Result<String, StoreError> {
-    let path_part = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path_part.split('?').next().unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
-            })?;
+/// Applies the SQLite migrations not yet applied, each in its own transaction, and
+/// records them in sqlx's `_sqlx_migrations` table, in sqlx's format: a database
+/// migrated by earlier versions (which used sqlx's SQLite driver) carries on as is.
+fn migrate_sqlite(conn: &Connection, migrator: &Migrator) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations ( \
+            version BIGINT PRIMARY KEY, \
+            description TEXT NOT NULL, \
+            installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+            success BOOLEAN NOT NULL, \
+            checksum BLOB NOT NULL, \
+            execution_time BIGINT NOT NULL)",
+    )?;
+    let applied: Vec<(i64, bool, Vec<u8>)> = conn
+        .prepare("SELECT version, success, checksum FROM _sqlx_migrations")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for migration in migrator.iter() {
+        match applied.iter().find(|(v, ..)| *v == migration.version) {
+            Some((version, false, _)) => return Err(MigrateError::Dirty(*version).into()),
+            Some((version, true, checksum)) if *checksum != *migration.checksum => {
+                return Err(MigrateError::VersionMismatch(*version).into());
+            }
+            Some(_) => continue,
+            None => {}
         }
+        let started = std::time::Instant::now();
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(&migration.sql)?;
+        tx.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![
+                migration.version,
+                migration.description.as_ref(),
+                migration.checksum.as_ref(),
+                i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX),
+            ],
+        )?;
+        tx.commit()?;
     }
-    Ok(if url.contains("mode=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    })
+    Ok(())
 }
 
 /// JSON text columns holding lists.

@@ -1,7 +1,7 @@
 //! Authorization requests waiting for the person to log in or consent. They live in
 //! the database (not in a node's memory) so that any node can finish them.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 
 use super::StoreError;
 use crate::ids::{PendingId, SessionId};
@@ -18,38 +18,27 @@ pub struct PendingAuthorization {
     pub expires_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct PendingRow {
-    id: String,
-    request: String,
-    browser_binding: String,
-    session_id: Option<String>,
-    expires_at: i64,
-}
-
-impl From<PendingRow> for PendingAuthorization {
-    fn from(r: PendingRow) -> Self {
-        PendingAuthorization {
-            id: PendingId::new(r.id),
-            request: r.request,
-            browser_binding: r.browser_binding,
-            session_id: r.session_id.map(SessionId::new),
-            expires_at: r.expires_at,
-        }
-    }
+fn pending_from(r: &Row) -> Result<PendingAuthorization, StoreError> {
+    Ok(PendingAuthorization {
+        id: PendingId::new(r.get::<String>("id")?),
+        request: r.get("request")?,
+        browser_binding: r.get("browser_binding")?,
+        session_id: r.get::<Option<String>>("session_id")?.map(SessionId::new),
+        expires_at: r.get("expires_at")?,
+    })
 }
 
 pub struct Pending<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Pending<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Pending { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Pending { db }
     }
 
     pub async fn insert(&self, p: &PendingAuthorization, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO pending_authorizations (id, request, browser_binding, session_id, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -59,7 +48,7 @@ impl<'a> Pending<'a> {
         .bind(p.session_id.as_ref().map(SessionId::as_str))
         .bind(now)
         .bind(p.expires_at)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -70,15 +59,16 @@ impl<'a> Pending<'a> {
         id: &PendingId,
         now: i64,
     ) -> Result<Option<PendingAuthorization>, StoreError> {
-        Ok(sqlx::query_as::<_, PendingRow>(
+        query(
             "SELECT id, request, browser_binding, session_id, expires_at \
              FROM pending_authorizations WHERE id = $1 AND expires_at > $2",
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(&self.pools.read)
+        .fetch_optional(self.db.read())
         .await?
-        .map(PendingAuthorization::from))
+        .map(|r| pending_from(&r))
+        .transpose()
     }
 
     /// Records which session authenticated for the request.
@@ -87,10 +77,10 @@ impl<'a> Pending<'a> {
         id: &PendingId,
         session: &SessionId,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE pending_authorizations SET session_id = $2 WHERE id = $1")
+        query("UPDATE pending_authorizations SET session_id = $2 WHERE id = $1")
             .bind(id.as_str())
             .bind(session.as_str())
-            .execute(&self.pools.write)
+            .execute(self.db.write())
             .await?;
         Ok(())
     }
@@ -101,14 +91,15 @@ impl<'a> Pending<'a> {
         id: &PendingId,
         now: i64,
     ) -> Result<Option<PendingAuthorization>, StoreError> {
-        Ok(sqlx::query_as::<_, PendingRow>(
+        query(
             "DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2 \
              RETURNING id, request, browser_binding, session_id, expires_at",
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(&self.pools.write)
+        .fetch_optional(self.db.write())
         .await?
-        .map(PendingAuthorization::from))
+        .map(|r| pending_from(&r))
+        .transpose()
     }
 }

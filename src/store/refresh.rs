@@ -1,7 +1,7 @@
 //! Refresh tokens: stored only as SHA-256, rotated on every use, grouped in families
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
-use super::Pools;
+use super::db::{Db, On, Row, query};
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
@@ -30,44 +30,23 @@ impl RefreshToken {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    family_id: String,
-    client_id: String,
-    account_id: String,
-    session_id: Option<String>,
-    scope: String,
-    auth_time: i64,
-    acr: String,
-    amr: String,
-    created_at: i64,
-    expires_at: i64,
-    family_expires_at: i64,
-    rotated_at: Option<i64>,
-    revoked_at: Option<i64>,
-}
-
-impl TryFrom<Row> for RefreshToken {
-    type Error = StoreError;
-    fn try_from(r: Row) -> Result<Self, StoreError> {
-        Ok(RefreshToken {
-            amr: from_json_list("amr", &r.amr)?,
-            id: r.id,
-            family_id: GrantId::new(r.family_id),
-            client_id: ClientId::new(r.client_id),
-            account_id: AccountId::new(r.account_id),
-            session_id: r.session_id.map(SessionId::new),
-            scope: r.scope,
-            auth_time: r.auth_time,
-            acr: r.acr,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            family_expires_at: r.family_expires_at,
-            rotated_at: r.rotated_at,
-            revoked_at: r.revoked_at,
-        })
-    }
+fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
+    Ok(RefreshToken {
+        amr: from_json_list("amr", &r.get::<String>("amr")?)?,
+        id: r.get("id")?,
+        family_id: GrantId::new(r.get::<String>("family_id")?),
+        client_id: ClientId::new(r.get::<String>("client_id")?),
+        account_id: AccountId::new(r.get::<String>("account_id")?),
+        session_id: r.get::<Option<String>>("session_id")?.map(SessionId::new),
+        scope: r.get("scope")?,
+        auth_time: r.get("auth_time")?,
+        acr: r.get("acr")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        family_expires_at: r.get("family_expires_at")?,
+        rotated_at: r.get("rotated_at")?,
+        revoked_at: r.get("revoked_at")?,
+    })
 }
 
 const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, auth_time, \
@@ -84,19 +63,15 @@ pub enum Rotation {
 }
 
 pub struct RefreshTokens<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
-async fn insert_with<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    t: &RefreshToken,
-    token_hash: &str,
-) -> Result<(), StoreError> {
+async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
-    sqlx::query(&sql)
+    query(&sql)
         .bind(token_hash)
         .bind(&t.id)
         .bind(t.family_id.as_str())
@@ -112,27 +87,27 @@ async fn insert_with<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         .bind(t.family_expires_at)
         .bind(t.rotated_at)
         .bind(t.revoked_at)
-        .execute(executor)
+        .execute(on)
         .await?;
     Ok(())
 }
 
 impl<'a> RefreshTokens<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        RefreshTokens { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        RefreshTokens { db }
     }
 
     pub async fn insert(&self, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
-        insert_with(&self.pools.write, t, token_hash).await
+        insert_on(self.db.write(), t, token_hash).await
     }
 
     pub async fn get(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-        sqlx::query_as::<_, Row>(&sql)
+        query(&sql)
             .bind(token_hash)
-            .fetch_optional(&self.pools.read)
+            .fetch_optional(self.db.read())
             .await?
-            .map(RefreshToken::try_from)
+            .map(|r| token_from(&r))
             .transpose()
     }
 
@@ -145,25 +120,25 @@ impl<'a> RefreshTokens<'a> {
         successor_hash: &str,
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pools.write.begin().await?;
+        let mut tx = self.db.begin().await?;
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
              WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
              RETURNING {COLUMNS}"
         );
-        let rotated = sqlx::query_as::<_, Row>(&sql)
+        let rotated = query(&sql)
             .bind(token_hash)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.on())
             .await?;
         match rotated {
             Some(row) => {
-                insert_with(&mut *tx, successor, successor_hash).await?;
+                insert_on(tx.on(), successor, successor_hash).await?;
                 tx.commit().await?;
-                Ok(Rotation::Rotated(Box::new(row.try_into()?)))
+                Ok(Rotation::Rotated(Box::new(token_from(&row)?)))
             }
             None => {
-                tx.rollback().await?;
+                drop(tx);
                 Ok(Rotation::NotLive(self.get(token_hash).await?.map(Box::new)))
             }
         }
@@ -171,23 +146,21 @@ impl<'a> RefreshTokens<'a> {
 
     /// Revokes every token of a family; answers how many were still unrevoked.
     pub async fn revoke_family(&self, family: &GrantId, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        query(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
         )
         .bind(family.as_str())
         .bind(now)
-        .execute(&self.pools.write)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(self.db.write())
+        .await
     }
 
     /// The latest expiry of any token of the family, to keep its revocation as long.
     pub async fn family_expiry(&self, family: &GrantId) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MAX(family_expires_at) FROM refresh_tokens WHERE family_id = $1",
-        )
-        .bind(family.as_str())
-        .fetch_one(&self.pools.read)
-        .await?)
+        query("SELECT MAX(family_expires_at) AS latest FROM refresh_tokens WHERE family_id = $1")
+            .bind(family.as_str())
+            .fetch_one(self.db.read())
+            .await?
+            .get("latest")
     }
 }

@@ -1,12 +1,12 @@
 //! The deny list: revoked access tokens (`jti:...`) and grants (`grant:...`), each kept
 //! until every token it covers has expired.
 
-use super::Pools;
+use super::db::{Db, query};
 
 use super::StoreError;
 
 pub struct Revocations<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 pub fn jti_key(jti: &str) -> String {
@@ -23,12 +23,12 @@ pub fn sid_key(sid: &str) -> String {
 }
 
 impl<'a> Revocations<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Revocations { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Revocations { db }
     }
 
     pub async fn revoke(&self, key: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO revocations (revoked_key, revoked_at, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (revoked_key) DO UPDATE SET expires_at = \
              CASE WHEN revocations.expires_at > $3 THEN revocations.expires_at ELSE $3 END",
@@ -36,7 +36,7 @@ impl<'a> Revocations<'a> {
         .bind(key)
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -48,14 +48,13 @@ impl<'a> Revocations<'a> {
         grant: Option<&str>,
         sid: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM revocations WHERE revoked_key IN ($1, $2, $3) LIMIT 1",
-        )
-        .bind(jti_key(jti))
-        .bind(grant.map(grant_key).unwrap_or_default())
-        .bind(sid.map(sid_key).unwrap_or_default())
-        .fetch_optional(&self.pools.read)
-        .await?;
+        let found =
+            query("SELECT 1 AS found FROM revocations WHERE revoked_key IN ($1, $2, $3) LIMIT 1")
+                .bind(jti_key(jti))
+                .bind(grant.map(grant_key).unwrap_or_default())
+                .bind(sid.map(sid_key).unwrap_or_default())
+                .fetch_optional(self.db.read())
+                .await?;
         Ok(found.is_some())
     }
 }

@@ -1,7 +1,7 @@
 //! The portals that received tokens under each session, and the `sid` each was given:
 //! what logout must reach.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 
 use super::StoreError;
 use crate::ids::{ClientId, SessionId};
@@ -16,23 +16,13 @@ pub struct SessionClient {
     pub frontchannel_logout_uri: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    client_id: String,
-    name: String,
-    sid: String,
-    subject: String,
-    backchannel_logout_uri: Option<String>,
-    frontchannel_logout_uri: Option<String>,
-}
-
 pub struct SessionClients<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> SessionClients<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        SessionClients { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        SessionClients { db }
     }
 
     pub async fn record(
@@ -43,7 +33,7 @@ impl<'a> SessionClients<'a> {
         subject: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO session_clients (session_id, client_id, sid, subject, first_at, last_at) \
              VALUES ($1, $2, $3, $4, $5, $5) \
              ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $5",
@@ -53,31 +43,32 @@ impl<'a> SessionClients<'a> {
         .bind(sid)
         .bind(subject)
         .bind(now)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
 
     pub async fn of_session(&self, session: &SessionId) -> Result<Vec<SessionClient>, StoreError> {
-        let rows = sqlx::query_as::<_, Row>(
+        query(
             "SELECT sc.client_id, c.name, sc.sid, sc.subject, c.backchannel_logout_uri, \
              c.frontchannel_logout_uri \
              FROM session_clients sc JOIN clients c ON c.client_id = sc.client_id \
              WHERE sc.session_id = $1 ORDER BY sc.first_at, sc.client_id",
         )
         .bind(session.as_str())
-        .fetch_all(&self.pools.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SessionClient {
-                client_id: ClientId::new(r.client_id),
-                client_name: r.name,
-                sid: r.sid,
-                subject: r.subject,
-                backchannel_logout_uri: r.backchannel_logout_uri,
-                frontchannel_logout_uri: r.frontchannel_logout_uri,
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r: &Row| {
+            Ok(SessionClient {
+                client_id: ClientId::new(r.get::<String>("client_id")?),
+                client_name: r.get("name")?,
+                sid: r.get("sid")?,
+                subject: r.get("subject")?,
+                backchannel_logout_uri: r.get("backchannel_logout_uri")?,
+                frontchannel_logout_uri: r.get("frontchannel_logout_uri")?,
             })
-            .collect())
+        })
+        .collect()
     }
 }

@@ -1,7 +1,7 @@
 //! SSO browser sessions. The cookie carries a random token; the row keeps its SHA-256,
 //! so a copy of the database does not give anyone a session.
 
-use super::Pools;
+use super::db::{Db, Row, query};
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, SessionId};
@@ -20,7 +20,7 @@ pub struct Session {
 }
 
 /// What the account page shows of a session.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionSummary {
     pub id: String,
     pub user_agent: Option<String>,
@@ -29,46 +29,30 @@ pub struct SessionSummary {
     pub source_id: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: String,
-    account_id: String,
-    source_id: String,
-    auth_time: i64,
-    acr: String,
-    amr: String,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<SessionRow> for Session {
-    type Error = StoreError;
-    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
-        Ok(Session {
-            amr: from_json_list("amr", &r.amr)?,
-            id: SessionId::new(r.id),
-            account_id: AccountId::new(r.account_id),
-            source_id: r.source_id,
-            auth_time: r.auth_time,
-            acr: r.acr,
-            created_at: r.created_at,
-            last_seen_at: r.last_seen_at,
-            expires_at: r.expires_at,
-        })
-    }
+fn session_from(r: &Row) -> Result<Session, StoreError> {
+    Ok(Session {
+        amr: from_json_list("amr", &r.get::<String>("amr")?)?,
+        id: SessionId::new(r.get::<String>("id")?),
+        account_id: AccountId::new(r.get::<String>("account_id")?),
+        source_id: r.get("source_id")?,
+        auth_time: r.get("auth_time")?,
+        acr: r.get("acr")?,
+        created_at: r.get("created_at")?,
+        last_seen_at: r.get("last_seen_at")?,
+        expires_at: r.get("expires_at")?,
+    })
 }
 
 /// Seconds between two writes of a session's `last_seen_at`.
 const TOUCH_GRANULARITY: i64 = 60;
 
 pub struct Sessions<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> Sessions<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        Sessions { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        Sessions { db }
     }
 
     pub async fn insert(
@@ -77,7 +61,7 @@ impl<'a> Sessions<'a> {
         token_hash: &str,
         user_agent: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO sessions (id, token_hash, account_id, source_id, auth_time, acr, amr, \
              user_agent, created_at, last_seen_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -93,7 +77,7 @@ impl<'a> Sessions<'a> {
         .bind(session.created_at)
         .bind(session.last_seen_at)
         .bind(session.expires_at)
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -107,7 +91,7 @@ impl<'a> Sessions<'a> {
         now: i64,
         idle_timeout: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let found = sqlx::query_as::<_, SessionRow>(
+        let found = query(
             "SELECT id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, \
              expires_at FROM sessions \
              WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
@@ -115,30 +99,32 @@ impl<'a> Sessions<'a> {
         .bind(token_hash)
         .bind(now)
         .bind(now - idle_timeout)
-        .fetch_optional(&self.pools.read)
+        .fetch_optional(self.db.read())
         .await?;
-        let Some(row) = found else { return Ok(None) };
-        if row.last_seen_at < now - TOUCH_GRANULARITY {
-            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
-                .bind(&row.id)
+        let Some(session) = found.map(|r| session_from(&r)).transpose()? else {
+            return Ok(None);
+        };
+        if session.last_seen_at < now - TOUCH_GRANULARITY {
+            query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+                .bind(session.id.as_str())
                 .bind(now)
-                .execute(&self.pools.write)
+                .execute(self.db.write())
                 .await?;
         }
-        Session::try_from(row).map(Some)
+        Ok(Some(session))
     }
 
     /// A live session by id.
     pub async fn get_live(&self, id: &SessionId, now: i64) -> Result<Option<Session>, StoreError> {
-        sqlx::query_as::<_, SessionRow>(
+        query(
             "SELECT id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, expires_at \
              FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
         .bind(id.as_str())
         .bind(now)
-        .fetch_optional(&self.pools.read)
+        .fetch_optional(self.db.read())
         .await?
-        .map(Session::try_from)
+        .map(|r| session_from(&r))
         .transpose()
     }
 
@@ -149,7 +135,7 @@ impl<'a> Sessions<'a> {
         now: i64,
         idle_timeout: i64,
     ) -> Result<Vec<SessionSummary>, StoreError> {
-        Ok(sqlx::query_as::<_, SessionSummary>(
+        query(
             "SELECT id, user_agent, created_at, last_seen_at, source_id FROM sessions \
              WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
              ORDER BY created_at DESC",
@@ -157,8 +143,19 @@ impl<'a> Sessions<'a> {
         .bind(account.as_str())
         .bind(now)
         .bind(now - idle_timeout)
-        .fetch_all(&self.pools.read)
-        .await?)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SessionSummary {
+                id: r.get("id")?,
+                user_agent: r.get("user_agent")?,
+                created_at: r.get("created_at")?,
+                last_seen_at: r.get("last_seen_at")?,
+                source_id: r.get("source_id")?,
+            })
+        })
+        .collect()
     }
 
     /// A new login of the session's own person: a new cookie token and the new
@@ -174,7 +171,7 @@ impl<'a> Sessions<'a> {
         now: i64,
         expires_at: i64,
     ) -> Result<Option<Session>, StoreError> {
-        sqlx::query_as::<_, SessionRow>(
+        query(
             "UPDATE sessions SET token_hash = $2, source_id = $3, acr = $4, amr = $5, auth_time = $6, \
              last_seen_at = $6, expires_at = $7 WHERE id = $1 AND revoked_at IS NULL \
              RETURNING id, account_id, source_id, auth_time, acr, amr, created_at, last_seen_at, expires_at",
@@ -186,19 +183,19 @@ impl<'a> Sessions<'a> {
         .bind(to_json_list(amr))
         .bind(now)
         .bind(expires_at)
-        .fetch_optional(&self.pools.write)
+        .fetch_optional(self.db.write())
         .await?
-        .map(Session::try_from)
+        .map(|r| session_from(&r))
         .transpose()
     }
 
     pub async fn revoke(&self, id: &SessionId, now: i64) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id.as_str())
                 .bind(now)
-                .execute(&self.pools.write)
+                .execute(self.db.write())
                 .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 }

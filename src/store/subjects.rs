@@ -1,17 +1,17 @@
 //! Pairwise subject identifiers issued, so a pairwise `sub` leads back to its account.
 
-use super::Pools;
+use super::db::{Db, query};
 
 use super::StoreError;
 use crate::ids::AccountId;
 
 pub struct PairwiseSubjects<'a> {
-    pools: &'a Pools,
+    db: &'a Db,
 }
 
 impl<'a> PairwiseSubjects<'a> {
-    pub(super) fn new(pools: &'a Pools) -> Self {
-        PairwiseSubjects { pools }
+    pub(super) fn new(db: &'a Db) -> Self {
+        PairwiseSubjects { db }
     }
 
     pub async fn record(
@@ -20,14 +20,14 @@ impl<'a> PairwiseSubjects<'a> {
         subject: &str,
         account: &AccountId,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO pairwise_subjects (sector, subject, account_id) VALUES ($1, $2, $3) \
              ON CONFLICT (sector, subject) DO NOTHING",
         )
         .bind(sector)
         .bind(subject)
         .bind(account.as_str())
-        .execute(&self.pools.write)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -37,13 +37,15 @@ impl<'a> PairwiseSubjects<'a> {
         sector: &str,
         subject: &str,
     ) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT account_id FROM pairwise_subjects WHERE sector = $1 AND subject = $2",
-        )
-        .bind(sector)
-        .bind(subject)
-        .fetch_optional(&self.pools.read)
-        .await?;
-        Ok(id.map(AccountId::new))
+        let found =
+            query("SELECT account_id FROM pairwise_subjects WHERE sector = $1 AND subject = $2")
+                .bind(sector)
+                .bind(subject)
+                .fetch_optional(self.db.read())
+                .await?;
+        Ok(found
+            .map(|r| r.get::<String>("account_id"))
+            .transpose()?
+            .map(AccountId::new))
     }
 }

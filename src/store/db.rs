@@ -1,0 +1,628 @@
+//! The database handle under the repositories: one query API, two engines.
+//!
+//! Queries are written once, with `$n` placeholders, and run on either engine:
+//! - PostgreSQL through sqlx's connection pool (a network round trip per statement).
+//! - SQLite through rusqlite, **on the calling task's own thread**. A statement on a
+//!   warm SQLite file takes a few microseconds; the async SQLite driver handed each one
+//!   to a worker thread and back, which cost far more than the statement
+//!   (docs/performance.md). Connections sit behind async mutexes: one writer (SQLite
+//!   allows one at a time, and queueing here is fair where its busy handler sleeps) and
+//!   a few readers, which WAL lets run beside the writer. Nothing awaits while holding a
+//!   connection except inside a transaction, whose statements are all on that
+//!   connection.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::StoreError;
+
+/// Readers per SQLite database: statements run on the request's thread, so more than
+/// the runtime's threads (plus a margin for blocking tasks) would never be used at once.
+const SQLITE_READERS: usize = 4;
+
+/// Prepared statements kept per SQLite connection: every query of the repositories.
+const SQLITE_STATEMENT_CACHE: usize = 128;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(Arc<SqliteDb>),
+    Postgres(PgPool),
+}
+
+pub(crate) struct SqliteDb {
+    writer: Arc<Mutex<Connection>>,
+    readers: Box<[Mutex<Connection>]>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("readers", &self.readers.len())
+            .finish()
+    }
+}
+
+impl SqliteDb {
+    /// Opens the writer and the readers of a database file (created if missing). An
+    /// in-memory database has only the one connection, which reads too.
+    pub(crate) fn open(path: &SqlitePath) -> Result<SqliteDb, StoreError> {
+        let writer = open_sqlite(path, false)?;
+        let readers = match path {
+            SqlitePath::File(_) => (0..SQLITE_READERS)
+                .map(|_| open_sqlite(path, true).map(Mutex::new))
+                .collect::<Result<Box<[_]>, _>>()?,
+            SqlitePath::Memory => Box::default(),
+        };
+        Ok(SqliteDb {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// A free reader if there is one, else the next in turn.
+    async fn reader(&self) -> tokio::sync::MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.writer.lock().await;
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let count = self.readers.len();
+        for i in 0..count {
+            if let Ok(guard) = self.readers[(start + i) % count].try_lock() {
+                return guard;
+            }
+        }
+        self.readers[start % count].lock().await
+    }
+
+    /// The writer, owned: for transactions and for work moved to a blocking thread.
+    pub(crate) async fn writer(&self) -> OwnedMutexGuard<Connection> {
+        self.writer.clone().lock_owned().await
+    }
+}
+
+/// Where an SQLite database lives: a file, or memory (gone when the process ends).
+#[derive(Debug, Clone)]
+pub(crate) enum SqlitePath {
+    File(PathBuf),
+    Memory,
+}
+
+impl SqlitePath {
+    /// Parses `sqlite://path`, `sqlite:path` or `sqlite::memory:`; the query string, if
+    /// any, is ignored (the file is always created when missing).
+    pub(crate) fn parse(url: &str) -> SqlitePath {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            SqlitePath::Memory
+        } else {
+            SqlitePath::File(PathBuf::from(path))
+        }
+    }
+}
+
+fn open_sqlite(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match path {
+        SqlitePath::File(file) => {
+            create_parent(file)?;
+            Connection::open_with_flags(file, flags)?
+        }
+        SqlitePath::Memory => Connection::open_in_memory()?,
+    };
+    // WAL lets readers run beside the writer; in WAL mode NORMAL is durable against
+    // application crashes and needs no fsync per commit.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    )?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn create_parent(file: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// Where a statement runs.
+pub(crate) enum On<'a> {
+    Read(&'a Db),
+    Write(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl Db {
+    pub(crate) fn read(&self) -> On<'_> {
+        On::Read(self)
+    }
+
+    pub(crate) fn write(&self) -> On<'_> {
+        On::Write(self)
+    }
+
+    /// A transaction on the writer. On SQLite it starts `IMMEDIATE`, taking the write
+    /// lock at once, so it never fails half-way on a lock upgrade.
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(db) => {
+                let conn = db.writer().await;
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                Tx::Sqlite { conn, open: true }
+            }
+            Db::Postgres(pool) => Tx::Postgres(Some(pool.begin().await?)),
+        })
+    }
+}
+
+/// A transaction: rolled back when dropped without `commit`.
+pub(crate) enum Tx {
+    Sqlite {
+        conn: OwnedMutexGuard<Connection>,
+        open: bool,
+    },
+    Postgres(Option<sqlx::Transaction<'static, Postgres>>),
+}
+
+impl Tx {
+    pub(crate) fn on(&mut self) -> On<'_> {
+        On::Tx(self)
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        match &mut self {
+            Tx::Sqlite { conn, open } => {
+                conn.execute_batch("COMMIT")?;
+                *open = false;
+            }
+            Tx::Postgres(tx) => {
+                if let Some(tx) = tx.take() {
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Tx::Sqlite { conn, open: true } = self {
+            // Nothing to report to: the statement that failed already did.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg<'q> {
+    Int(Option<i64>),
+    Text(Option<Cow<'q, str>>),
+    Blob(Option<Cow<'q, [u8]>>),
+}
+
+pub(crate) trait Bind<'q> {
+    fn arg(self) -> Arg<'q>;
+}
+
+impl<'q> Bind<'q> for i64 {
+    fn arg(self) -> Arg<'q> {
+        Arg::Int(Some(self))
+    }
+}
+impl<'q> Bind<'q> for Option<i64> {
+    fn arg(self) -> Arg<'q> {
+        Arg::Int(self)
+    }
+}
+/// Flags are stored as 0 or 1 (SMALLINT on PostgreSQL, INTEGER on SQLite).
+impl<'q> Bind<'q> for bool {
+    fn arg(self) -> Arg<'q> {
+        Arg::Int(Some(i64::from(self)))
+    }
+}
+impl<'q> Bind<'q> for &'q str {
+    fn arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Borrowed(self)))
+    }
+}
+impl<'q> Bind<'q> for &'q String {
+    fn arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Borrowed(self)))
+    }
+}
+impl<'q> Bind<'q> for String {
+    fn arg(self) -> Arg<'q> {
+        Arg::Text(Some(Cow::Owned(self)))
+    }
+}
+impl<'q> Bind<'q> for Option<&'q str> {
+    fn arg(self) -> Arg<'q> {
+        Arg::Text(self.map(Cow::Borrowed))
+    }
+}
+impl<'q> Bind<'q> for Option<String> {
+    fn arg(self) -> Arg<'q> {
+        Arg::Text(self.map(Cow::Owned))
+    }
+}
+impl<'q> Bind<'q> for &'q [u8] {
+    fn arg(self) -> Arg<'q> {
+        Arg::Blob(Some(Cow::Borrowed(self)))
+    }
+}
+impl<'q> Bind<'q> for Vec<u8> {
+    fn arg(self) -> Arg<'q> {
+        Arg::Blob(Some(Cow::Owned(self)))
+    }
+}
+
+/// A statement and its arguments; `$n` refers to the n-th `bind`.
+pub(crate) struct Query<'q> {
+    sql: &'q str,
+    args: Vec<Arg<'q>>,
+}
+
+pub(crate) fn query(sql: &str) -> Query<'_> {
+    Query {
+        sql,
+        args: Vec::new(),
+    }
+}
+
+impl<'q> Query<'q> {
+    pub(crate) fn bind(mut self, value: impl Bind<'q>) -> Self {
+        self.args.push(value.arg());
+        self
+    }
+
+    /// Runs a statement that returns no rows; answers the number of rows changed.
+    pub(crate) async fn execute(self, on: On<'_>) -> Result<u64, StoreError> {
+        Ok(self.run(on, Want::Changes).await?.0)
+    }
+
+    pub(crate) async fn fetch_all(self, on: On<'_>) -> Result<Vec<Row>, StoreError> {
+        Ok(self.run(on, Want::Rows).await?.1)
+    }
+
+    pub(crate) async fn fetch_optional(self, on: On<'_>) -> Result<Option<Row>, StoreError> {
+        Ok(self.run(on, Want::Rows).await?.1.into_iter().next())
+    }
+
+    pub(crate) async fn fetch_one(self, on: On<'_>) -> Result<Row, StoreError> {
+        self.fetch_optional(on)
+            .await?
+            .ok_or_else(|| StoreError::Database("a statement returned no row".into()))
+    }
+
+    async fn run(self, on: On<'_>, want: Want) -> Result<(u64, Vec<Row>), StoreError> {
+        match on {
+            On::Read(Db::Sqlite(db)) => Ok(run_sqlite(&*db.reader().await, &self, want)?),
+            On::Write(Db::Sqlite(db)) => Ok(run_sqlite(&*db.writer.lock().await, &self, want)?),
+            On::Tx(Tx::Sqlite { conn, .. }) => Ok(run_sqlite(conn, &self, want)?),
+            On::Read(Db::Postgres(pool)) | On::Write(Db::Postgres(pool)) => {
+                run_postgres(self.postgres(), pool, want).await
+            }
+            On::Tx(Tx::Postgres(tx)) => {
+                let conn = tx
+                    .as_mut()
+                    .ok_or_else(|| StoreError::Database("transaction already ended".into()))?;
+                run_postgres(self.postgres(), &mut **conn, want).await
+            }
+        }
+    }
+
+    fn postgres(self) -> sqlx::query::Query<'q, Postgres, PgArguments> {
+        let mut query = sqlx::query(self.sql);
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Blob(v) => query.bind(v.map(Cow::into_owned)),
+            };
+        }
+        query
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Want {
+    Changes,
+    Rows,
+}
+
+async fn run_postgres<'q, 'c, E>(
+    query: sqlx::query::Query<'q, Postgres, PgArguments>,
+    executor: E,
+    want: Want,
+) -> Result<(u64, Vec<Row>), StoreError>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    Ok(match want {
+        Want::Changes => (query.execute(executor).await?.rows_affected(), Vec::new()),
+        Want::Rows => {
+            let rows = query.fetch_all(executor).await?;
+            (0, rows.into_iter().map(Row::Postgres).collect())
+        }
+    })
+}
+
+/// Runs one statement on an SQLite connection, from its prepared-statement cache.
+fn run_sqlite(
+    conn: &Connection,
+    query: &Query<'_>,
+    want: Want,
+) -> rusqlite::Result<(u64, Vec<Row>)> {
+    let mut statement = conn.prepare_cached(query.sql)?;
+    for index in 1..=statement.parameter_count() {
+        let arg = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| query.args.get(n.wrapping_sub(1)))
+            .ok_or_else(|| rusqlite::Error::InvalidParameterCount(index, query.args.len()))?;
+        match arg {
+            Arg::Int(v) => statement.raw_bind_parameter(index, v)?,
+            Arg::Text(v) => statement.raw_bind_parameter(index, v.as_deref())?,
+            Arg::Blob(v) => statement.raw_bind_parameter(index, v.as_deref())?,
+        }
+    }
+    if let Want::Changes = want {
+        return Ok((statement.raw_execute()? as u64, Vec::new()));
+    }
+    let columns: Arc<[String]> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns.len())
+            .map(|i| row.get::<_, SqlValue>(i))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(Row::Sqlite {
+            columns: columns.clone(),
+            values,
+        });
+    }
+    Ok((conn.changes(), out))
+}
+
+/// A result row of either engine, read by column name.
+pub(crate) enum Row {
+    Sqlite {
+        columns: Arc<[String]>,
+        values: Vec<SqlValue>,
+    },
+    Postgres(PgRow),
+}
+
+impl Row {
+    pub(crate) fn get<T: Column>(&self, column: &str) -> Result<T, StoreError> {
+        match self {
+            Row::Sqlite { columns, values } => {
+                let value = columns
+                    .iter()
+                    .position(|c| c == column)
+                    .map(|i| &values[i])
+                    .ok_or_else(|| StoreError::Corrupt(format!("no column {column}")))?;
+                T::from_sqlite(value).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "column {column}: unexpected {:?}",
+                        value.data_type()
+                    ))
+                })
+            }
+            Row::Postgres(row) => T::from_postgres(row, column)
+                .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}"))),
+        }
+    }
+}
+
+/// A Rust type a column can be read as.
+pub(crate) trait Column: Sized {
+    /// `None` when the value has another type.
+    fn from_sqlite(value: &SqlValue) -> Option<Self>;
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error>;
+}
+
+impl Column for i64 {
+    fn from_sqlite(value: &SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+    /// Any integer width: flags are SMALLINT, counts BIGINT.
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        match row.try_get_raw(column)?.type_info().name() {
+            "INT2" => row.try_get::<i16, _>(column).map(i64::from),
+            "INT4" => row.try_get::<i32, _>(column).map(i64::from),
+            _ => row.try_get::<i64, _>(column),
+        }
+    }
+}
+
+impl Column for bool {
+    fn from_sqlite(value: &SqlValue) -> Option<Self> {
+        i64::from_sqlite(value).map(|i| i != 0)
+    }
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        i64::from_postgres(row, column).map(|i| i != 0)
+    }
+}
+
+impl Column for String {
+    fn from_sqlite(value: &SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        row.try_get(column)
+    }
+}
+
+impl Column for Vec<u8> {
+    fn from_sqlite(value: &SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Blob(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        row.try_get(column)
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn from_sqlite(value: &SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Null => Some(None),
+            other => T::from_sqlite(other).map(Some),
+        }
+    }
+    fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
+        if row.try_get_raw(column)?.is_null() {
+            Ok(None)
+        } else {
+            T::from_postgres(row, column).map(Some)
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(failure, message) => match failure.code {
+                ErrorCode::ConstraintViolation
+                    if matches!(
+                        failure.extended_code,
+                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    ) =>
+                {
+                    StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()))
+                }
+                // The file, not the statement: locked by another process for longer
+                // than the busy timeout, unreadable, or out of space.
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::ReadOnly => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::Database(e.to_string()),
+            },
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Db {
+        let path = SqlitePath::parse("sqlite::memory:");
+        Db::Sqlite(Arc::new(SqliteDb::open(&path).unwrap()))
+    }
+
+    #[tokio::test]
+    async fn binds_by_placeholder_number_and_reads_by_column_name() {
+        let db = memory();
+        query("CREATE TABLE t (a INTEGER NOT NULL, b TEXT, c BLOB)")
+            .execute(db.write())
+            .await
+            .unwrap();
+        // $2 before $1, and $1 twice: bound by number, not by position.
+        query("INSERT INTO t (b, a, c) VALUES ($2, $1 + $1, $3)")
+            .bind(21_i64)
+            .bind(Some("x"))
+            .bind(vec![1_u8, 2])
+            .execute(db.write())
+            .await
+            .unwrap();
+        let row = query("SELECT a, b, c FROM t WHERE a = $1")
+            .bind(42_i64)
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+        assert_eq!(row.get::<i64>("a").unwrap(), 42);
+        assert_eq!(
+            row.get::<Option<String>>("b").unwrap().as_deref(),
+            Some("x")
+        );
+        assert_eq!(row.get::<Vec<u8>>("c").unwrap(), vec![1, 2]);
+        assert!(matches!(
+            row.get::<String>("a"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(row.get::<i64>("zz"), Err(StoreError::Corrupt(_))));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_transaction_rolls_back_and_a_unique_violation_is_a_conflict() {
+        let db = memory();
+        query("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .execute(db.write())
+            .await
+            .unwrap();
+        {
+            let mut tx = db.begin().await.unwrap();
+            query("INSERT INTO t (k) VALUES ($1)")
+                .bind("gone")
+                .execute(tx.on())
+                .await
+                .unwrap();
+        }
+        let mut tx = db.begin().await.unwrap();
+        query("INSERT INTO t (k) VALUES ($1)")
+            .bind("kept")
+            .execute(tx.on())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let keys: Vec<String> = query("SELECT k FROM t")
+            .fetch_all(db.read())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("k").unwrap())
+            .collect();
+        assert_eq!(keys, ["kept"]);
+        let again = query("INSERT INTO t (k) VALUES ($1)")
+            .bind("kept")
+            .execute(db.write())
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+    }
+}
