@@ -298,6 +298,23 @@ impl Provider {
         })
     }
 
+    /// Checkpoints the SQLite write-ahead log every second, off the request path.
+    pub fn spawn_checkpointer(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(provider) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = provider.store.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpointing the SQLite log failed");
+                }
+            }
+        })
+    }
+
     /// Reloads keys every `keys.refresh_interval` until the provider is dropped: the
     /// staleness bound of a node's key cache.
     pub fn spawn_key_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {

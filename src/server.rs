@@ -24,6 +24,7 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>) -> std::io::Result<
     let app = crate::http::router(provider.clone());
     provider.spawn_key_refresher();
     provider.spawn_janitor();
+    provider.spawn_checkpointer();
     crate::oidc::backchannel::spawn_worker(&provider);
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -2,150 +2,25 @@
 //!
 //! Queries are written once, with `$n` placeholders, and run on either engine:
 //! - PostgreSQL through sqlx's connection pool (a network round trip per statement).
-//! - SQLite through rusqlite, **on the calling task's own thread**. A statement on a
-//!   warm SQLite file takes a few microseconds; the async SQLite driver handed each one
-//!   to a worker thread and back, which cost far more than the statement
-//!   (docs/performance.md). Connections sit behind async mutexes: one writer (SQLite
-//!   allows one at a time, and queueing here is fair where its busy handler sleeps) and
-//!   a few readers, which WAL lets run beside the writer. Nothing awaits while holding a
-//!   connection except inside a transaction, whose statements are all on that
-//!   connection.
+//! - SQLite through rusqlite on the calling task's own thread, with group commit
+//!   (`super::sqlite`).
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OpenFlags};
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 use super::StoreError;
-
-/// Readers per SQLite database: statements run on the request's thread, so more than
-/// the runtime's threads (plus a margin for blocking tasks) would never be used at once.
-const SQLITE_READERS: usize = 4;
-
-/// Prepared statements kept per SQLite connection: every query of the repositories.
-const SQLITE_STATEMENT_CACHE: usize = 128;
+use super::sqlite::{Joined, SqliteDb, Writer};
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
     Sqlite(Arc<SqliteDb>),
     Postgres(PgPool),
-}
-
-pub(crate) struct SqliteDb {
-    writer: Arc<Mutex<Connection>>,
-    readers: Box<[Mutex<Connection>]>,
-    next_reader: AtomicUsize,
-}
-
-impl std::fmt::Debug for SqliteDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb")
-            .field("readers", &self.readers.len())
-            .finish()
-    }
-}
-
-impl SqliteDb {
-    /// Opens the writer and the readers of a database file (created if missing). An
-    /// in-memory database has only the one connection, which reads too.
-    pub(crate) fn open(path: &SqlitePath) -> Result<SqliteDb, StoreError> {
-        let writer = open_sqlite(path, false)?;
-        let readers = match path {
-            SqlitePath::File(_) => (0..SQLITE_READERS)
-                .map(|_| open_sqlite(path, true).map(Mutex::new))
-                .collect::<Result<Box<[_]>, _>>()?,
-            SqlitePath::Memory => Box::default(),
-        };
-        Ok(SqliteDb {
-            writer: Arc::new(Mutex::new(writer)),
-            readers,
-            next_reader: AtomicUsize::new(0),
-        })
-    }
-
-    /// A free reader if there is one, else the next in turn.
-    async fn reader(&self) -> tokio::sync::MutexGuard<'_, Connection> {
-        if self.readers.is_empty() {
-            return self.writer.lock().await;
-        }
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let count = self.readers.len();
-        for i in 0..count {
-            if let Ok(guard) = self.readers[(start + i) % count].try_lock() {
-                return guard;
-            }
-        }
-        self.readers[start % count].lock().await
-    }
-
-    /// The writer, owned: for transactions and for work moved to a blocking thread.
-    pub(crate) async fn writer(&self) -> OwnedMutexGuard<Connection> {
-        self.writer.clone().lock_owned().await
-    }
-}
-
-/// Where an SQLite database lives: a file, or memory (gone when the process ends).
-#[derive(Debug, Clone)]
-pub(crate) enum SqlitePath {
-    File(PathBuf),
-    Memory,
-}
-
-impl SqlitePath {
-    /// Parses `sqlite://path`, `sqlite:path` or `sqlite::memory:`; the query string, if
-    /// any, is ignored (the file is always created when missing).
-    pub(crate) fn parse(url: &str) -> SqlitePath {
-        let rest = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" {
-            SqlitePath::Memory
-        } else {
-            SqlitePath::File(PathBuf::from(path))
-        }
-    }
-}
-
-fn open_sqlite(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = match path {
-        SqlitePath::File(file) => {
-            create_parent(file)?;
-            Connection::open_with_flags(file, flags)?
-        }
-        SqlitePath::Memory => Connection::open_in_memory()?,
-    };
-    // WAL lets readers run beside the writer; in WAL mode NORMAL is durable against
-    // application crashes and needs no fsync per commit.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-    )?;
-    if reader {
-        conn.execute_batch("PRAGMA query_only = ON;")?;
-    }
-    conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
-    Ok(conn)
-}
-
-fn create_parent(file: &Path) -> Result<(), StoreError> {
-    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-        })?;
-    }
-    Ok(())
 }
 
 /// Where a statement runs.
@@ -164,14 +39,20 @@ impl Db {
         On::Write(self)
     }
 
-    /// A transaction on the writer. On SQLite it starts `IMMEDIATE`, taking the write
-    /// lock at once, so it never fails half-way on a lock upgrade.
+    /// A transaction on the writer. On SQLite it is a savepoint in the writer's batch,
+    /// which holds SQLite's write lock from its start (`BEGIN IMMEDIATE`), so it never
+    /// fails half-way on a lock upgrade.
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Db::Sqlite(db) => {
-                let conn = db.writer().await;
-                conn.execute_batch("BEGIN IMMEDIATE")?;
-                Tx::Sqlite { conn, open: true }
+                let mut writer = db.lock_writer().await;
+                let joined = writer.join()?;
+                writer.conn.execute_batch("SAVEPOINT tx")?;
+                Tx::Sqlite(Some(SqliteTx {
+                    db: db.clone(),
+                    writer,
+                    joined,
+                }))
             }
             Db::Postgres(pool) => Tx::Postgres(Some(pool.begin().await?)),
         })
@@ -180,11 +61,14 @@ impl Db {
 
 /// A transaction: rolled back when dropped without `commit`.
 pub(crate) enum Tx {
-    Sqlite {
-        conn: OwnedMutexGuard<Connection>,
-        open: bool,
-    },
+    Sqlite(Option<SqliteTx>),
     Postgres(Option<sqlx::Transaction<'static, Postgres>>),
+}
+
+pub(crate) struct SqliteTx {
+    db: Arc<SqliteDb>,
+    writer: OwnedMutexGuard<Writer>,
+    joined: Joined,
 }
 
 impl Tx {
@@ -192,11 +76,14 @@ impl Tx {
         On::Tx(self)
     }
 
+    /// Commits; on SQLite, answers once the batch holding the transaction is committed.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         match &mut self {
-            Tx::Sqlite { conn, open } => {
-                conn.execute_batch("COMMIT")?;
-                *open = false;
+            Tx::Sqlite(tx) => {
+                if let Some(SqliteTx { db, writer, joined }) = tx.take() {
+                    writer.conn.execute_batch("RELEASE tx")?;
+                    db.release(writer, joined).await?;
+                }
             }
             Tx::Postgres(tx) => {
                 if let Some(tx) = tx.take() {
@@ -210,9 +97,13 @@ impl Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if let Tx::Sqlite { conn, open: true } = self {
-            // Nothing to report to: the statement that failed already did.
-            let _ = conn.execute_batch("ROLLBACK");
+        if let Tx::Sqlite(tx) = self
+            && let Some(SqliteTx { db, writer, .. }) = tx.take()
+        {
+            // Undoes this transaction only; the batch may hold other writes. Nothing to
+            // report to: the statement that failed already did.
+            let _ = writer.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
+            db.release_now(writer);
         }
     }
 }
@@ -321,9 +212,22 @@ impl<'q> Query<'q> {
 
     async fn run(self, on: On<'_>, want: Want) -> Result<(u64, Vec<Row>), StoreError> {
         match on {
-            On::Read(Db::Sqlite(db)) => Ok(run_sqlite(&*db.reader().await, &self, want)?),
-            On::Write(Db::Sqlite(db)) => Ok(run_sqlite(&*db.writer.lock().await, &self, want)?),
-            On::Tx(Tx::Sqlite { conn, .. }) => Ok(run_sqlite(conn, &self, want)?),
+            On::Read(Db::Sqlite(db)) => Ok(db.read(|conn| run_sqlite(conn, &self, want)).await?),
+            On::Write(Db::Sqlite(db)) => {
+                let mut writer = db.lock_writer().await;
+                let joined = writer.join()?;
+                let done = run_sqlite(&writer.conn, &self, want);
+                let committed = db.release(writer, joined).await;
+                let done = done?;
+                committed?;
+                Ok(done)
+            }
+            On::Tx(Tx::Sqlite(tx)) => {
+                let tx = tx
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Database("transaction already ended".into()))?;
+                Ok(run_sqlite(&tx.writer.conn, &self, want)?)
+            }
             On::Read(Db::Postgres(pool)) | On::Write(Db::Postgres(pool)) => {
                 run_postgres(self.postgres(), pool, want).await
             }
@@ -518,41 +422,12 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        match &e {
-            rusqlite::Error::SqliteFailure(failure, message) => match failure.code {
-                ErrorCode::ConstraintViolation
-                    if matches!(
-                        failure.extended_code,
-                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                    ) =>
-                {
-                    StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()))
-                }
-                // The file, not the statement: locked by another process for longer
-                // than the busy timeout, unreadable, or out of space.
-                ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::CannotOpen
-                | ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull
-                | ErrorCode::ReadOnly => StoreError::Unavailable(e.to_string()),
-                _ => StoreError::Database(e.to_string()),
-            },
-            _ => StoreError::Database(e.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn memory() -> Db {
-        let path = SqlitePath::parse("sqlite::memory:");
+        let path = super::super::sqlite::SqlitePath::parse("sqlite::memory:");
         Db::Sqlite(Arc::new(SqliteDb::open(&path).unwrap()))
     }
 

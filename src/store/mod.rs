@@ -17,6 +17,7 @@ mod refresh;
 mod revocations;
 mod session_clients;
 mod sessions;
+mod sqlite;
 mod subjects;
 
 use std::str::FromStr;
@@ -27,7 +28,8 @@ use sqlx::Executor;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use db::{Db, SqliteDb, SqlitePath};
+use db::Db;
+use sqlite::{SqliteDb, SqlitePath};
 
 pub use accounts::{Account, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
@@ -143,10 +145,12 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(db) => {
-                let conn = db.writer().await;
-                tokio::task::spawn_blocking(move || migrate_sqlite(&conn, &SQLITE_MIGRATIONS))
-                    .await
-                    .map_err(|e| StoreError::Database(e.to_string()))?
+                let writer = db.lock_writer_idle().await;
+                tokio::task::spawn_blocking(move || {
+                    migrate_sqlite(&writer.conn, &SQLITE_MIGRATIONS)
+                })
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))?
             }
             Db::Postgres(pool) => Ok(POSTGRES_MIGRATIONS.run(pool).await?),
         }
@@ -177,11 +181,11 @@ impl Store {
         ];
         match &self.db {
             Db::Sqlite(db) => {
-                let conn = db.writer().await;
+                let writer = db.lock_writer_idle().await;
                 tokio::task::spawn_blocking(move || {
                     let mut removed = 0;
                     for sql in STATEMENTS {
-                        removed += conn.prepare_cached(sql)?.execute([now])? as u64;
+                        removed += writer.conn.prepare_cached(sql)?.execute([now])? as u64;
                     }
                     Ok(removed)
                 })
@@ -195,6 +199,15 @@ impl Store {
                 }
                 Ok(removed)
             }
+        }
+    }
+
+    /// Moves the SQLite write-ahead log into the database file (see
+    /// `db::SqliteDb::checkpoint`); nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(db) => db.checkpoint().await,
+            Db::Postgres(_) => Ok(()),
         }
     }
 

@@ -55,8 +55,15 @@ const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, 
 /// What rotating a presented token found.
 #[derive(Debug)]
 pub enum Rotation {
-    /// The token was live: it is now rotated and the successor stored.
-    Rotated(Box<RefreshToken>),
+    /// The token was live: it is now rotated and the successor stored. `session_live`
+    /// says whether the session it was issued under is still live.
+    Rotated {
+        old: Box<RefreshToken>,
+        session_live: bool,
+    },
+    /// The token was live but the caller refused it (another client's, say): nothing
+    /// changed.
+    Refused(Box<RefreshToken>),
     /// The token was not live (unknown, expired, rotated or revoked); the stored row, if
     /// any, for the caller to judge (grace period or reuse).
     NotLive(Option<Box<RefreshToken>>),
@@ -111,14 +118,17 @@ impl<'a> RefreshTokens<'a> {
             .transpose()
     }
 
-    /// Marks the presented token rotated and stores its successor, atomically: of two
-    /// concurrent rotations of one token, exactly one succeeds.
+    /// Marks the presented token rotated and stores the successor that `successor`
+    /// makes of it (or, if it answers `None`, changes nothing), atomically: of two
+    /// concurrent rotations of one token, exactly one succeeds. The token's row, the
+    /// successor and its session's liveness are one transaction on the writer, with no
+    /// separate read before it.
     pub async fn rotate(
         &self,
         token_hash: &str,
-        successor: &RefreshToken,
         successor_hash: &str,
         now: i64,
+        successor: impl FnOnce(&RefreshToken) -> Option<RefreshToken>,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
@@ -133,9 +143,29 @@ impl<'a> RefreshTokens<'a> {
             .await?;
         match rotated {
             Some(row) => {
-                insert_on(tx.on(), successor, successor_hash).await?;
+                let old = token_from(&row)?;
+                let Some(next) = successor(&old) else {
+                    drop(tx);
+                    return Ok(Rotation::Refused(Box::new(old)));
+                };
+                insert_on(tx.on(), &next, successor_hash).await?;
+                let session_live = match &old.session_id {
+                    Some(session) => query(
+                        "SELECT 1 AS live FROM sessions \
+                         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+                    )
+                    .bind(session.as_str())
+                    .bind(now)
+                    .fetch_optional(tx.on())
+                    .await?
+                    .is_some(),
+                    None => false,
+                };
                 tx.commit().await?;
-                Ok(Rotation::Rotated(Box::new(token_from(&row)?)))
+                Ok(Rotation::Rotated {
+                    old: Box::new(old),
+                    session_live,
+                })
             }
             None => {
                 drop(tx);

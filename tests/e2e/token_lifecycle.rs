@@ -123,6 +123,9 @@ async fn refresh_narrows_scope_but_never_widens_it() {
     .await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    // A refused request changes nothing: the token was not rotated.
+    let r = refresh(&server, &client, &s(&again, "refresh_token"), None).await;
+    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -158,6 +161,10 @@ async fn refresh_tokens_expire_when_idle_and_belong_to_their_client() {
     let t = server.tokens(&client, "mai", &OFFLINE).await;
     let rt = s(&t, "refresh_token");
     assert_eq!(refresh(&server, &other, &rt, None).await.status(), 400);
+    // Another client's attempt did not rotate (or revoke) the token.
+    let t = refresh(&server, &client, &rt, None).await;
+    assert_eq!(t.status(), 200);
+    let rt = s(&t.json().await.unwrap(), "refresh_token");
     server.clock.advance(3601);
     let r = refresh(&server, &client, &rt, None).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");

@@ -23,51 +23,36 @@ pub async fn exchange(
     let presented = required(params, "refresh_token")?;
     let presented_hash = sha256_b64url(presented);
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let current = provider
-        .store
-        .refresh_tokens()
-        .get(&presented_hash)
-        .await?
-        .ok_or_else(invalid)?;
-    if current.client_id != client.client_id {
-        return Err(invalid().with_detail(format!(
-            "token of {} presented by {}",
-            current.client_id, client.client_id
-        )));
-    }
-    let family_scope = ScopeSet::parse(&current.scope);
-    // RFC 6749 section 6: a narrower scope for this access token; the refresh token
-    // keeps the grant's scope.
-    let at_scope = match params.get("scope")? {
-        None => family_scope.clone(),
-        Some(s) => {
-            let asked = ScopeSet::parse(s);
-            if !asked.is_subset_of(&family_scope) {
-                return Err(OAuthError::invalid_scope(
-                    "the scope exceeds what was granted",
-                ));
-            }
-            asked
-        }
-    };
     let successor = provider.master.refresh_successor(presented);
     let successor_hash = sha256_b64url(successor.expose());
     let idle = provider.config.tokens.refresh_idle_ttl.as_secs() as i64;
-    let successor_row = RefreshToken {
-        id: crate::ids::new_uuid(),
-        created_at: now,
-        expires_at: (now + idle).min(current.family_expires_at),
-        rotated_at: None,
-        revoked_at: None,
-        ..current.clone()
-    };
+    let asked_scope = params.get("scope")?.map(ScopeSet::parse);
+    // Checked inside the rotation, on the row it rotates: a refusal changes nothing.
+    let mut refusal = None;
     let rotation = provider
         .store
         .refresh_tokens()
-        .rotate(&presented_hash, &successor_row, &successor_hash, now)
+        .rotate(&presented_hash, &successor_hash, now, |current| {
+            refusal = refuse(client, current, asked_scope.as_ref());
+            refusal.is_none().then(|| RefreshToken {
+                id: crate::ids::new_uuid(),
+                created_at: now,
+                expires_at: (now + idle).min(current.family_expires_at),
+                rotated_at: None,
+                revoked_at: None,
+                ..current.clone()
+            })
+        })
         .await?;
-    let row = match rotation {
-        Rotation::Rotated(old) => *old,
+    let (row, session_live) = match rotation {
+        Rotation::Rotated { old, session_live } => (*old, session_live),
+        Rotation::Refused(_) => return Err(refusal.unwrap_or_else(invalid)),
+        Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
+            return Err(invalid().with_detail(format!(
+                "token of {} presented by {}",
+                old.client_id, client.client_id
+            )));
+        }
         Rotation::NotLive(Some(old)) if old.revoked_at.is_none() && old.rotated_at.is_some() => {
             let rotated_at = old.rotated_at.unwrap_or(now);
             let within_grace =
@@ -84,18 +69,24 @@ pub async fn exchange(
             if !successor_live {
                 return Err(reuse_detected(provider, client, &old, now).await?);
             }
-            *old
+            if let Some(refused) = refuse(client, &old, asked_scope.as_ref()) {
+                return Err(refused);
+            }
+            let session_live = match &old.session_id {
+                Some(id) => provider.store.sessions().get_live(id, now).await?.is_some(),
+                None => false,
+            };
+            (*old, session_live)
         }
         Rotation::NotLive(_) => return Err(invalid()),
     };
+    let family_scope = ScopeSet::parse(&row.scope);
+    // RFC 6749 section 6: a narrower scope for this access token; the refresh token
+    // keeps the grant's scope (checked by `refuse`).
+    let at_scope = asked_scope.unwrap_or_else(|| family_scope.clone());
     // No account check: deleting an account deletes its refresh tokens (foreign key).
     // Offline access outlives the session: tokens refreshed after logout carry no sid.
-    let session_id = match &row.session_id {
-        Some(id) if provider.store.sessions().get_live(id, now).await?.is_some() => {
-            Some(id.clone())
-        }
-        _ => None,
-    };
+    let session_id = row.session_id.clone().filter(|_| session_live);
     let grant = UserGrant {
         grant_id: row.family_id.clone(),
         account_id: row.account_id.clone(),
@@ -117,6 +108,23 @@ pub async fn exchange(
         now,
     )
     .await
+}
+
+/// Why a live token may not be refreshed by this request, if it may not: it belongs to
+/// another client, or the scope asked exceeds the grant's.
+fn refuse(client: &Client, token: &RefreshToken, asked: Option<&ScopeSet>) -> Option<OAuthError> {
+    if token.client_id != client.client_id {
+        return Some(
+            OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+                .with_detail(format!(
+                    "token of {} presented by {}",
+                    token.client_id, client.client_id
+                )),
+        );
+    }
+    asked
+        .filter(|asked| !asked.is_subset_of(&ScopeSet::parse(&token.scope)))
+        .map(|_| OAuthError::invalid_scope("the scope exceeds what was granted"))
 }
 
 /// A rotated token came back: someone holds a copy. Revoke the whole family (the newest

@@ -1,0 +1,527 @@
+//! SQLite under the store: connections, group commit and checkpoints.
+//!
+//! Statements run through rusqlite on the calling task's own thread: on a warm file a
+//! statement takes microseconds, less than handing it to a worker thread and back.
+//! Connections sit behind async mutexes: one writer and a few readers, which WAL lets
+//! run beside the writer.
+//!
+//! **Group commit.** SQLite has one writer at a time, and each commit writes every page
+//! it touched to the WAL and takes and releases file locks. Writes therefore join a
+//! *batch*: one open transaction on the writer, committed when no other write is queued
+//! behind it (so a lone write commits at once), or when the batch holds
+//! `BATCH_MAX_WRITES` writes or is `BATCH_MAX_AGE` old. Every write waits for its
+//! batch's commit before it answers, so a caller never sees a write that is not yet
+//! durable, and a failed commit fails every write in it. A statement that fails inside
+//! a batch is undone by SQLite alone (statement atomicity); a multi-statement
+//! transaction is a savepoint inside the batch (`Tx`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use super::StoreError;
+
+/// Readers per database: statements run on the request's thread, so more than the
+/// runtime's threads (plus a margin for blocking tasks) would never be used at once.
+const READERS: usize = 4;
+
+/// Prepared statements kept per connection: every query of the repositories.
+const STATEMENT_CACHE: usize = 128;
+
+/// A batch commits once it holds this many writes, even with more queued.
+const BATCH_MAX_WRITES: u32 = 64;
+
+/// ... or once it is this old; also how long a write waits for someone else to commit
+/// its batch before committing it itself.
+const BATCH_MAX_AGE: Duration = Duration::from_millis(2);
+
+/// WAL pages after which a commit checkpoints by itself: only when `checkpoint` is not
+/// being called (a command-line process; the server calls it every second).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 50_000;
+
+/// Database pages read through a memory map rather than copied by `read` calls: WAL
+/// readers drop their page cache whenever another connection has written, so without
+/// it every read transaction copies its pages in again.
+const MMAP_BYTES: u64 = 256 << 20;
+
+/// What a batch's writers learn when it ends: `Err` if the commit failed.
+type Outcome = Option<Result<(), String>>;
+
+pub(crate) struct SqliteDb {
+    writer: Arc<Mutex<Writer>>,
+    /// Tasks waiting for the writer: a write commits its batch only when none is.
+    waiting: AtomicUsize,
+    readers: Box<[Mutex<Connection>]>,
+    next_reader: AtomicUsize,
+    /// Copies the WAL into the database file beside the writer (`checkpoint`); none
+    /// for an in-memory database.
+    checkpointer: Option<Arc<std::sync::Mutex<Connection>>>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("readers", &self.readers.len())
+            .finish()
+    }
+}
+
+/// The writer connection and the batch open on it.
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    batch: Option<Batch>,
+    batches: u64,
+}
+
+struct Batch {
+    id: u64,
+    started: Instant,
+    writes: u32,
+    done: watch::Sender<Outcome>,
+}
+
+/// A write's place in a batch.
+pub(crate) struct Joined {
+    batch: u64,
+    done: watch::Receiver<Outcome>,
+}
+
+impl Writer {
+    /// Joins the open batch, opening one (`BEGIN IMMEDIATE`) if there is none.
+    pub(crate) fn join(&mut self) -> Result<Joined, StoreError> {
+        if self.batch.is_none() {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.batches += 1;
+            self.batch = Some(Batch {
+                id: self.batches,
+                started: Instant::now(),
+                writes: 0,
+                done: watch::channel(None).0,
+            });
+        }
+        let batch = self.batch.as_mut().expect("a batch was just opened");
+        batch.writes += 1;
+        Ok(Joined {
+            batch: batch.id,
+            done: batch.done.subscribe(),
+        })
+    }
+
+    /// Commits the open batch, if any, and tells its writers how it went.
+    pub(crate) fn commit(&mut self) {
+        let Some(batch) = self.batch.take() else {
+            return;
+        };
+        let outcome = self.conn.execute_batch("COMMIT").map_err(|e| {
+            // The transaction may be gone already (SQLite rolls back on some I/O
+            // errors); roll back in case it is not.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, writes = batch.writes, "SQLite commit failed");
+        }
+        batch.done.send_replace(Some(outcome));
+    }
+
+    fn batch_is_full(&self) -> bool {
+        self.batch
+            .as_ref()
+            .is_some_and(|b| b.writes >= BATCH_MAX_WRITES || b.started.elapsed() >= BATCH_MAX_AGE)
+    }
+
+    fn holds_batch(&self, id: u64) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.id == id)
+    }
+}
+
+impl SqliteDb {
+    /// Opens the writer and the readers of a database file (created if missing). An
+    /// in-memory database has only the one connection, which reads too.
+    pub(crate) fn open(path: &SqlitePath) -> Result<SqliteDb, StoreError> {
+        let writer = open(path, false)?;
+        let (readers, checkpointer) = match path {
+            SqlitePath::File(_) => (
+                (0..READERS)
+                    .map(|_| open(path, true).map(Mutex::new))
+                    .collect::<Result<Box<[_]>, _>>()?,
+                Some(Arc::new(std::sync::Mutex::new(open(path, false)?))),
+            ),
+            SqlitePath::Memory => (Box::default(), None),
+        };
+        Ok(SqliteDb {
+            writer: Arc::new(Mutex::new(Writer {
+                conn: writer,
+                batch: None,
+                batches: 0,
+            })),
+            waiting: AtomicUsize::new(0),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            checkpointer,
+        })
+    }
+
+    /// Runs `f` on a reader: a free one if there is one, else the next in turn.
+    pub(crate) async fn read<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
+        if self.readers.is_empty() {
+            return f(&self.writer.lock().await.conn);
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let count = self.readers.len();
+        for i in 0..count {
+            if let Ok(conn) = self.readers[(start + i) % count].try_lock() {
+                return f(&conn);
+            }
+        }
+        f(&*self.readers[start % count].lock().await)
+    }
+
+    /// The writer, once the writes queued before this call have had it.
+    pub(crate) async fn lock_writer(&self) -> OwnedMutexGuard<Writer> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.waiting);
+        self.writer.clone().lock_owned().await
+    }
+
+    /// The writer with no batch open: for work outside batches (migrations, purges,
+    /// checkpoints).
+    pub(crate) async fn lock_writer_idle(&self) -> OwnedMutexGuard<Writer> {
+        let mut writer = self.lock_writer().await;
+        writer.commit();
+        writer
+    }
+
+    /// Hands the writer back after a write and answers once the write's batch is
+    /// committed. The batch commits now if no other write is waiting or it is full;
+    /// otherwise the writes queued behind carry it on, and this one waits.
+    pub(crate) async fn release(
+        &self,
+        mut writer: OwnedMutexGuard<Writer>,
+        joined: Joined,
+    ) -> Result<(), StoreError> {
+        if self.waiting.load(Ordering::Acquire) == 0 || writer.batch_is_full() {
+            writer.commit();
+        }
+        drop(writer);
+        self.committed(joined).await
+    }
+
+    /// Hands the writer back after a write that waits for nothing (a rolled-back
+    /// transaction): commits the batch, which holds other writes, if no one else will.
+    pub(crate) fn release_now(&self, mut writer: OwnedMutexGuard<Writer>) {
+        if self.waiting.load(Ordering::Acquire) == 0 || writer.batch_is_full() {
+            writer.commit();
+        }
+    }
+
+    /// Waits for a batch to end. Should the writes behind it not commit it in time (they
+    /// were cancelled, say), commits it itself; if this wait is cancelled, commits it
+    /// on the way out when the writer is free, so no batch stays open unattended.
+    async fn committed(&self, mut joined: Joined) -> Result<(), StoreError> {
+        struct CommitIfLeft<'a> {
+            db: &'a SqliteDb,
+            batch: u64,
+            armed: bool,
+        }
+        impl Drop for CommitIfLeft<'_> {
+            fn drop(&mut self) {
+                if self.armed {
+                    if let Ok(mut writer) = self.db.writer.try_lock() {
+                        if writer.holds_batch(self.batch) {
+                            writer.commit();
+                        }
+                    }
+                }
+            }
+        }
+        let mut guard = CommitIfLeft {
+            db: self,
+            batch: joined.batch,
+            armed: true,
+        };
+        loop {
+            let waited = tokio::time::timeout(BATCH_MAX_AGE, joined.done.wait_for(Option::is_some))
+                .await
+                .map(|ended| ended.map(|outcome| outcome.clone()));
+            match waited {
+                Ok(Ok(outcome)) => {
+                    guard.armed = false;
+                    return match outcome {
+                        Some(Ok(())) => Ok(()),
+                        Some(Err(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+                        None => unreachable!("wait_for returned an unended batch"),
+                    };
+                }
+                Ok(Err(_)) => {
+                    guard.armed = false;
+                    return Err(StoreError::Unavailable(
+                        "the database closed before the write was committed".into(),
+                    ));
+                }
+                Err(_late) => {
+                    let mut writer = self.lock_writer().await;
+                    if writer.holds_batch(joined.batch) {
+                        writer.commit();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commits a batch left open longer than it should be: the server's once-a-second
+    /// safety net behind `committed`.
+    pub(crate) fn commit_stale_batch(&self) {
+        if let Ok(mut writer) = self.writer.try_lock() {
+            if writer
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.started.elapsed() >= BATCH_MAX_AGE * 50)
+            {
+                writer.commit();
+            }
+        }
+    }
+
+    /// Copies what the WAL holds into the database file, so the WAL starts over
+    /// instead of growing. Commits do not do it themselves (`wal_autocheckpoint` is
+    /// only a safety net): a checkpoint copies pages and syncs the file, and inside a
+    /// commit it would hold the writer and a request thread meanwhile. Here the bulk
+    /// is copied on a blocking thread beside the writer; only if writers appended
+    /// frames during that copy is the short rest copied while holding the writer, since
+    /// the WAL restarts only once everything in it is in the file.
+    pub(crate) async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.commit_stale_batch();
+        let Some(checkpointer) = self.checkpointer.clone() else {
+            return Ok(());
+        };
+        let complete = tokio::task::spawn_blocking(move || {
+            let conn = checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+            passive_checkpoint(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))??;
+        if !complete {
+            let writer = self.lock_writer_idle().await;
+            tokio::task::spawn_blocking(move || passive_checkpoint(&writer.conn))
+                .await
+                .map_err(|e| StoreError::Database(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+/// Answers whether every frame of the WAL is now in the database file.
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        let (busy, log, done): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        Ok(busy == 0 && log == done)
+    })
+}
+
+/// Where an SQLite database lives: a file, or memory (gone when the process ends).
+#[derive(Debug, Clone)]
+pub(crate) enum SqlitePath {
+    File(PathBuf),
+    Memory,
+}
+
+impl SqlitePath {
+    /// Parses `sqlite://path`, `sqlite:path` or `sqlite::memory:`; the query string, if
+    /// any, is ignored (the file is always created when missing).
+    pub(crate) fn parse(url: &str) -> SqlitePath {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            SqlitePath::Memory
+        } else {
+            SqlitePath::File(PathBuf::from(path))
+        }
+    }
+}
+
+fn open(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match path {
+        SqlitePath::File(file) => {
+            create_parent(file)?;
+            Connection::open_with_flags(file, flags)?
+        }
+        SqlitePath::Memory => Connection::open_in_memory()?,
+    };
+    // WAL lets readers run beside the writer; in WAL mode NORMAL is durable against
+    // application crashes and needs no fsync per commit.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA mmap_size = {MMAP_BYTES};"
+    ))?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn create_parent(file: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(failure, message) => match failure.code {
+                ErrorCode::ConstraintViolation
+                    if matches!(
+                        failure.extended_code,
+                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    ) =>
+                {
+                    StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()))
+                }
+                // The file, not the statement: locked by another process for longer
+                // than the busy timeout, unreadable, or out of space.
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::ReadOnly => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::Database(e.to_string()),
+            },
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::{Db, query};
+
+    async fn file_db(dir: &tempfile::TempDir) -> (Db, Arc<SqliteDb>) {
+        let path = SqlitePath::File(dir.path().join("t.db"));
+        let sqlite = Arc::new(SqliteDb::open(&path).unwrap());
+        let db = Db::Sqlite(sqlite.clone());
+        query("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .execute(db.write())
+            .await
+            .unwrap();
+        (db, sqlite)
+    }
+
+    async fn keys(db: &Db) -> Vec<String> {
+        query("SELECT k FROM t ORDER BY k")
+            .fetch_all(db.read())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("k").unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_each_answers_only_once_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, sqlite) = file_db(&dir).await;
+        let before = sqlite.writer.lock().await.batches;
+        let writes: Vec<_> = (0..200)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    query("INSERT INTO t (k) VALUES ($1)")
+                        .bind(format!("{i:03}"))
+                        .execute(db.write())
+                        .await
+                        .unwrap();
+                    // Answered: so committed, and visible to a reader.
+                    let seen = query("SELECT k FROM t WHERE k = $1")
+                        .bind(format!("{i:03}"))
+                        .fetch_optional(db.read())
+                        .await
+                        .unwrap();
+                    assert!(seen.is_some(), "write {i} answered before its commit");
+                })
+            })
+            .collect();
+        for write in writes {
+            write.await.unwrap();
+        }
+        assert_eq!(keys(&db).await.len(), 200);
+        let writer = sqlite.writer.lock().await;
+        assert!(writer.batch.is_none(), "no batch left open");
+        assert!(
+            writer.batches - before < 200,
+            "writes queued together share a commit ({} commits)",
+            writer.batches - before
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_or_an_abandoned_transaction_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, sqlite) = file_db(&dir).await;
+        // Hold the writer so that everything below queues into one batch.
+        let held = sqlite.lock_writer().await;
+        let insert = |k: &'static str| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                query("INSERT INTO t (k) VALUES ($1)")
+                    .bind(k)
+                    .execute(db.write())
+                    .await
+            })
+        };
+        let first = insert("a");
+        let duplicate = insert("a");
+        let abandoned = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                query("INSERT INTO t (k) VALUES ($1)")
+                    .bind("gone")
+                    .execute(tx.on())
+                    .await
+                    .unwrap();
+                drop(tx);
+            })
+        };
+        let last = insert("b");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(held);
+        // Whichever of the two got the writer first wins; the other alone fails.
+        let outcomes = [first.await.unwrap(), duplicate.await.unwrap()];
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, Err(StoreError::Conflict(_))))
+        );
+        abandoned.await.unwrap();
+        assert!(last.await.unwrap().is_ok());
+        assert_eq!(keys(&db).await, ["a", "b"]);
+    }
+}
