@@ -43,11 +43,6 @@ const BATCH_MAX_AGE: Duration = Duration::from_millis(2);
 /// being called (a command-line process; the server calls it every second).
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 50_000;
 
-/// Database pages read through a memory map rather than copied by `read` calls: WAL
-/// readers drop their page cache whenever another connection has written, so without
-/// it every read transaction copies its pages in again.
-const MMAP_BYTES: u64 = 256 << 20;
-
 /// What a batch's writers learn when it ends: `Err` if the commit failed.
 type Outcome = Option<Result<(), String>>;
 
@@ -370,7 +365,7 @@ fn open(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA mmap_size = {MMAP_BYTES};"
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
     ))?;
     if reader {
         conn.execute_batch("PRAGMA query_only = ON;")?;
