@@ -45,7 +45,7 @@ impl Db {
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Db::Sqlite(db) => {
-                let mut writer = db.lock_writer().await;
+                let mut writer = db.lock_writer().await?;
                 let joined = writer.join()?;
                 writer.conn.execute_batch("SAVEPOINT tx")?;
                 Tx::Sqlite(Some(SqliteTx {
@@ -212,9 +212,9 @@ impl<'q> Query<'q> {
 
     async fn run(self, on: On<'_>, want: Want) -> Result<(u64, Vec<Row>), StoreError> {
         match on {
-            On::Read(Db::Sqlite(db)) => Ok(db.read(|conn| run_sqlite(conn, &self, want)).await?),
+            On::Read(Db::Sqlite(db)) => Ok(db.read(|conn| run_sqlite(conn, &self, want)).await??),
             On::Write(Db::Sqlite(db)) => {
-                let mut writer = db.lock_writer().await;
+                let mut writer = db.lock_writer().await?;
                 let joined = writer.join()?;
                 let done = run_sqlite(&writer.conn, &self, want);
                 let committed = db.release(writer, joined).await;
@@ -428,7 +428,9 @@ mod tests {
 
     fn memory() -> Db {
         let path = super::super::sqlite::SqlitePath::parse("sqlite::memory:");
-        Db::Sqlite(Arc::new(SqliteDb::open(&path).unwrap()))
+        Db::Sqlite(Arc::new(
+            SqliteDb::open(&path, std::time::Duration::from_secs(5)).unwrap(),
+        ))
     }
 
     #[tokio::test]

@@ -109,9 +109,11 @@ impl Store {
         let db = if url.starts_with("sqlite:") {
             let path = SqlitePath::parse(url);
             // Opening runs a few PRAGMAs and may create the file: off the async threads.
-            let opened = tokio::task::spawn_blocking(move || SqliteDb::open(&path))
-                .await
-                .map_err(|e| StoreError::Database(e.to_string()))??;
+            let acquire_timeout = config.database.acquire_timeout;
+            let opened =
+                tokio::task::spawn_blocking(move || SqliteDb::open(&path, acquire_timeout))
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))??;
             Db::Sqlite(Arc::new(opened))
         } else {
             let statement_timeout_ms = config.database.statement_timeout.as_millis();
@@ -145,7 +147,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(db) => {
-                let writer = db.lock_writer_idle().await;
+                let writer = db.lock_writer_idle().await?;
                 tokio::task::spawn_blocking(move || {
                     migrate_sqlite(&writer.conn, &SQLITE_MIGRATIONS)
                 })
@@ -181,7 +183,7 @@ impl Store {
         ];
         match &self.db {
             Db::Sqlite(db) => {
-                let writer = db.lock_writer_idle().await;
+                let writer = db.lock_writer_idle().await?;
                 tokio::task::spawn_blocking(move || {
                     let mut removed = 0;
                     for sql in STATEMENTS {

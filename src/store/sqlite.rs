@@ -52,6 +52,9 @@ pub(crate) struct SqliteDb {
     waiting: AtomicUsize,
     readers: Box<[Mutex<Connection>]>,
     next_reader: AtomicUsize,
+    /// How long a statement waits for a connection before failing with 503
+    /// (`database.acquire_timeout`).
+    acquire_timeout: Duration,
     /// Copies the WAL into the database file beside the writer (`checkpoint`); none
     /// for an in-memory database.
     checkpointer: Option<Arc<std::sync::Mutex<Connection>>>,
@@ -137,7 +140,10 @@ impl Writer {
 impl SqliteDb {
     /// Opens the writer and the readers of a database file (created if missing). An
     /// in-memory database has only the one connection, which reads too.
-    pub(crate) fn open(path: &SqlitePath) -> Result<SqliteDb, StoreError> {
+    pub(crate) fn open(
+        path: &SqlitePath,
+        acquire_timeout: Duration,
+    ) -> Result<SqliteDb, StoreError> {
         let writer = open(path, false)?;
         let (readers, checkpointer) = match path {
             SqlitePath::File(_) => (
@@ -157,27 +163,46 @@ impl SqliteDb {
             waiting: AtomicUsize::new(0),
             readers,
             next_reader: AtomicUsize::new(0),
+            acquire_timeout,
             checkpointer,
         })
     }
 
     /// Runs `f` on a reader: a free one if there is one, else the next in turn.
-    pub(crate) async fn read<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
+    pub(crate) async fn read<R>(&self, f: impl FnOnce(&Connection) -> R) -> Result<R, StoreError> {
         if self.readers.is_empty() {
-            return f(&self.writer.lock().await.conn);
+            return Ok(f(&self.lock_writer().await?.conn));
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         let count = self.readers.len();
         for i in 0..count {
             if let Ok(conn) = self.readers[(start + i) % count].try_lock() {
-                return f(&conn);
+                return Ok(f(&conn));
             }
         }
-        f(&*self.readers[start % count].lock().await)
+        let conn = self
+            .within_acquire_timeout(self.readers[start % count].lock())
+            .await?;
+        Ok(f(&conn))
     }
 
-    /// The writer, once the writes queued before this call have had it.
-    pub(crate) async fn lock_writer(&self) -> OwnedMutexGuard<Writer> {
+    async fn within_acquire_timeout<T>(
+        &self,
+        acquire: impl Future<Output = T>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.acquire_timeout, acquire)
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "no SQLite connection free within {:?}",
+                    self.acquire_timeout
+                ))
+            })
+    }
+
+    /// The writer, once the writes queued before this call have had it (503 after
+    /// `database.acquire_timeout`).
+    pub(crate) async fn lock_writer(&self) -> Result<OwnedMutexGuard<Writer>, StoreError> {
         struct Waiting<'a>(&'a AtomicUsize);
         impl Drop for Waiting<'_> {
             fn drop(&mut self) {
@@ -186,15 +211,16 @@ impl SqliteDb {
         }
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = Waiting(&self.waiting);
-        self.writer.clone().lock_owned().await
+        self.within_acquire_timeout(self.writer.clone().lock_owned())
+            .await
     }
 
     /// The writer with no batch open: for work outside batches (migrations, purges,
     /// checkpoints).
-    pub(crate) async fn lock_writer_idle(&self) -> OwnedMutexGuard<Writer> {
-        let mut writer = self.lock_writer().await;
+    pub(crate) async fn lock_writer_idle(&self) -> Result<OwnedMutexGuard<Writer>, StoreError> {
+        let mut writer = self.lock_writer().await?;
         writer.commit();
-        writer
+        Ok(writer)
     }
 
     /// Hands the writer back after a write and answers once the write's batch is
@@ -265,7 +291,7 @@ impl SqliteDb {
                     ));
                 }
                 Err(_late) => {
-                    let mut writer = self.lock_writer().await;
+                    let mut writer = self.lock_writer().await?;
                     if writer.holds_batch(joined.batch) {
                         writer.commit();
                     }
@@ -307,7 +333,7 @@ impl SqliteDb {
         .await
         .map_err(|e| StoreError::Database(e.to_string()))??;
         if !complete {
-            let writer = self.lock_writer_idle().await;
+            let writer = self.lock_writer_idle().await?;
             tokio::task::spawn_blocking(move || passive_checkpoint(&writer.conn))
                 .await
                 .map_err(|e| StoreError::Database(e.to_string()))??;
@@ -419,7 +445,7 @@ mod tests {
 
     async fn file_db(dir: &tempfile::TempDir) -> (Db, Arc<SqliteDb>) {
         let path = SqlitePath::File(dir.path().join("t.db"));
-        let sqlite = Arc::new(SqliteDb::open(&path).unwrap());
+        let sqlite = Arc::new(SqliteDb::open(&path, Duration::from_secs(5)).unwrap());
         let db = Db::Sqlite(sqlite.clone());
         query("CREATE TABLE t (k TEXT PRIMARY KEY)")
             .execute(db.write())
@@ -480,7 +506,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, sqlite) = file_db(&dir).await;
         // Hold the writer so that everything below queues into one batch.
-        let held = sqlite.lock_writer().await;
+        let held = sqlite.lock_writer().await.unwrap();
         let insert = |k: &'static str| {
             let db = db.clone();
             tokio::spawn(async move {
