@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use targets::{Target, cpu_seconds, memory_mib};
+use targets::{Target, cpu_seconds, memory_mib, postgres_cpu_seconds};
 use workloads::{Worker, Workload};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -37,6 +37,8 @@ struct Measured {
     errors: u64,
     first_error: Option<String>,
     cpu_seconds: f64,
+    /// CPU of the PostgreSQL server processes meanwhile (PostgreSQL target only).
+    database_cpu_seconds: Option<f64>,
     rss_mib: f64,
     /// Lowest and highest resident memory sampled during the measured time.
     rss_range: (f64, f64),
@@ -66,7 +68,9 @@ async fn measure(
     let pid = t.child.id();
     let start = Instant::now() + warmup;
     let end = start + duration;
-    let cpu_at_start = Arc::new(std::sync::Mutex::new(None::<f64>));
+    let on_postgres = t.name.contains("PostgreSQL");
+    let database_cpu = move || on_postgres.then(postgres_cpu_seconds);
+    let cpu_at_start = Arc::new(std::sync::Mutex::new(None::<(f64, Option<f64>)>));
     let mut runs = tokio::task::JoinSet::new();
     for mut worker in workers {
         let cpu_at_start = cpu_at_start.clone();
@@ -84,7 +88,7 @@ async fn measure(
                     {
                         let mut c = cpu_at_start.lock().unwrap();
                         if c.is_none() {
-                            *c = Some(cpu_seconds(pid));
+                            *c = Some((cpu_seconds(pid), database_cpu()));
                         }
                     }
                     match result {
@@ -132,7 +136,11 @@ async fn measure(
         }
     }
     let (rss_range, first, last) = sampler.await.unwrap_or(((0.0, 0.0), 0.0, 0.0));
-    let cpu = cpu_seconds(pid) - cpu_at_start.lock().unwrap().unwrap_or(0.0);
+    let (cpu_start, database_cpu_start) = cpu_at_start.lock().unwrap().unwrap_or((0.0, None));
+    let cpu = cpu_seconds(pid) - cpu_start;
+    let database_cpu_seconds = database_cpu()
+        .zip(database_cpu_start)
+        .map(|(end, start)| end - start);
     let elapsed = duration.as_secs_f64();
     Measured {
         target: t.name.clone(),
@@ -143,6 +151,7 @@ async fn measure(
         errors,
         first_error,
         cpu_seconds: cpu,
+        database_cpu_seconds,
         rss_mib: memory_mib(pid).0,
         rss_range,
         rss_first_last: (first, last),
@@ -334,11 +343,11 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | RSS MiB: first, last (min-max) | vs peer |"
+        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | database CPU µs/op | RSS MiB: first, last (min-max) | vs peer |"
     );
     let _ = writeln!(
         out,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for m in results {
         let peer = results
@@ -350,14 +359,21 @@ fn report(
             }
             _ => "".into(),
         };
-        let cpu_per_op = if m.ops_per_sec > 0.0 {
-            m.cpu_seconds / (m.ops_per_sec * seconds.as_secs_f64()) * 1e6
-        } else {
-            0.0
+        let per_op = |cpu: f64| {
+            if m.ops_per_sec > 0.0 {
+                cpu / (m.ops_per_sec * seconds.as_secs_f64()) * 1e6
+            } else {
+                0.0
+            }
         };
+        let cpu_per_op = per_op(m.cpu_seconds);
+        let database_per_op = m
+            .database_cpu_seconds
+            .map(|cpu| format!("{:.0}", per_op(cpu)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {:.0}, {:.0} ({:.0}-{:.0}) | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {} | {:.0}, {:.0} ({:.0}-{:.0}) | {} |",
             m.target,
             m.workload.name(),
             m.ops_per_sec,
@@ -366,6 +382,7 @@ fn report(
             m.errors,
             m.cpu_seconds,
             cpu_per_op,
+            database_per_op,
             m.rss_first_last.0,
             m.rss_first_last.1,
             m.rss_range.0,
