@@ -377,8 +377,12 @@ impl Column for bool {
     fn from_sqlite(value: &SqlValue) -> Option<Self> {
         i64::from_sqlite(value).map(|i| i != 0)
     }
+    /// A boolean expression (`EXISTS`), or a flag column (0 or 1).
     fn from_postgres(row: &PgRow, column: &str) -> Result<Self, sqlx::Error> {
-        i64::from_postgres(row, column).map(|i| i != 0)
+        match row.try_get_raw(column)?.type_info().name() {
+            "BOOL" => row.try_get(column),
+            _ => i64::from_postgres(row, column).map(|i| i != 0),
+        }
     }
 }
 

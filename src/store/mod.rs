@@ -183,16 +183,19 @@ impl Store {
         ];
         match &self.db {
             Db::Sqlite(db) => {
-                let writer = db.lock_writer_idle().await?;
-                tokio::task::spawn_blocking(move || {
-                    let mut removed = 0;
-                    for sql in STATEMENTS {
-                        removed += writer.conn.prepare_cached(sql)?.execute([now])? as u64;
-                    }
-                    Ok(removed)
-                })
-                .await
-                .map_err(|e| StoreError::Database(e.to_string()))?
+                // One statement per turn at the writer, so writes queued meanwhile wait
+                // for one delete at most.
+                let mut removed = 0;
+                for sql in STATEMENTS {
+                    let writer = db.lock_writer_idle().await?;
+                    removed += tokio::task::spawn_blocking(move || {
+                        writer.conn.prepare_cached(sql)?.execute([now])
+                    })
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))??
+                        as u64;
+                }
+                Ok(removed)
             }
             Db::Postgres(_) => {
                 let mut removed = 0;

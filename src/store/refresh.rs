@@ -131,10 +131,14 @@ impl<'a> RefreshTokens<'a> {
         successor: impl FnOnce(&RefreshToken) -> Option<RefreshToken>,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.db.begin().await?;
+        // The session's liveness comes back with the row: one statement fewer (one round
+        // trip fewer on PostgreSQL).
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
              WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
-             RETURNING {COLUMNS}"
+             RETURNING {COLUMNS}, EXISTS (SELECT 1 FROM sessions \
+             WHERE sessions.id = refresh_tokens.session_id AND sessions.revoked_at IS NULL \
+             AND sessions.expires_at > $2) AS session_live"
         );
         let rotated = query(&sql)
             .bind(token_hash)
@@ -148,19 +152,8 @@ impl<'a> RefreshTokens<'a> {
                     drop(tx);
                     return Ok(Rotation::Refused(Box::new(old)));
                 };
+                let session_live = row.get("session_live")?;
                 insert_on(tx.on(), &next, successor_hash).await?;
-                let session_live = match &old.session_id {
-                    Some(session) => query(
-                        "SELECT 1 AS live FROM sessions \
-                         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
-                    )
-                    .bind(session.as_str())
-                    .bind(now)
-                    .fetch_optional(tx.on())
-                    .await?
-                    .is_some(),
-                    None => false,
-                };
                 tx.commit().await?;
                 Ok(Rotation::Rotated {
                     old: Box::new(old),

@@ -560,3 +560,47 @@ async fn removing_a_client_removes_its_codes_and_tokens() {
         "cascaded"
     );
 }
+
+#[tokio::test]
+async fn a_refreshed_id_token_keeps_the_sid_while_the_session_lives_and_drops_it_after_logout() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let browser = Browser::new(&server);
+    let redirect = browser
+        .authorize_interactively(&server.authorize_url(&client, &OFFLINE), "mai")
+        .await;
+    let code = code_from(&redirect, &server, &client);
+    let t: Value = server
+        .exchange(&client, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sid = crate::logout::payload(&s(&t, "id_token"))["sid"].clone();
+    assert!(sid.is_string());
+    let refreshed: Value = refresh(&server, &client, &s(&t, "refresh_token"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::logout::payload(&s(&refreshed, "id_token"))["sid"],
+        sid
+    );
+    // The portal's own logout: offline access outlives the session, the sid does not.
+    let r = browser
+        .get(&format!(
+            "{}?id_token_hint={}",
+            server.url("/end_session"),
+            s(&t, "id_token")
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let after = refresh(&server, &client, &s(&refreshed, "refresh_token"), None).await;
+    assert_eq!(after.status(), 200);
+    let after: Value = after.json().await.unwrap();
+    assert!(crate::logout::payload(&s(&after, "id_token"))["sid"].is_null());
+}
