@@ -47,7 +47,11 @@ impl Db {
             Db::Sqlite(db) => {
                 let mut writer = db.lock_writer().await?;
                 let joined = writer.join()?;
-                writer.conn.execute_batch("SAVEPOINT tx")?;
+                if let Err(e) = writer.conn.execute_batch("SAVEPOINT tx") {
+                    drop(joined);
+                    db.release_now(writer);
+                    return Err(e.into());
+                }
                 Tx::Sqlite(Some(SqliteTx {
                     db: db.clone(),
                     writer,
@@ -80,14 +84,44 @@ impl Tx {
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         match &mut self {
             Tx::Sqlite(tx) => {
-                if let Some(SqliteTx { db, writer, joined }) = tx.take() {
-                    writer.conn.execute_batch("RELEASE tx")?;
-                    db.release(writer, joined).await?;
+                if let Some(inner) = tx.take() {
+                    if let Err(e) = inner.writer.conn.execute_batch("RELEASE tx") {
+                        // Dropping `self` now rolls the savepoint back.
+                        *tx = Some(inner);
+                        return Err(e.into());
+                    }
+                    inner.db.release(inner.writer, inner.joined).await?;
                 }
             }
             Tx::Postgres(tx) => {
                 if let Some(tx) = tx.take() {
                     tx.commit().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Rolls back; on SQLite, answers once the batch the transaction was part of is
+    /// committed, so that what it read there (writes of others in the same batch) is
+    /// committed too before the caller reads again elsewhere.
+    pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
+        match &mut self {
+            Tx::Sqlite(tx) => {
+                if let Some(inner) = tx.take() {
+                    let undone = inner
+                        .writer
+                        .conn
+                        .execute_batch("ROLLBACK TO tx; RELEASE tx");
+                    inner.db.release(inner.writer, inner.joined).await?;
+                    undone?;
+                }
+            }
+            Tx::Postgres(tx) => {
+                if let Some(tx) = tx.take() {
+                    tx.rollback().await?;
                 }
             }
         }
@@ -217,10 +251,10 @@ impl<'q> Query<'q> {
                 let mut writer = db.lock_writer().await?;
                 let joined = writer.join()?;
                 let done = run_sqlite(&writer.conn, &self, want);
-                let committed = db.release(writer, joined).await;
-                let done = done?;
-                committed?;
-                Ok(done)
+                // The commit's outcome first: a statement error inside a batch that then
+                // failed to commit is not the story.
+                db.release(writer, joined).await?;
+                Ok(done?)
             }
             On::Tx(Tx::Sqlite(tx)) => {
                 let tx = tx

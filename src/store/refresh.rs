@@ -149,7 +149,7 @@ impl<'a> RefreshTokens<'a> {
             Some(row) => {
                 let old = token_from(&row)?;
                 let Some(next) = successor(&old) else {
-                    drop(tx);
+                    tx.rollback().await?;
                     return Ok(Rotation::Refused(Box::new(old)));
                 };
                 let session_live = row.get("session_live")?;
@@ -161,7 +161,9 @@ impl<'a> RefreshTokens<'a> {
                 })
             }
             None => {
-                drop(tx);
+                // Waits for the batch this saw (a concurrent rotation of the same token,
+                // say) to be committed before reading the row elsewhere.
+                tx.rollback().await?;
                 Ok(Rotation::NotLive(self.get(token_hash).await?.map(Box::new)))
             }
         }

@@ -11,7 +11,9 @@
 //! behind it (so a lone write commits at once), or when the batch holds
 //! `BATCH_MAX_WRITES` writes or is `BATCH_MAX_AGE` old. Every write waits for its
 //! batch's commit before it answers, so a caller never sees a write that is not yet
-//! durable, and a failed commit fails every write in it. A statement that fails inside
+//! committed, and a failed commit fails every write in it. (Committed means durable
+//! against a crash of the process; with `synchronous = NORMAL` a power failure may
+//! lose the last commits, docs/deployment.md.) A statement that fails inside
 //! a batch is undone by SQLite alone (statement atomicity); a multi-statement
 //! transaction is a savepoint inside the batch (`Tx`).
 
@@ -91,6 +93,7 @@ pub(crate) struct Joined {
 impl Writer {
     /// Joins the open batch, opening one (`BEGIN IMMEDIATE`) if there is none.
     pub(crate) fn join(&mut self) -> Result<Joined, StoreError> {
+        self.end_if_rolled_back();
         if self.batch.is_none() {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.batches += 1;
@@ -109,8 +112,25 @@ impl Writer {
         })
     }
 
+    /// Ends a batch whose transaction SQLite has already rolled back (it does so on
+    /// some errors: a full disk, an I/O error, no memory), failing its writes: a
+    /// later write must not run outside a transaction while its batch looks open.
+    fn end_if_rolled_back(&mut self) {
+        if self.batch.is_some() && self.conn.is_autocommit() {
+            let batch = self.batch.take().expect("checked just above");
+            tracing::error!(
+                writes = batch.writes,
+                "SQLite rolled the batch back after an error"
+            );
+            batch.done.send_replace(Some(Err(
+                "the transaction was rolled back after an error".into()
+            )));
+        }
+    }
+
     /// Commits the open batch, if any, and tells its writers how it went.
     pub(crate) fn commit(&mut self) {
+        self.end_if_rolled_back();
         let Some(batch) = self.batch.take() else {
             return;
         };
@@ -171,7 +191,11 @@ impl SqliteDb {
     /// Runs `f` on a reader: a free one if there is one, else the next in turn.
     pub(crate) async fn read<R>(&self, f: impl FnOnce(&Connection) -> R) -> Result<R, StoreError> {
         if self.readers.is_empty() {
-            return Ok(f(&self.lock_writer().await?.conn));
+            // In memory, the writer reads too: after committing what it holds, so a read
+            // never sees an uncommitted write, and without counting as a waiting write.
+            let mut writer = self.within_acquire_timeout(self.writer.lock()).await?;
+            writer.commit();
+            return Ok(f(&writer.conn));
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         let count = self.readers.len();
@@ -238,10 +262,15 @@ impl SqliteDb {
         self.committed(joined).await
     }
 
-    /// Hands the writer back after a write that waits for nothing (a rolled-back
-    /// transaction): commits the batch, which holds other writes, if no one else will.
+    /// Hands the writer back after a write that waits for nothing (a transaction
+    /// dropped without commit or rollback): commits the batch, which may hold other
+    /// writes, unless writes queued behind will, and always if nobody waits on it.
     pub(crate) fn release_now(&self, mut writer: OwnedMutexGuard<Writer>) {
-        if self.waiting.load(Ordering::Acquire) == 0 || writer.batch_is_full() {
+        let unattended = writer
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.done.receiver_count() == 0);
+        if unattended || self.waiting.load(Ordering::Acquire) == 0 || writer.batch_is_full() {
             writer.commit();
         }
     }
@@ -291,9 +320,16 @@ impl SqliteDb {
                     ));
                 }
                 Err(_late) => {
-                    let mut writer = self.lock_writer().await?;
-                    if writer.holds_batch(joined.batch) {
-                        writer.commit();
+                    // Commit it ourselves once we get the writer, unless it ends first
+                    // (no acquire timeout here: the write may be committed meanwhile, and
+                    // only its outcome may answer).
+                    tokio::select! {
+                        _ = joined.done.wait_for(Option::is_some) => {}
+                        mut writer = self.writer.clone().lock_owned() => {
+                            if writer.holds_batch(joined.batch) || writer.batch_is_full() {
+                                writer.commit();
+                            }
+                        }
                     }
                 }
             }
@@ -544,5 +580,63 @@ mod tests {
         abandoned.await.unwrap();
         assert!(last.await.unwrap().is_ok());
         assert_eq!(keys(&db).await, ["a", "b"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rolled_back_transaction_answers_after_the_batch_it_saw_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, sqlite) = file_db(&dir).await;
+        query("INSERT INTO t (k) VALUES ('fresh')")
+            .execute(db.write())
+            .await
+            .unwrap();
+        let held = sqlite.lock_writer().await.unwrap();
+        // A rotates the row; B, queued behind it in the same batch, finds it already
+        // rotated (A's write, not yet committed), rolls back, and reads elsewhere.
+        let a = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                query("UPDATE t SET k = 'rotated' WHERE k = 'fresh'")
+                    .execute(tx.on())
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let b = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                let changed = query("UPDATE t SET k = 'twice' WHERE k = 'fresh'")
+                    .execute(tx.on())
+                    .await
+                    .unwrap();
+                assert_eq!(changed, 0, "A's rotation is visible inside the batch");
+                tx.rollback().await.unwrap();
+                keys(&db).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // C, queued behind B, keeps the batch open when B is done with the writer.
+        let c = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                query("INSERT INTO t (k) VALUES ('c')")
+                    .execute(db.write())
+                    .await
+                    .unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(held);
+        a.await.unwrap();
+        c.await.unwrap();
+        let seen = b.await.unwrap();
+        assert!(
+            seen.contains(&"rotated".to_owned()) && !seen.contains(&"fresh".to_owned()),
+            "B reads A's rotation committed, not the row before it: {seen:?}"
+        );
     }
 }
