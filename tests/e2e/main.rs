@@ -8,6 +8,7 @@ mod backchannel;
 mod cli;
 mod client_jwt;
 mod code_flow;
+mod introspection;
 mod logout;
 mod operations;
 mod subjects_and_keys;
