@@ -89,12 +89,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -135,13 +129,6 @@ impl Store {
             Db::Postgres(pool)
         };
         Ok(Store { db })
-    }
-
-    pub fn dialect(&self) -> Dialect {
-        match self.db {
-            Db::Sqlite(_) => Dialect::Sqlite,
-            Db::Postgres(_) => Dialect::Postgres,
-        }
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

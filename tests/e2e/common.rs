@@ -284,7 +284,18 @@ impl TestServer {
         username: &str,
         extra: &[(&str, &str)],
     ) -> serde_json::Value {
-        let browser = Browser::new(self);
+        self.tokens_through(&Browser::new(self), client, username, extra)
+            .await
+    }
+
+    /// `tokens` through `browser`, which keeps the session for later requests.
+    pub async fn tokens_through(
+        &self,
+        browser: &Browser,
+        client: &TestClient,
+        username: &str,
+        extra: &[(&str, &str)],
+    ) -> serde_json::Value {
         let redirect = browser
             .authorize_interactively(&self.authorize_url(client, extra), username)
             .await;

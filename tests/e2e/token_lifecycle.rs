@@ -366,16 +366,9 @@ async fn a_refreshed_id_token_keeps_the_sid_while_the_session_lives_and_drops_it
         .client("ministry", AuthMethod::ClientSecretBasic)
         .await;
     let browser = Browser::new(&server);
-    let redirect = browser
-        .authorize_interactively(&server.authorize_url(&client, &OFFLINE), "mai")
+    let t = server
+        .tokens_through(&browser, &client, "mai", &OFFLINE)
         .await;
-    let code = code_from(&redirect, &server, &client);
-    let t: Value = server
-        .exchange(&client, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
     let sid = crate::logout::payload(&s(&t, "id_token"))["sid"].clone();
     assert!(sid.is_string());
     let refreshed: Value = refresh(&server, &client, &s(&t, "refresh_token"), None)

@@ -22,7 +22,6 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = required(params, "refresh_token")?;
     let presented_hash = sha256_b64url(presented);
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let successor = provider.master.refresh_successor(presented);
     let successor_hash = sha256_b64url(successor.expose());
     let idle = provider.config.tokens.refresh_idle_ttl.as_secs() as i64;
@@ -110,17 +109,20 @@ pub async fn exchange(
     .await
 }
 
+/// The one answer for a token that cannot be used, whatever the reason (the detail
+/// goes to the log only).
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
 /// Why a live token may not be refreshed by this request, if it may not: it belongs to
 /// another client, or the scope asked exceeds the grant's.
 fn refuse(client: &Client, token: &RefreshToken, asked: Option<&ScopeSet>) -> Option<OAuthError> {
     if token.client_id != client.client_id {
-        return Some(
-            OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
-                .with_detail(format!(
-                    "token of {} presented by {}",
-                    token.client_id, client.client_id
-                )),
-        );
+        return Some(invalid().with_detail(format!(
+            "token of {} presented by {}",
+            token.client_id, client.client_id
+        )));
     }
     asked
         .filter(|asked| !asked.is_subset_of(&ScopeSet::parse(&token.scope)))
