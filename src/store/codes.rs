@@ -45,8 +45,12 @@ fn code_from(r: &Row) -> Result<AuthorizationCode, StoreError> {
 /// What presenting a code found.
 #[derive(Debug)]
 pub enum ConsumeOutcome {
-    /// First use: the code is now spent and its details are returned.
-    Consumed(Box<AuthorizationCode>),
+    /// First use: the code is now spent and its details are returned, with whether the
+    /// session it was issued in is still live.
+    Consumed {
+        code: Box<AuthorizationCode>,
+        session_live: bool,
+    },
     /// The code was spent before: a replay. The grant it belonged to is returned so the
     /// tokens issued from it can be revoked.
     Replayed(GrantId),
@@ -89,20 +93,26 @@ impl<'a> Codes<'a> {
     }
 
     /// Marks the code used in one statement, so two concurrent exchanges cannot both
-    /// succeed; expiry and bindings are checked by the caller on the returned row.
+    /// succeed; expiry and bindings are checked by the caller on the returned row. The
+    /// session's liveness comes back with it (one round trip fewer on PostgreSQL).
     pub async fn consume(&self, code_hash: &str, now: i64) -> Result<ConsumeOutcome, StoreError> {
         let row = query(
             "UPDATE authorization_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
-             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at",
+             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, \
+             EXISTS (SELECT 1 FROM sessions WHERE sessions.id = authorization_codes.session_id \
+             AND sessions.revoked_at IS NULL AND sessions.expires_at > $2) AS session_live",
         )
         .bind(code_hash)
         .bind(now)
         .fetch_optional(self.db.write())
         .await?;
         if let Some(row) = row {
-            return Ok(ConsumeOutcome::Consumed(Box::new(code_from(&row)?)));
+            return Ok(ConsumeOutcome::Consumed {
+                code: Box::new(code_from(&row)?),
+                session_live: row.get("session_live")?,
+            });
         }
         let grant: Option<String> =
             query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")

@@ -40,7 +40,7 @@ pub use consents::Consents;
 pub use keys::{Keys, StoredKey};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
 pub use pending::{Pending, PendingAuthorization};
-pub use refresh::{RefreshToken, RefreshTokens, Rotation};
+pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients};
 pub use sessions::{Session, SessionSummary, Sessions};

@@ -52,6 +52,25 @@ fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
 const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, auth_time, \
     acr, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at";
 
+/// A rotatable token, at `$2` (now).
+const LIVE: &str = "rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+
+/// Whether the session of the token row `row` is still live at `$2`, as `session_live`.
+fn session_live(row: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM sessions WHERE sessions.id = {row}.session_id \
+         AND sessions.revoked_at IS NULL AND sessions.expires_at > $2) AS session_live"
+    )
+}
+
+/// The token a rotation stores in place of the presented one: a fresh id, created now,
+/// expiring after the idle lifetime but never after its family.
+pub struct Successor<'a> {
+    pub token_hash: &'a str,
+    pub id: String,
+    pub idle_secs: i64,
+}
+
 /// What rotating a presented token found.
 #[derive(Debug)]
 pub enum Rotation {
@@ -61,11 +80,10 @@ pub enum Rotation {
         old: Box<RefreshToken>,
         session_live: bool,
     },
-    /// The token was live but the caller refused it (another client's, say): nothing
-    /// changed.
+    /// The token was live but the caller's `accept` refused it: nothing changed.
     Refused(Box<RefreshToken>),
-    /// The token was not live (unknown, expired, rotated or revoked); the stored row, if
-    /// any, for the caller to judge (grace period or reuse).
+    /// The token was not live (unknown, expired, rotated or revoked) or not the
+    /// client's; the stored row, if any, for the caller to judge (grace period, reuse).
     NotLive(Option<Box<RefreshToken>>),
 }
 
@@ -118,55 +136,120 @@ impl<'a> RefreshTokens<'a> {
             .transpose()
     }
 
-    /// Marks the presented token rotated and stores the successor that `successor`
-    /// makes of it (or, if it answers `None`, changes nothing), atomically: of two
-    /// concurrent rotations of one token, exactly one succeeds. The token's row, the
-    /// successor and its session's liveness are one transaction on the writer, with no
-    /// separate read before it.
+    /// Marks the presented token rotated and stores its successor, atomically: of two
+    /// concurrent rotations of one token, exactly one succeeds. Only a live token of
+    /// `client` is rotated, and only if `accept` (when given) accepts its row; a refusal
+    /// changes nothing. The token's row, the successor and its session's liveness are one
+    /// transaction on the writer, with no separate read before it; on PostgreSQL, when
+    /// there is no `accept` to run between the two writes, one statement (one round trip
+    /// instead of four).
     pub async fn rotate(
         &self,
         token_hash: &str,
-        successor_hash: &str,
+        client: &ClientId,
+        successor: &Successor<'_>,
         now: i64,
-        successor: impl FnOnce(&RefreshToken) -> Option<RefreshToken>,
+        accept: Option<&(dyn Fn(&RefreshToken) -> bool + Sync)>,
     ) -> Result<Rotation, StoreError> {
+        let rotated = match (self.db, accept) {
+            (Db::Postgres(_), None) => {
+                self.rotate_in_one_statement(token_hash, client, successor, now)
+                    .await?
+            }
+            _ => {
+                self.rotate_in_transaction(token_hash, client, successor, now, accept)
+                    .await?
+            }
+        };
+        match rotated {
+            Some(rotation) => Ok(rotation),
+            None => Ok(Rotation::NotLive(self.get(token_hash).await?.map(Box::new))),
+        }
+    }
+
+    async fn rotate_in_one_statement(
+        &self,
+        token_hash: &str,
+        client: &ClientId,
+        successor: &Successor<'_>,
+        now: i64,
+    ) -> Result<Option<Rotation>, StoreError> {
+        // PostgreSQL runs data-modifying WITH clauses in the statement's own transaction
+        // and snapshot; the session's liveness comes back with the row.
+        let sql = format!(
+            "WITH old AS (UPDATE refresh_tokens SET rotated_at = $2 \
+             WHERE token_hash = $1 AND client_id = $3 AND {LIVE} RETURNING {COLUMNS}), \
+             successor AS (INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
+             SELECT $4, $5, family_id, client_id, account_id, session_id, scope, auth_time, \
+             acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL \
+             FROM old) \
+             SELECT {COLUMNS}, {} FROM old",
+            session_live("old")
+        );
+        let row = query(&sql)
+            .bind(token_hash)
+            .bind(now)
+            .bind(client.as_str())
+            .bind(successor.token_hash)
+            .bind(&successor.id)
+            .bind(successor.idle_secs)
+            .fetch_optional(self.db.write())
+            .await?;
+        row.map(|row| {
+            Ok(Rotation::Rotated {
+                old: Box::new(token_from(&row)?),
+                session_live: row.get("session_live")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rotate_in_transaction(
+        &self,
+        token_hash: &str,
+        client: &ClientId,
+        successor: &Successor<'_>,
+        now: i64,
+        accept: Option<&(dyn Fn(&RefreshToken) -> bool + Sync)>,
+    ) -> Result<Option<Rotation>, StoreError> {
         let mut tx = self.db.begin().await?;
-        // The session's liveness comes back with the row: one statement fewer (one round
-        // trip fewer on PostgreSQL).
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
-             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
-             RETURNING {COLUMNS}, EXISTS (SELECT 1 FROM sessions \
-             WHERE sessions.id = refresh_tokens.session_id AND sessions.revoked_at IS NULL \
-             AND sessions.expires_at > $2) AS session_live"
+             WHERE token_hash = $1 AND client_id = $3 AND {LIVE} \
+             RETURNING {COLUMNS}, {}",
+            session_live("refresh_tokens")
         );
         let rotated = query(&sql)
             .bind(token_hash)
             .bind(now)
+            .bind(client.as_str())
             .fetch_optional(tx.on())
             .await?;
-        match rotated {
-            Some(row) => {
-                let old = token_from(&row)?;
-                let Some(next) = successor(&old) else {
-                    tx.rollback().await?;
-                    return Ok(Rotation::Refused(Box::new(old)));
-                };
-                let session_live = row.get("session_live")?;
-                insert_on(tx.on(), &next, successor_hash).await?;
-                tx.commit().await?;
-                Ok(Rotation::Rotated {
-                    old: Box::new(old),
-                    session_live,
-                })
-            }
-            None => {
-                // Waits for the batch this saw (a concurrent rotation of the same token,
-                // say) to be committed before reading the row elsewhere.
-                tx.rollback().await?;
-                Ok(Rotation::NotLive(self.get(token_hash).await?.map(Box::new)))
-            }
+        let Some(row) = rotated else {
+            // Waits for the batch this saw (a concurrent rotation of the same token, say)
+            // to be committed before the caller reads the row elsewhere.
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let old = token_from(&row)?;
+        if accept.is_some_and(|accept| !accept(&old)) {
+            tx.rollback().await?;
+            return Ok(Some(Rotation::Refused(Box::new(old))));
         }
+        let next = RefreshToken {
+            id: successor.id.clone(),
+            created_at: now,
+            expires_at: (now + successor.idle_secs).min(old.family_expires_at),
+            rotated_at: None,
+            revoked_at: None,
+            ..old.clone()
+        };
+        insert_on(tx.on(), &next, successor.token_hash).await?;
+        tx.commit().await?;
+        Ok(Some(Rotation::Rotated {
+            old: Box::new(old),
+            session_live: row.get("session_live")?,
+        }))
     }
 
     /// Revokes every token of a family; answers how many were still unrevoked.

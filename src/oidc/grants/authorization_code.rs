@@ -21,13 +21,13 @@ pub async fn exchange(
     let redirect_uri = required(params, "redirect_uri")?;
     let verifier = params.get("code_verifier")?;
     // Spend the code first: whatever is wrong below, it cannot be tried again.
-    let code = match provider
+    let (code, session_live) = match provider
         .store
         .codes()
         .consume(&sha256_b64url(code), now)
         .await?
     {
-        ConsumeOutcome::Consumed(c) => c,
+        ConsumeOutcome::Consumed { code, session_live } => (code, session_live),
         ConsumeOutcome::Replayed(grant) => {
             // RFC 6749 section 4.1.2: a replayed code revokes what it issued. The
             // revocation stands although this request fails.
@@ -87,13 +87,7 @@ pub async fn exchange(
         (None, None) => {}
     }
     // A logout between the code and its exchange ends the grant too.
-    if provider
-        .store
-        .sessions()
-        .get_live(&code.session_id, now)
-        .await?
-        .is_none()
-    {
+    if !session_live {
         return Err(OAuthError::invalid_grant(
             "the session this code was issued in has ended",
         ));

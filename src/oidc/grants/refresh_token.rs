@@ -12,7 +12,7 @@ use super::required;
 use crate::crypto::sha256_b64url;
 use crate::provider::Provider;
 use crate::secret::Secret;
-use crate::store::{Client, RefreshToken, Rotation};
+use crate::store::{Client, RefreshToken, Rotation, Successor};
 
 pub async fn exchange(
     provider: &Provider,
@@ -24,28 +24,31 @@ pub async fn exchange(
     let presented_hash = sha256_b64url(presented);
     let successor = provider.master.refresh_successor(presented);
     let successor_hash = sha256_b64url(successor.expose());
-    let idle = provider.config.tokens.refresh_idle_ttl.as_secs() as i64;
     let asked_scope = params.get("scope")?.map(ScopeSet::parse);
-    // Checked inside the rotation, on the row it rotates: a refusal changes nothing.
-    let mut refusal = None;
+    // The scope asked is checked inside the rotation, on the row it rotates: a refusal
+    // changes nothing. Without one, nothing needs checking between the two writes.
+    let scope_granted =
+        |current: &RefreshToken| refuse(client, current, asked_scope.as_ref()).is_none();
     let rotation = provider
         .store
         .refresh_tokens()
-        .rotate(&presented_hash, &successor_hash, now, |current| {
-            refusal = refuse(client, current, asked_scope.as_ref());
-            refusal.is_none().then(|| RefreshToken {
+        .rotate(
+            &presented_hash,
+            &client.client_id,
+            &Successor {
+                token_hash: &successor_hash,
                 id: crate::ids::new_uuid(),
-                created_at: now,
-                expires_at: (now + idle).min(current.family_expires_at),
-                rotated_at: None,
-                revoked_at: None,
-                ..current.clone()
-            })
-        })
+                idle_secs: provider.config.tokens.refresh_idle_ttl.as_secs() as i64,
+            },
+            now,
+            asked_scope.is_some().then_some(&scope_granted as _),
+        )
         .await?;
     let (row, session_live) = match rotation {
         Rotation::Rotated { old, session_live } => (*old, session_live),
-        Rotation::Refused(_) => return Err(refusal.unwrap_or_else(invalid)),
+        Rotation::Refused(old) => {
+            return Err(refuse(client, &old, asked_scope.as_ref()).unwrap_or_else(invalid));
+        }
         Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
             return Err(invalid().with_detail(format!(
                 "token of {} presented by {}",
