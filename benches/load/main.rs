@@ -1,11 +1,12 @@
 //! The load harness: `cargo bench --bench load`.
 //!
-//! Starts Portico on SQLite, Portico on PostgreSQL and the `oidc-provider` peer (each a
-//! separate process), drives every workload over keep-alive connections for a fixed
-//! time, and reports throughput, p50/p99 latency, errors, the server's CPU time and
-//! memory, and the ratio to the peer. Settings (environment):
-//! `BENCH_SECONDS` (10), `BENCH_WARMUP` (2), `BENCH_CONNECTIONS` (64),
-//! `BENCH_TARGETS` (`sqlite,postgres,peer`), `BENCH_WORKLOADS` (a substring filter),
+//! Starts Portico on SQLite, Portico on PostgreSQL and the `oidc-provider` peer in memory
+//! and on PostgreSQL (each a separate process), drives every workload over keep-alive
+//! connections for a fixed time, and reports throughput, p50/p99 latency, errors, the
+//! server's CPU time (and PostgreSQL's) and memory, and the ratios to the peer.
+//! Settings (environment): `BENCH_SECONDS` (10), `BENCH_WARMUP` (2), `BENCH_CONNECTIONS`
+//! (64), `BENCH_TARGETS` (`sqlite,postgres,peer,peer-pg`), `BENCH_WORKLOADS` (a substring
+//! filter),
 //! `PORTICO_BENCH_POSTGRES_URL` (`postgres://postgres@127.0.0.1:5432/postgres`).
 
 mod client;
@@ -228,7 +229,10 @@ fn peer_dir() -> std::path::PathBuf {
 
 fn ensure_peer_installed() -> bool {
     let dir = peer_dir();
-    if dir.join("node_modules/oidc-provider").exists() {
+    if ["oidc-provider", "pg"]
+        .iter()
+        .all(|package| dir.join("node_modules").join(package).exists())
+    {
         return true;
     }
     std::process::Command::new("npm")
@@ -244,7 +248,7 @@ async fn main() {
     let seconds = Duration::from_secs(env("BENCH_SECONDS", 10));
     let warmup = Duration::from_secs(env("BENCH_WARMUP", 2));
     let connections: usize = env("BENCH_CONNECTIONS", 64);
-    let targets: String = env("BENCH_TARGETS", "sqlite,postgres,peer".to_owned());
+    let targets: String = env("BENCH_TARGETS", "sqlite,postgres,peer,peer-pg".to_owned());
     let filter: String = env("BENCH_WORKLOADS", String::new());
     let admin: String = env(
         "PORTICO_BENCH_POSTGRES_URL",
@@ -272,7 +276,15 @@ async fn main() {
                     eprintln!("skipping the peer: `npm ci` in benches/peer failed");
                     continue;
                 }
-                (targets::peer(&peer_dir()).await, None)
+                (targets::peer(&peer_dir(), None).await, None)
+            }
+            "peer-pg" => {
+                if !ensure_peer_installed() {
+                    eprintln!("skipping the peer: `npm ci` in benches/peer failed");
+                    continue;
+                }
+                let (url, db) = create_postgres_database(&admin).await;
+                (targets::peer(&peer_dir(), Some(url)).await, Some(db))
             }
             other => panic!("unknown target {other}"),
         };
@@ -343,22 +355,26 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | database CPU µs/op | RSS MiB: first, last (min-max) | vs peer |"
+        "| server | workload | ops/s | p50 ms | p99 ms | errors | server CPU s | CPU µs/op | database CPU µs/op | RSS MiB: first, last (min-max) | vs peer | vs peer on PostgreSQL |"
     );
     let _ = writeln!(
         out,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for m in results {
-        let peer = results
-            .iter()
-            .find(|p| p.target == "oidc-provider" && p.workload == m.workload);
-        let ratio = match peer {
-            Some(p) if p.target != m.target && p.ops_per_sec > 0.0 => {
-                format!("{:.1}x", m.ops_per_sec / p.ops_per_sec)
+        let ratio_to = |peer_name: &str| {
+            let peer = results
+                .iter()
+                .find(|p| p.target == peer_name && p.workload == m.workload);
+            match peer {
+                Some(p) if !m.target.starts_with("oidc-provider") && p.ops_per_sec > 0.0 => {
+                    format!("{:.1}x", m.ops_per_sec / p.ops_per_sec)
+                }
+                _ => String::new(),
             }
-            _ => "".into(),
         };
+        let ratio = ratio_to("oidc-provider");
+        let ratio_pg = ratio_to("oidc-provider (PostgreSQL)");
         let per_op = |cpu: f64| {
             if m.ops_per_sec > 0.0 {
                 cpu / (m.ops_per_sec * seconds.as_secs_f64()) * 1e6
@@ -373,7 +389,7 @@ fn report(
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {} | {:.0}, {:.0} ({:.0}-{:.0}) | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.0} | {} | {:.0}, {:.0} ({:.0}-{:.0}) | {} | {} |",
             m.target,
             m.workload.name(),
             m.ops_per_sec,
@@ -387,7 +403,8 @@ fn report(
             m.rss_first_last.1,
             m.rss_range.0,
             m.rss_range.1,
-            ratio
+            ratio,
+            ratio_pg
         );
     }
     let _ = writeln!(out);

@@ -1,5 +1,6 @@
 //! The servers under test, each a separate process so its CPU time and memory can be
-//! read from /proc: Portico on SQLite, Portico on PostgreSQL, and the oidc-provider peer.
+//! read from /proc: Portico on SQLite, Portico on PostgreSQL, and the oidc-provider peer
+//! in memory and on PostgreSQL.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -189,13 +190,18 @@ pub async fn portico(name: &str, database_url: Option<String>) -> Target {
     }
 }
 
-/// The oidc-provider peer (`benches/peer/`), after `npm ci` there.
-pub async fn peer(peer_dir: &Path) -> Target {
+/// The oidc-provider peer (`benches/peer/`), after `npm ci` there: in memory, or on
+/// PostgreSQL with `database_url`.
+pub async fn peer(peer_dir: &Path, database_url: Option<String>) -> Target {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let issuer = format!("http://{addr}");
-    let mut child = Command::new("node")
+    let mut command = Command::new("node");
+    if let Some(url) = &database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command
         .arg("server.mjs")
         .current_dir(peer_dir)
         .env("PORT", port.to_string())
@@ -221,7 +227,10 @@ pub async fn peer(peer_dir: &Path) -> Target {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     wait_ready(&addr, "/.well-known/openid-configuration", &mut child).await;
     Target {
-        name: "oidc-provider".into(),
+        name: match database_url {
+            Some(_) => "oidc-provider (PostgreSQL)".into(),
+            None => "oidc-provider".into(),
+        },
         kind: Kind::Peer,
         addr,
         issuer,

@@ -11,6 +11,8 @@ import * as http from 'node:http';
 
 import Provider, { errors } from 'oidc-provider';
 
+import { postgresAdapter } from './postgres-adapter.mjs';
+
 const PORT = Number.parseInt(process.env.PORT ?? '', 10);
 if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   console.error('set PORT to the TCP port to listen on (127.0.0.1:PORT)');
@@ -111,9 +113,10 @@ function verifiedClaims(jwt) {
   return claims;
 }
 
-function jwtAsStored(model, jwt) {
+// `isDenied(jti)`: the deny list of the store in use (a Map here, a table on PostgreSQL).
+async function jwtAsStored(model, jwt, isDenied) {
   const c = verifiedClaims(jwt);
-  if (!c || c.exp <= epoch() || denied.has(c.jti)) return undefined;
+  if (!c || c.exp <= epoch() || await isDenied(c.jti)) return undefined;
   const isClient = c.sub === c.client_id;
   if ((model === 'ClientCredentials') !== isClient) return undefined;
   return {
@@ -155,7 +158,7 @@ class BenchAdapter {
   }
 
   async find(id) {
-    if (JWT_MODELS.has(this.model) && id.includes('.')) return jwtAsStored(this.model, id);
+    if (JWT_MODELS.has(this.model) && id.includes('.')) return jwtAsStored(this.model, id, (jti) => denied.has(jti));
     const entry = store.get(this.key(id));
     if (!entry) return undefined;
     if (entry.exp <= epoch()) {
@@ -222,8 +225,18 @@ setInterval(() => {
   }
 }, 60_000).unref();
 
+// DATABASE_URL: everything in PostgreSQL instead (postgres-adapter.mjs), with as many
+// connections as Portico's pool has by default.
+const adapter = process.env.DATABASE_URL
+  ? await postgresAdapter(
+    process.env.DATABASE_URL,
+    { models: JWT_MODELS, asStored: jwtAsStored, denyFor: ACCESS_TOKEN_TTL + 60 },
+    Number.parseInt(process.env.DATABASE_POOL || '16', 10),
+  )
+  : BenchAdapter;
+
 const configuration = {
-  adapter: BenchAdapter,
+  adapter,
   jwks: { keys: [signingJwk] },
 
   clients: [
