@@ -6,7 +6,7 @@ use super::tokens::AccessTokenClaims;
 use crate::crypto::sha256_b64url;
 use crate::ids::GrantId;
 use crate::provider::Provider;
-use crate::store::{Client, grant_key, jti_key};
+use crate::store::{Client, DenyKeys, grant_key, jti_key};
 
 /// Revokes every refresh token of the grant and, through the deny list, every access
 /// token issued from it (each lives at most `access_token_ttl` from now).
@@ -36,6 +36,39 @@ pub async fn live_access_token(
     token: &str,
     now: i64,
 ) -> Result<AccessTokenClaims, OAuthError> {
+    let claims = verified_access_token(provider, token, now).await?;
+    if provider
+        .store
+        .revocations()
+        .any_revoked(&deny_keys(&claims))
+        .await?
+    {
+        return Err(revoked());
+    }
+    Ok(claims)
+}
+
+/// The answer for an access token on the deny list.
+pub fn revoked() -> OAuthError {
+    OAuthError::invalid_token("the access token was revoked")
+}
+
+/// The deny-list keys that would revoke this access token.
+pub fn deny_keys(claims: &AccessTokenClaims) -> DenyKeys<'_> {
+    DenyKeys {
+        jti: &claims.jti,
+        grant: claims.grant_id.as_deref(),
+        sid: claims.sid.as_deref(),
+    }
+}
+
+/// Verifies an access token of ours (signature, `typ`, issuer, expiry), from the
+/// per-node cache of verified tokens when it is there; the deny list is the caller's.
+pub async fn verified_access_token(
+    provider: &Provider,
+    token: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, OAuthError> {
     let cached = provider
         .verified_tokens
         .lock()
@@ -43,37 +76,22 @@ pub async fn live_access_token(
         .get(token)
         .filter(|c| c.exp > now)
         .cloned();
-    let claims = match cached {
-        Some(c) => c,
-        None => {
-            let claims: AccessTokenClaims = provider
-                .verify_own(token, "at+jwt", Some(now))
-                .await
-                .map_err(|e| {
-                OAuthError::invalid_token("the access token is invalid or expired")
-                    .with_detail(e.to_string())
-            })?;
-            let mut cache = provider.verified_tokens.lock().expect("token cache lock");
-            // Bounded: cleared whole when full, the simplest eviction that cannot grow.
-            if cache.len() >= 4_096 {
-                cache.clear();
-            }
-            cache.insert(token.to_owned(), claims.clone());
-            claims
-        }
-    };
-    if provider
-        .store
-        .revocations()
-        .any_revoked(
-            &claims.jti,
-            claims.grant_id.as_deref(),
-            claims.sid.as_deref(),
-        )
-        .await?
-    {
-        return Err(OAuthError::invalid_token("the access token was revoked"));
+    if let Some(claims) = cached {
+        return Ok(claims);
     }
+    let claims: AccessTokenClaims = provider
+        .verify_own(token, "at+jwt", Some(now))
+        .await
+        .map_err(|e| {
+            OAuthError::invalid_token("the access token is invalid or expired")
+                .with_detail(e.to_string())
+        })?;
+    let mut cache = provider.verified_tokens.lock().expect("token cache lock");
+    // Bounded: cleared whole when full, the simplest eviction that cannot grow.
+    if cache.len() >= 4_096 {
+        cache.clear();
+    }
+    cache.insert(token.to_owned(), claims.clone());
     Ok(claims)
 }
 

@@ -4,12 +4,34 @@
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorCode, OAuthError};
+use super::revocation;
 use super::scopes::ScopeSet;
 use crate::provider::Provider;
-use crate::store::{Account, AccountKind};
+use crate::store::{Account, AccountForToken, AccountKind};
 
 pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Value, OAuthError> {
-    let claims = super::revocation::live_access_token(provider, token, now).await?;
+    let claims = revocation::verified_access_token(provider, token, now).await?;
+    let keys = revocation::deny_keys(&claims);
+    let client = provider.client(&claims.client_id).await?;
+    let account_id = match &client {
+        Some(client) => super::subject::account_of(provider, client, &claims.sub).await?,
+        None => None,
+    };
+    // The deny list and the account in one read where the account is known.
+    let found = match &account_id {
+        Some(id) => {
+            provider
+                .store
+                .accounts()
+                .get_unless_revoked(id, &keys)
+                .await?
+        }
+        None if provider.store.revocations().any_revoked(&keys).await? => AccountForToken::Revoked,
+        None => AccountForToken::Gone,
+    };
+    if matches!(found, AccountForToken::Revoked) {
+        return Err(revocation::revoked());
+    }
     if !claims.aud.contains(provider.issuer()) {
         return Err(OAuthError::invalid_token(
             "the access token is not for this server",
@@ -22,17 +44,9 @@ pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Valu
             "the access token lacks the `openid` scope",
         ));
     }
-    let gone = || OAuthError::invalid_token("the account no longer exists");
-    let client = provider.client(&claims.client_id).await?.ok_or_else(gone)?;
-    let account_id = super::subject::account_of(provider, &client, &claims.sub)
-        .await?
-        .ok_or_else(gone)?;
-    let account = provider
-        .store
-        .accounts()
-        .get(&account_id)
-        .await?
-        .ok_or_else(gone)?;
+    let AccountForToken::Found(account) = found else {
+        return Err(OAuthError::invalid_token("the account no longer exists"));
+    };
     Ok(claims_for(&account, &claims.sub, &scopes))
 }
 

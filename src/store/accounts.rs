@@ -4,6 +4,7 @@ use super::db::{Db, Row, query};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::revocations::DenyKeys;
 use crate::ids::{AccountId, new_uuid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,16 @@ pub struct NewAccount {
     pub address: Option<Address>,
 }
 
+/// What an access token's account lookup found.
+#[derive(Debug)]
+pub enum AccountForToken {
+    /// The token is on the deny list.
+    Revoked,
+    Found(Box<Account>),
+    /// The account no longer exists.
+    Gone,
+}
+
 fn account_from(r: &Row) -> Result<Account, StoreError> {
     let kind: String = r.get("kind")?;
     Ok(Account {
@@ -134,6 +145,33 @@ impl<'a> Accounts<'a> {
             .await?
             .map(|r| account_from(&r))
             .transpose()
+    }
+
+    /// The account a person's access token names, unless the token is revoked: the
+    /// deny-list lookup and the account's row in one statement (UserInfo's two reads).
+    pub async fn get_unless_revoked(
+        &self,
+        id: &AccountId,
+        token: &DenyKeys<'_>,
+    ) -> Result<AccountForToken, StoreError> {
+        // One row always: the deny-list answer, with the account's columns when it exists.
+        let sql = format!(
+            "SELECT {} AS revoked, found.* FROM (SELECT 1) AS one \
+             LEFT JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $4) AS found ON TRUE",
+            DenyKeys::REVOKED
+        );
+        let row = token
+            .bind(query(&sql))
+            .bind(id.as_str())
+            .fetch_one(self.db.read())
+            .await?;
+        Ok(if row.get("revoked")? {
+            AccountForToken::Revoked
+        } else if row.get::<Option<String>>("id")?.is_none() {
+            AccountForToken::Gone
+        } else {
+            AccountForToken::Found(Box::new(account_from(&row)?))
+        })
     }
 
     /// Creates an account with a local password login (`source_id`'s identity is the
@@ -233,5 +271,81 @@ impl<'a> Accounts<'a> {
 
     pub async fn username_exists(&self, username: &str) -> Result<bool, StoreError> {
         Ok(self.password_hash(username).await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::{Store, jti_key};
+
+    #[tokio::test]
+    async fn an_access_tokens_account_comes_with_its_deny_list_answer() {
+        let env = [(
+            "PORTICO_DATABASE_URL".to_owned(),
+            "sqlite::memory:".to_owned(),
+        )];
+        let store = Store::connect(&Config::from_parts("", &env).unwrap())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let new = NewAccount {
+            email: Some("mai@example.gov".into()),
+            ..Default::default()
+        };
+        let id = store
+            .accounts()
+            .create_with_password(&new, "password", "mai", "hash", 1)
+            .await
+            .unwrap();
+        let keys = DenyKeys {
+            jti: "j1",
+            grant: Some("g1"),
+            sid: None,
+        };
+        let found = store.accounts().get_unless_revoked(&id, &keys).await;
+        assert!(
+            matches!(&found, Ok(AccountForToken::Found(a)) if a.id == id && a.email.as_deref() == Some("mai@example.gov")),
+            "{found:?}"
+        );
+        let unknown = AccountId::new("no-such-account".to_owned());
+        let found = store.accounts().get_unless_revoked(&unknown, &keys).await;
+        assert!(matches!(found, Ok(AccountForToken::Gone)), "{found:?}");
+        // Revoked by its grant: revoked whether or not the account exists.
+        store
+            .revocations()
+            .revoke(&crate::store::grant_key("g1"), 1, 100)
+            .await
+            .unwrap();
+        for account in [&id, &unknown] {
+            let found = store.accounts().get_unless_revoked(account, &keys).await;
+            assert!(matches!(found, Ok(AccountForToken::Revoked)), "{found:?}");
+        }
+        // Another token of the same account is not.
+        let other = DenyKeys {
+            jti: "j2",
+            grant: Some("g2"),
+            sid: Some("s2"),
+        };
+        let found = store.accounts().get_unless_revoked(&id, &other).await;
+        assert!(matches!(found, Ok(AccountForToken::Found(_))), "{found:?}");
+        store
+            .revocations()
+            .revoke(&jti_key("j2"), 1, 100)
+            .await
+            .unwrap();
+        assert!(store.revocations().any_revoked(&other).await.unwrap());
+        assert!(
+            !store
+                .revocations()
+                .any_revoked(&DenyKeys {
+                    jti: "j3",
+                    grant: None,
+                    sid: None
+                })
+                .await
+                .unwrap()
+        );
     }
 }

@@ -31,7 +31,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use db::Db;
 use sqlite::{SqliteDb, SqlitePath};
 
-pub use accounts::{Account, AccountKind, Accounts, Address, NewAccount};
+pub use accounts::{Account, AccountForToken, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
 pub use audit::{Audit, AuditEvent};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
@@ -41,7 +41,7 @@ pub use keys::{Keys, StoredKey};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
-pub use revocations::{Revocations, grant_key, jti_key, sid_key};
+pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients};
 pub use sessions::{Session, SessionSummary, Sessions};
 pub use subjects::PairwiseSubjects;

@@ -1,7 +1,7 @@
 //! The deny list: revoked access tokens (`jti:...`) and grants (`grant:...`), each kept
 //! until every token it covers has expired.
 
-use super::db::{Db, query};
+use super::db::{Db, Query, query};
 
 use super::StoreError;
 
@@ -20,6 +20,27 @@ pub fn grant_key(grant: &str) -> String {
 /// Every access token issued under a session that ended (by the `sid` its client got).
 pub fn sid_key(sid: &str) -> String {
     format!("sid:{sid}")
+}
+
+/// The deny-list keys that revoke one access token: its own `jti`, its grant, the
+/// session (`sid`) it was issued under.
+pub struct DenyKeys<'a> {
+    pub jti: &'a str,
+    pub grant: Option<&'a str>,
+    pub sid: Option<&'a str>,
+}
+
+impl DenyKeys<'_> {
+    /// An SQL expression: whether any of the keys, bound as `$1`..`$3`, is on the list.
+    pub(super) const REVOKED: &'static str =
+        "EXISTS (SELECT 1 FROM revocations WHERE revoked_key IN ($1, $2, $3))";
+
+    /// Binds the keys as the query's first three parameters.
+    pub(super) fn bind<'q>(&self, q: Query<'q>) -> Query<'q> {
+        q.bind(jti_key(self.jti))
+            .bind(self.grant.map(grant_key).unwrap_or_default())
+            .bind(self.sid.map(sid_key).unwrap_or_default())
+    }
 }
 
 impl<'a> Revocations<'a> {
@@ -41,20 +62,12 @@ impl<'a> Revocations<'a> {
         Ok(())
     }
 
-    /// Whether a token with this `jti`, grant and `sid` is revoked: one indexed lookup.
-    pub async fn any_revoked(
-        &self,
-        jti: &str,
-        grant: Option<&str>,
-        sid: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let found =
-            query("SELECT 1 AS found FROM revocations WHERE revoked_key IN ($1, $2, $3) LIMIT 1")
-                .bind(jti_key(jti))
-                .bind(grant.map(grant_key).unwrap_or_default())
-                .bind(sid.map(sid_key).unwrap_or_default())
-                .fetch_optional(self.db.read())
-                .await?;
-        Ok(found.is_some())
+    /// Whether a token with these keys is revoked: one indexed lookup.
+    pub async fn any_revoked(&self, keys: &DenyKeys<'_>) -> Result<bool, StoreError> {
+        let sql = format!("SELECT {} AS revoked", DenyKeys::REVOKED);
+        keys.bind(query(&sql))
+            .fetch_one(self.db.read())
+            .await?
+            .get("revoked")
     }
 }
