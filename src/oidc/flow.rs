@@ -12,7 +12,9 @@ use crate::ids::{GrantId, PendingId};
 use crate::provider::Provider;
 use crate::secret::Secret;
 use crate::sources::{Callback, Source, SourceRefusal};
-use crate::store::{AuthorizationCode, Client, PendingAuthorization, Session, StoreError};
+use crate::store::{
+    AuthorizationCode, Client, PendingAuthorization, Session, SessionPortal, StoreError,
+};
 
 /// Where the browser goes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +189,7 @@ pub async fn authorize(
         expires_at: now + provider.config.session.login_timeout.as_secs() as i64,
     };
     match (decision, session) {
-        (Decision::IssueCode, Some(s)) => issue_code(provider, &req, s, now)
+        (Decision::IssueCode, Some(s)) => issue_code(provider, &client, &req, s, now)
             .await
             .map(Step::Redirect)
             .map_err(redirect),
@@ -415,7 +417,7 @@ pub async fn login(
     let consented = consent_given(provider, &client, &session, &req).await?;
     let step = match req.decide(true, consented) {
         Ok(Decision::Consent) => Step::Consent(pending.id),
-        Ok(_) => finish(provider, &pending.id, &req, &session, now).await?,
+        Ok(_) => finish(provider, &client, &pending.id, &req, &session, now).await?,
         Err(error) => Step::Redirect(req.target.with_error(&error, provider.issuer())),
     };
     Ok(LoginOutcome::SignedIn {
@@ -484,12 +486,13 @@ pub async fn consent(
         now,
     )
     .await?;
-    finish(provider, id, &req, session, now).await
+    finish(provider, &client, id, &req, session, now).await
 }
 
 /// Takes the pending request out (once) and issues the code.
 async fn finish(
     provider: &Provider,
+    client: &Client,
     id: &PendingId,
     req: &AuthorizationRequest,
     session: &Session,
@@ -498,7 +501,7 @@ async fn finish(
     if provider.store.pending().take(id, now).await?.is_none() {
         return Err(FlowError::Expired);
     }
-    match issue_code(provider, req, session, now).await {
+    match issue_code(provider, client, req, session, now).await {
         Ok(url) => Ok(Step::Redirect(url)),
         Err(error) => Ok(Step::Redirect(
             req.target.with_error(&error, provider.issuer()),
@@ -507,9 +510,11 @@ async fn finish(
 }
 
 /// Issues a single-use code bound to the client, redirect URI, PKCE challenge and
-/// session, and answers the redirect URL that carries it.
+/// session, records the client as a portal of the session (logout must reach it, with
+/// the `sid` and `sub` its tokens will carry), and answers the redirect URL.
 pub async fn issue_code(
     provider: &Provider,
+    client: &Client,
     req: &AuthorizationRequest,
     session: &Session,
     now: i64,
@@ -531,6 +536,12 @@ pub async fn issue_code(
         created_at: now,
         expires_at: now + provider.config.tokens.code_ttl.as_secs() as i64,
     };
-    provider.store.codes().insert(&row).await?;
+    let portal = SessionPortal {
+        sid: provider
+            .master
+            .session_sid(session.id.as_str(), client.client_id.as_str()),
+        subject: super::subject::subject_for(provider, client, &session.account_id),
+    };
+    provider.store.codes().insert(&row, &portal).await?;
     Ok(req.target.with_code(code.expose(), provider.issuer()))
 }

@@ -1,5 +1,5 @@
 //! Ending SSO sessions: RP-Initiated Logout 1.0 (`/end_session`), and the notices that
-//! reach every portal that received tokens under the session: Back-Channel Logout 1.0
+//! reach every portal that was given a code under the session: Back-Channel Logout 1.0
 //! (queued, see `backchannel.rs`) and Front-Channel Logout 1.0 (iframes on the page).
 
 use serde::Deserialize;

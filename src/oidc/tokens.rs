@@ -114,9 +114,9 @@ pub struct UserGrant {
     pub acr: String,
     pub amr: Vec<String>,
     pub nonce: Option<String>,
-    /// Whether issuing records the client on the session and its pairwise subject (a
-    /// code exchange does; a refresh finds both recorded).
-    pub records_session: bool,
+    /// Whether issuing records the client's pairwise subject (a code exchange does; a
+    /// refresh finds it recorded).
+    pub records_subject: bool,
 }
 
 /// OIDC Core section 3.1.3.6: base64url of the left half of the hash of the access
@@ -153,27 +153,16 @@ pub async fn for_user(
 ) -> Result<TokenResponse, OAuthError> {
     let issuer = provider.issuer();
     let sub = super::subject::subject_for(provider, client, &grant.account_id);
-    if grant.records_session {
+    if grant.records_subject {
         super::subject::record(provider, client, &grant.account_id, &sub).await?;
     }
-    let sid = match &grant.session_id {
-        Some(session) => {
-            let sid = provider
-                .master
-                .session_sid(session.as_str(), client.client_id.as_str());
-            // Logout must reach every portal that got tokens under the session; a
-            // refresh reuses what its code exchange recorded.
-            if grant.records_session {
-                provider
-                    .store
-                    .session_clients()
-                    .record(session, &client.client_id, &sid, &sub, now)
-                    .await?;
-            }
-            Some(sid)
-        }
-        None => None,
-    };
+    // The session recorded this client, with this sid, when it issued the code
+    // (flow::issue_code): logout reaches it.
+    let sid = grant.session_id.as_ref().map(|session| {
+        provider
+            .master
+            .session_sid(session.as_str(), client.client_id.as_str())
+    });
     let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     let claims = AccessTokenClaims {
         iss: issuer.to_owned(),

@@ -2,6 +2,7 @@
 
 use super::db::{Db, Row, query};
 
+use super::session_clients::{RECORD, SessionPortal};
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
 
@@ -66,30 +67,62 @@ impl<'a> Codes<'a> {
         Codes { db }
     }
 
-    pub async fn insert(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, account_id, \
-             session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, amr, \
-             created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&c.code_hash)
-        .bind(c.grant_id.as_str())
-        .bind(c.client_id.as_str())
-        .bind(c.account_id.as_str())
-        .bind(c.session_id.as_str())
-        .bind(&c.redirect_uri)
-        .bind(&c.scope)
-        .bind(c.nonce.as_deref())
-        .bind(c.code_challenge.as_deref())
-        .bind(c.auth_time)
-        .bind(&c.acr)
-        .bind(to_json_list(&c.amr))
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .execute(self.db.write())
-        .await?;
-        Ok(())
+    /// Stores the code and records its client as a portal of the session, atomically;
+    /// on PostgreSQL in one statement (one round trip, one commit).
+    pub async fn insert(
+        &self,
+        c: &AuthorizationCode,
+        portal: &SessionPortal,
+    ) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, \
+             account_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, \
+             amr, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+        let code = |sql| {
+            query(sql)
+                .bind(&c.code_hash)
+                .bind(c.grant_id.as_str())
+                .bind(c.client_id.as_str())
+                .bind(c.account_id.as_str())
+                .bind(c.session_id.as_str())
+                .bind(&c.redirect_uri)
+                .bind(&c.scope)
+                .bind(c.nonce.as_deref())
+                .bind(c.code_challenge.as_deref())
+                .bind(c.auth_time)
+                .bind(&c.acr)
+                .bind(to_json_list(&c.amr))
+                .bind(c.created_at)
+                .bind(c.expires_at)
+        };
+        let record = |sql| {
+            query(sql)
+                .bind(c.session_id.as_str())
+                .bind(c.client_id.as_str())
+                .bind(&portal.sid)
+                .bind(&portal.subject)
+                .bind(c.created_at)
+        };
+        if let Db::Postgres(_) = self.db {
+            // The portal's record with the code's own parameters ($5 session, $3 client,
+            // $13 now) and the sid and subject after them.
+            let sql = format!(
+                "WITH code AS ({INSERT}) INSERT INTO session_clients \
+                 (session_id, client_id, sid, subject, first_at, last_at) \
+                 VALUES ($5, $3, $15, $16, $13, $13) \
+                 ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $13"
+            );
+            code(&sql)
+                .bind(&portal.sid)
+                .bind(&portal.subject)
+                .execute(self.db.write())
+                .await?;
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        code(INSERT).execute(tx.on()).await?;
+        record(RECORD).execute(tx.on()).await?;
+        tx.commit().await
     }
 
     /// Marks the code used in one statement, so two concurrent exchanges cannot both

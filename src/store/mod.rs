@@ -42,7 +42,7 @@ pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
-pub use session_clients::{SessionClient, SessionClients};
+pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
 pub use subjects::PairwiseSubjects;
 

@@ -1,4 +1,4 @@
-//! The portals that received tokens under each session, and the `sid` each was given:
+//! The portals that were given a code under each session, and the `sid` each was given:
 //! what logout must reach.
 
 use super::db::{Db, Row, query};
@@ -16,6 +16,19 @@ pub struct SessionClient {
     pub frontchannel_logout_uri: Option<String>,
 }
 
+/// What a session records of a portal that got a code under it: the `sid` and `sub` its
+/// tokens carry, for the logout tokens it will be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPortal {
+    pub sid: String,
+    pub subject: String,
+}
+
+/// Records `$2` as a portal of session `$1`, with sid `$3` and subject `$4`, at `$5`.
+pub(super) const RECORD: &str = "INSERT INTO session_clients \
+    (session_id, client_id, sid, subject, first_at, last_at) VALUES ($1, $2, $3, $4, $5, $5) \
+    ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $5";
+
 pub struct SessionClients<'a> {
     db: &'a Db,
 }
@@ -23,29 +36,6 @@ pub struct SessionClients<'a> {
 impl<'a> SessionClients<'a> {
     pub(super) fn new(db: &'a Db) -> Self {
         SessionClients { db }
-    }
-
-    pub async fn record(
-        &self,
-        session: &SessionId,
-        client: &ClientId,
-        sid: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO session_clients (session_id, client_id, sid, subject, first_at, last_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $5",
-        )
-        .bind(session.as_str())
-        .bind(client.as_str())
-        .bind(sid)
-        .bind(subject)
-        .bind(now)
-        .execute(self.db.write())
-        .await?;
-        Ok(())
     }
 
     pub async fn of_session(&self, session: &SessionId) -> Result<Vec<SessionClient>, StoreError> {

@@ -103,7 +103,7 @@ pub async fn exchange(
         acr: code.acr.clone(),
         amr: code.amr.clone(),
         nonce: code.nonce.clone(),
-        records_session: true,
+        records_subject: true,
     };
     let refresh =
         if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {

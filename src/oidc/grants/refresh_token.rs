@@ -99,7 +99,7 @@ pub async fn exchange(
         amr: row.amr.clone(),
         // OIDC Core section 12.2: no nonce in a refreshed ID token.
         nonce: None,
-        records_session: false,
+        records_subject: false,
     };
     tokens::for_user(
         provider,
