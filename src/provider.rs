@@ -30,7 +30,8 @@ pub struct Provider {
     pub passwords: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
     /// The discovery document, serialised once.
-    pub discovery_json: Arc<str>,
+    /// Serialised once; cloned per request without copying.
+    pub discovery_json: bytes::Bytes,
     /// Client key sets for `private_key_jwt`.
     pub jwks_cache: crate::oidc::client_assertion::JwksCache,
     /// Wakes the back-channel logout worker.

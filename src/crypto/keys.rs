@@ -1,6 +1,7 @@
 //! Signing keys: generation, the in-memory key ring (decoded once), JWS signing and
 //! verification, and the JWKS document (serialised once per key change).
 
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -234,7 +235,8 @@ pub struct KeyRing {
     /// Newest first.
     entries: Vec<Entry>,
     published: HashMap<String, Arc<SigningKey>>,
-    jwks: Arc<str>,
+    /// Serialised once; cloned per request without copying.
+    jwks: Bytes,
 }
 
 impl KeyRing {
@@ -259,7 +261,7 @@ impl KeyRing {
         KeyRing {
             entries,
             published,
-            jwks: jwks.into(),
+            jwks: Bytes::from(jwks.to_string()),
         }
     }
 
@@ -273,7 +275,7 @@ impl KeyRing {
             .map(|e| &e.key)
     }
 
-    pub fn jwks_json(&self) -> Arc<str> {
+    pub fn jwks_json(&self) -> Bytes {
         self.jwks.clone()
     }
 
@@ -463,7 +465,7 @@ mod tests {
     #[test]
     fn jwks_publishes_public_parts_only_with_thumbprint_kids() {
         let ring = ring();
-        let jwks: serde_json::Value = serde_json::from_str(&ring.jwks_json()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_slice(&ring.jwks_json()).unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 2);
         for k in keys {

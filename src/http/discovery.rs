@@ -1,12 +1,13 @@
 //! Discovery and JWKS, served from memory as serialised once.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 
-fn json(body: String, content_type: &'static str, cache_control: HeaderValue) -> Response {
+fn json(body: Bytes, content_type: &'static str, cache_control: HeaderValue) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -20,7 +21,7 @@ fn json(body: String, content_type: &'static str, cache_control: HeaderValue) ->
 
 pub async fn configuration(State(app): State<AppState>) -> Response {
     json(
-        app.provider.discovery_json.to_string(),
+        app.provider.discovery_json.clone(),
         "application/json",
         HeaderValue::from_static("public, max-age=3600"),
     )
@@ -29,7 +30,7 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
 pub async fn jwks(State(app): State<AppState>) -> Response {
     let max_age = app.provider.config.keys.jwks_max_age();
     json(
-        app.provider.keys().jwks_json().to_string(),
+        app.provider.keys().jwks_json(),
         "application/jwk-set+json",
         HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number"),
     )
