@@ -29,8 +29,7 @@ pub struct Provider {
     pub master: MasterKey,
     pub passwords: PasswordHasherPool,
     keys: RwLock<Arc<KeyRing>>,
-    /// The discovery document, serialised once.
-    /// Serialised once; cloned per request without copying.
+    /// The discovery document, serialised once; cloned per request without copying.
     pub discovery_json: bytes::Bytes,
     /// Client key sets for `private_key_jwt`.
     pub jwks_cache: crate::oidc::client_assertion::JwksCache,
@@ -47,6 +46,8 @@ pub struct Provider {
     /// checked at each use.
     pub verified_tokens:
         std::sync::Mutex<std::collections::HashMap<String, crate::oidc::tokens::AccessTokenClaims>>,
+    /// This node's mirror of the deny list (kept by `spawn_deny_list_sync`).
+    pub deny_list: crate::oidc::deny_list::DenyList,
 }
 
 /// Seconds a node may serve a client's registration after it changed elsewhere (a new
@@ -84,6 +85,7 @@ impl Provider {
             last_kid_reload: std::sync::atomic::AtomicI64::new(0),
             clients: ClientCache::default(),
             verified_tokens: Default::default(),
+            deny_list: Default::default(),
         })
     }
 
@@ -311,6 +313,36 @@ impl Provider {
                 };
                 if let Err(e) = provider.store.checkpoint().await {
                     tracing::warn!(error = %e, "checkpointing the SQLite log failed");
+                }
+            }
+        })
+    }
+
+    /// Reads revocations made by other nodes into this node's deny-list mirror every
+    /// `deny_list::SYNC_INTERVAL` until the provider is dropped.
+    pub fn spawn_deny_list_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::oidc::deny_list::SYNC_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                let Some(provider) = weak.upgrade() else {
+                    return;
+                };
+                match provider
+                    .deny_list
+                    .sync(&provider.store, provider.now())
+                    .await
+                {
+                    Ok(()) => failing = false,
+                    // Once per outage: the checks go to the database meanwhile.
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "reading the deny list failed; checking tokens against the database");
+                    }
+                    Err(_) => {}
                 }
             }
         })

@@ -25,6 +25,7 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>) -> std::io::Result<
     provider.spawn_key_refresher();
     provider.spawn_janitor();
     provider.spawn_checkpointer();
+    provider.spawn_deny_list_sync();
     crate::oidc::backchannel::spawn_worker(&provider);
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)

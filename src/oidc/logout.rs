@@ -159,9 +159,9 @@ pub async fn end_session(
     let token_ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     let mut frontchannel = Vec::new();
     for p in &portals {
-        store
-            .revocations()
-            .revoke(&sid_key(&p.sid), now, now + token_ttl + 60)
+        provider
+            .deny_list
+            .revoke(store, &sid_key(&p.sid), now, now + token_ttl + 60)
             .await?;
         if let Some(uri) = &p.backchannel_logout_uri {
             store

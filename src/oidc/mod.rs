@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod deny_list;
 pub mod discovery;
 pub mod error;
 pub mod flow;

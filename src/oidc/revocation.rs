@@ -17,9 +17,13 @@ pub async fn revoke_grant(
 ) -> Result<(), OAuthError> {
     let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     provider
-        .store
-        .revocations()
-        .revoke(&grant_key(grant.as_str()), now, now + ttl + 60)
+        .deny_list
+        .revoke(
+            &provider.store,
+            &grant_key(grant.as_str()),
+            now,
+            now + ttl + 60,
+        )
         .await?;
     provider
         .store
@@ -37,19 +41,20 @@ pub async fn live_access_token(
     now: i64,
 ) -> Result<AccessTokenClaims, OAuthError> {
     let claims = verified_access_token(provider, token, now).await?;
-    if provider
-        .store
-        .revocations()
-        .any_revoked(&deny_keys(&claims))
-        .await?
-    {
-        return Err(revoked());
+    let keys = deny_keys(&claims);
+    // This node's mirror when it is fresh enough to answer; else the database.
+    let revoked = match provider.deny_list.check(&keys) {
+        Some(revoked) => revoked,
+        None => provider.store.revocations().any_revoked(&keys).await?,
+    };
+    if revoked {
+        return Err(revoked_error());
     }
     Ok(claims)
 }
 
 /// The answer for an access token on the deny list.
-pub fn revoked() -> OAuthError {
+pub fn revoked_error() -> OAuthError {
     OAuthError::invalid_token("the access token was revoked")
 }
 
@@ -133,9 +138,8 @@ pub async fn revoke_token(
             return Err(not_yours());
         }
         provider
-            .store
-            .revocations()
-            .revoke(&jti_key(&claims.jti), now, claims.exp)
+            .deny_list
+            .revoke(&provider.store, &jti_key(&claims.jti), now, claims.exp)
             .await?;
     }
     Ok(())

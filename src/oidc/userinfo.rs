@@ -30,7 +30,7 @@ pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Valu
         None => AccountForToken::Gone,
     };
     if matches!(found, AccountForToken::Revoked) {
-        return Err(revocation::revoked());
+        return Err(revocation::revoked_error());
     }
     if !claims.aud.contains(provider.issuer()) {
         return Err(OAuthError::invalid_token(

@@ -62,6 +62,27 @@ impl<'a> Revocations<'a> {
         Ok(())
     }
 
+    /// The keys revoked at or after `from` (unix seconds, the revoking node's clock)
+    /// that still matter at `now`, with the time each may be forgotten: what another
+    /// node's mirror of the list has not seen yet.
+    pub async fn revoked_since(
+        &self,
+        from: i64,
+        now: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        query(
+            "SELECT revoked_key, expires_at FROM revocations \
+             WHERE revoked_at >= $1 AND expires_at > $2",
+        )
+        .bind(from)
+        .bind(now)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| Ok((r.get("revoked_key")?, r.get("expires_at")?)))
+        .collect()
+    }
+
     /// Whether a token with these keys is revoked: one indexed lookup.
     pub async fn any_revoked(&self, keys: &DenyKeys<'_>) -> Result<bool, StoreError> {
         let sql = format!("SELECT {} AS revoked", DenyKeys::REVOKED);

@@ -283,13 +283,17 @@ async fn two_processes_on_one_database_share_everything() {
         .as_str()
         .expect("refreshed at A")
         .to_owned();
-    let info: Value = post(&b, "/introspect", vec![("token", at)])
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(info["active"], true);
+    let active = |node: &Node| {
+        let request = post(node, "/introspect", vec![("token", at.clone())]);
+        async move {
+            let info: Value = request.await.unwrap().json().await.unwrap();
+            info["active"].as_bool().unwrap()
+        }
+    };
+    assert!(active(&b).await);
+    // Both nodes' deny-list mirrors are synced and answer for themselves from here on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(active(&a).await && active(&b).await);
 
     // Log out at B; the session is gone at A.
     let r = browser
@@ -302,6 +306,18 @@ async fn two_processes_on_one_database_share_everything() {
     assert_eq!(r.status(), 200);
     let silent = browser.follow(&format!("{authorize}&prompt=none")).await;
     assert_eq!(query(&silent)["error"], "login_required");
+    // The session's access tokens: revoked at B (which ended it) at once, and at A
+    // once its mirror of the deny list has read B's revocation (within a second:
+    // deny_list::MAX_STALENESS; RFC 7009 section 2.2).
+    assert!(!active(&b).await, "revoked where the logout happened");
+    let start = Instant::now();
+    while active(&a).await {
+        assert!(
+            start.elapsed() < Duration::from_millis(1_500),
+            "node A still reports a token of an ended session active"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // A key rotated by the operator is published by both nodes within the reload
     // interval.
