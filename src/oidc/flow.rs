@@ -409,14 +409,18 @@ pub async fn login(
             });
         }
     };
-    provider
-        .store
-        .pending()
-        .attach_session(&pending.id, &session.id)
-        .await?;
     let consented = consent_given(provider, &client, &session, &req).await?;
     let step = match req.decide(true, consented) {
-        Ok(Decision::Consent) => Step::Consent(pending.id),
+        Ok(Decision::Consent) => {
+            // The consent page resumes the request under this session only. (A request
+            // that needs no consent is finished now: nothing to attach.)
+            provider
+                .store
+                .pending()
+                .attach_session(&pending.id, &session.id)
+                .await?;
+            Step::Consent(pending.id)
+        }
         Ok(_) => finish(provider, &client, &pending.id, &req, &session, now).await?,
         Err(error) => Step::Redirect(req.target.with_error(&error, provider.issuer())),
     };
