@@ -21,13 +21,13 @@ pub const SYNC_INTERVAL: Duration = Duration::from_millis(200);
 /// node goes unseen here.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 
-/// How far back (in `revoked_at`, seconds of the revoking node's clock) each sync reads
-/// again: for a row committed just after the previous sync read past it, and for nodes
-/// whose clocks differ by less than this.
+/// How far back (in `revoked_at`, the database's clock) each sync reads again: for a
+/// revocation stamped before the previous sync's read but committed after it. Each is
+/// one statement, so this is far more than its commit can take.
 const OVERLAP_SECS: i64 = 10;
 
-/// Every this many syncs, the whole (unexpired) list is read again, whatever the clocks.
-const FULL_SYNC_EVERY: u32 = 150;
+/// How often the whole (unexpired) list is read again and expired entries forgotten.
+const FULL_SYNC_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Default)]
 pub struct DenyList {
@@ -40,16 +40,26 @@ struct State {
     keys: HashMap<String, i64>,
     /// When the last successful sync started its read.
     synced: Option<Instant>,
-    /// `revoked_at` from which the next sync reads; `None`: read everything.
-    next_from: Option<i64>,
-    syncs: u32,
+    /// When the last successful full sync started.
+    full: Option<Instant>,
+    /// `revoked_at` (the database's clock) from which the next sync reads.
+    next_from: i64,
 }
 
 impl DenyList {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // No code panics holding the lock; if one did, the map is still whole.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Whether a token with these keys is revoked, if the mirror is fresh enough to
     /// say; `None`: ask the database.
     pub fn check(&self, token: &DenyKeys<'_>) -> Option<bool> {
-        let state = self.state.read().expect("deny list lock");
+        let state = self.read();
         if state.synced.is_none_or(|at| at.elapsed() > MAX_STALENESS) {
             return None;
         }
@@ -66,50 +76,54 @@ impl DenyList {
         &self,
         store: &Store,
         key: &str,
-        now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        store.revocations().revoke(key, now, expires_at).await?;
-        let mut state = self.state.write().expect("deny list lock");
-        let until = state.keys.entry(key.to_owned()).or_insert(expires_at);
-        *until = (*until).max(expires_at);
+        store.revocations().revoke(key, expires_at).await?;
+        merge(&mut self.write().keys, key.to_owned(), expires_at);
         Ok(())
     }
 
-    /// Reads the revocations made since the last sync (by any node) into the mirror and
-    /// forgets the expired ones.
+    /// Reads the revocations made since the last sync (by any node) into the mirror;
+    /// every `FULL_SYNC_EVERY`, reads them all and forgets the expired ones.
     pub async fn sync(&self, store: &Store, now: i64) -> Result<(), StoreError> {
         let started = Instant::now();
-        let from = {
-            let mut state = self.state.write().expect("deny list lock");
-            state.syncs = state.syncs.wrapping_add(1);
-            match state.syncs % FULL_SYNC_EVERY {
-                0 => None,
-                _ => state.next_from,
-            }
+        let (full, from) = {
+            let state = self.read();
+            let full = state.full.is_none_or(|at| at.elapsed() >= FULL_SYNC_EVERY);
+            (full, state.next_from)
         };
+        // Read before the rows: whatever is stamped after it is read next time.
+        let database_now = store.revocations().database_now().await?;
         let rows = store
             .revocations()
-            .revoked_since(from.unwrap_or(i64::MIN), now)
+            .revoked_since(if full { i64::MIN } else { from }, now)
             .await?;
-        let mut state = self.state.write().expect("deny list lock");
-        state.keys.retain(|_, until| *until > now);
+        let mut state = self.write();
+        if full {
+            state.keys.retain(|_, until| *until > now);
+            state.full = Some(started);
+        }
         for (key, until) in rows {
-            let entry = state.keys.entry(key).or_insert(until);
-            *entry = (*entry).max(until);
+            merge(&mut state.keys, key, until);
         }
         state.synced = Some(started);
-        state.next_from = Some(now - OVERLAP_SECS);
+        state.next_from = database_now - OVERLAP_SECS;
         Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.state.read().expect("deny list lock").keys.len()
+        self.read().keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Keeps the later of two expiries of one key.
+fn merge(keys: &mut HashMap<String, i64>, key: String, until: i64) {
+    let entry = keys.entry(key).or_insert(until);
+    *entry = (*entry).max(until);
 }
 
 #[cfg(test)]
@@ -148,17 +162,16 @@ mod tests {
         elsewhere.sync(&store, 100).await.unwrap();
         assert_eq!(here.check(&t), Some(false));
 
-        // Revoked here: known here at once, elsewhere after its next sync.
-        here.revoke(&store, &sid_key("s1"), 101, 800).await.unwrap();
+        // Revoked here: known here at once, elsewhere after its next sync (an
+        // incremental one: the full one was the first).
+        here.revoke(&store, &sid_key("s1"), 800).await.unwrap();
         assert_eq!(here.check(&t), Some(true));
         assert_eq!(elsewhere.check(&t), Some(false));
         elsewhere.sync(&store, 102).await.unwrap();
         assert_eq!(elsewhere.check(&t), Some(true));
         // Each key of the token counts; other tokens are not affected.
-        here.revoke(&store, &grant_key("g2"), 102, 800)
-            .await
-            .unwrap();
-        here.revoke(&store, &jti_key("j3"), 102, 800).await.unwrap();
+        here.revoke(&store, &grant_key("g2"), 800).await.unwrap();
+        here.revoke(&store, &jti_key("j3"), 800).await.unwrap();
         assert_eq!(here.check(&token("x", "g2", "x")), Some(true));
         assert_eq!(here.check(&token("j3", "x", "x")), Some(true));
         assert_eq!(here.check(&token("j4", "g4", "s4")), Some(false));
@@ -171,22 +184,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_late_revocation_within_the_overlap_is_read_and_expired_ones_are_forgotten() {
+    async fn a_later_expiry_reaches_other_nodes_and_expired_entries_are_forgotten() {
         let store = store().await;
-        let list = DenyList::default();
-        list.sync(&store, 1_000).await.unwrap();
-        // Written by a node whose clock is 5 s behind, after this node's last sync.
-        store
-            .revocations()
-            .revoke(&jti_key("late"), 995, 1_600)
-            .await
-            .unwrap();
-        list.sync(&store, 1_001).await.unwrap();
-        assert_eq!(list.check(&token("late", "g", "s")), Some(true));
-        // Expired entries leave the mirror at the sync after their expiry.
-        list.sync(&store, 1_600).await.unwrap();
-        assert_eq!(list.check(&token("late", "g", "s")), Some(false));
-        assert!(list.is_empty());
+        let (here, elsewhere) = (DenyList::default(), DenyList::default());
+        here.sync(&store, 1_000).await.unwrap();
+        elsewhere.sync(&store, 1_000).await.unwrap();
+        here.revoke(&store, &grant_key("g"), 1_100).await.unwrap();
+        elsewhere.sync(&store, 1_001).await.unwrap();
+        // Revoked again for longer: the longer expiry is what the other node keeps.
+        here.revoke(&store, &grant_key("g"), 1_700).await.unwrap();
+        elsewhere.sync(&store, 1_002).await.unwrap();
+        assert_eq!(elsewhere.read().keys.get("grant:g"), Some(&1_700));
+        // A full sync after the expiry forgets it.
+        elsewhere.write().full = None;
+        elsewhere.sync(&store, 1_700).await.unwrap();
+        assert_eq!(elsewhere.check(&token("j", "g", "s")), Some(false));
+        assert!(elsewhere.is_empty());
     }
 
     #[tokio::test]
@@ -194,7 +207,7 @@ mod tests {
         let store = store().await;
         let list = DenyList::default();
         list.sync(&store, 100).await.unwrap();
-        list.state.write().unwrap().synced = Some(Instant::now() - MAX_STALENESS * 2);
+        list.write().synced = Some(Instant::now() - MAX_STALENESS * 2);
         assert_eq!(list.check(&token("j", "g", "s")), None);
     }
 }

@@ -161,7 +161,7 @@ pub async fn end_session(
     for p in &portals {
         provider
             .deny_list
-            .revoke(store, &sid_key(&p.sid), now, now + token_ttl + 60)
+            .revoke(store, &sid_key(&p.sid), now + token_ttl + 60)
             .await?;
         if let Some(uri) = &p.backchannel_logout_uri {
             store

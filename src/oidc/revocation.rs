@@ -18,12 +18,7 @@ pub async fn revoke_grant(
     let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     provider
         .deny_list
-        .revoke(
-            &provider.store,
-            &grant_key(grant.as_str()),
-            now,
-            now + ttl + 60,
-        )
+        .revoke(&provider.store, &grant_key(grant.as_str()), now + ttl + 60)
         .await?;
     provider
         .store
@@ -139,7 +134,7 @@ pub async fn revoke_token(
         }
         provider
             .deny_list
-            .revoke(&provider.store, &jti_key(&claims.jti), now, claims.exp)
+            .revoke(&provider.store, &jti_key(&claims.jti), claims.exp)
             .await?;
     }
     Ok(())

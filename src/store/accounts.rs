@@ -315,7 +315,7 @@ mod tests {
         // Revoked by its grant: revoked whether or not the account exists.
         store
             .revocations()
-            .revoke(&crate::store::grant_key("g1"), 1, 100)
+            .revoke(&crate::store::grant_key("g1"), 100)
             .await
             .unwrap();
         for account in [&id, &unknown] {
@@ -332,7 +332,7 @@ mod tests {
         assert!(matches!(found, Ok(AccountForToken::Found(_))), "{found:?}");
         store
             .revocations()
-            .revoke(&jti_key("j2"), 1, 100)
+            .revoke(&jti_key("j2"), 100)
             .await
             .unwrap();
         assert!(store.revocations().any_revoked(&other).await.unwrap());

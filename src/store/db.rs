@@ -39,6 +39,15 @@ impl Db {
         On::Write(self)
     }
 
+    /// An SQL expression for the database server's own clock, in unix seconds: one
+    /// clock for every node (their clocks may differ).
+    pub(crate) fn now_expr(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "CAST(strftime('%s', 'now') AS INTEGER)",
+            Db::Postgres(_) => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+        }
+    }
+
     /// A transaction on the writer. On SQLite it is a savepoint in the writer's batch,
     /// which holds SQLite's write lock from its start (`BEGIN IMMEDIATE`), so it never
     /// fails half-way on a lock upgrade.

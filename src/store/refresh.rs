@@ -253,14 +253,32 @@ impl<'a> RefreshTokens<'a> {
     }
 
     /// Revokes every token of a family; answers how many were still unrevoked.
+    ///
+    /// Passes are repeated until one finds nothing left to revoke. On PostgreSQL an
+    /// `UPDATE` that waits for a row a concurrent rotation holds revokes that row once
+    /// the rotation commits, but not the successor the rotation stored (it is newer
+    /// than the `UPDATE`'s snapshot): the next pass does. A pass that finds nothing
+    /// means no rotation of the family holds a live row, so none can add one after.
     pub async fn revoke_family(&self, family: &GrantId, now: i64) -> Result<u64, StoreError> {
-        query(
-            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(family.as_str())
-        .bind(now)
-        .execute(self.db.write())
-        .await
+        const MAX_PASSES: usize = 100;
+        let mut revoked = 0;
+        for _ in 0..MAX_PASSES {
+            let pass = query(
+                "UPDATE refresh_tokens SET revoked_at = $2 \
+                 WHERE family_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(family.as_str())
+            .bind(now)
+            .execute(self.db.write())
+            .await?;
+            if pass == 0 {
+                return Ok(revoked);
+            }
+            revoked += pass;
+        }
+        Err(StoreError::Database(format!(
+            "refresh family {family} still had live tokens after {MAX_PASSES} passes"
+        )))
     }
 
     /// The latest expiry of any token of the family, to keep its revocation as long.

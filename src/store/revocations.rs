@@ -48,23 +48,33 @@ impl<'a> Revocations<'a> {
         Revocations { db }
     }
 
-    pub async fn revoke(&self, key: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO revocations (revoked_key, revoked_at, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (revoked_key) DO UPDATE SET expires_at = \
-             CASE WHEN revocations.expires_at > $3 THEN revocations.expires_at ELSE $3 END",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.db.write())
-        .await?;
+    /// Puts `key` on the list until `expires_at` (or later, if it is there already). The
+    /// time it was (last) revoked is the database's, so that other nodes can read what
+    /// is new with one clock (`revoked_since`).
+    pub async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO revocations (revoked_key, revoked_at, expires_at) VALUES ($1, {now}, $2) \
+             ON CONFLICT (revoked_key) DO UPDATE SET revoked_at = {now}, expires_at = \
+             CASE WHEN revocations.expires_at > $2 THEN revocations.expires_at ELSE $2 END",
+            now = self.db.now_expr()
+        );
+        query(&sql)
+            .bind(key)
+            .bind(expires_at)
+            .execute(self.db.write())
+            .await?;
         Ok(())
     }
 
-    /// The keys revoked at or after `from` (unix seconds, the revoking node's clock)
-    /// that still matter at `now`, with the time each may be forgotten: what another
-    /// node's mirror of the list has not seen yet.
+    /// The database's clock, in unix seconds.
+    pub async fn database_now(&self) -> Result<i64, StoreError> {
+        let sql = format!("SELECT {} AS now", self.db.now_expr());
+        query(&sql).fetch_one(self.db.read()).await?.get("now")
+    }
+
+    /// The keys revoked at or after `from` (the database's clock, `database_now`) that
+    /// still matter at `now`, with the time each may be forgotten: what another node's
+    /// mirror of the list has not seen yet.
     pub async fn revoked_since(
         &self,
         from: i64,

@@ -276,6 +276,11 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
+    /// The URL of this server's database (for tests that race the server there).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Logs `username` in through a fresh browser with `extra` authorization
     /// parameters, and exchanges the code: the token response.
     pub async fn tokens(

@@ -394,3 +394,84 @@ async fn a_refreshed_id_token_keeps_the_sid_while_the_session_lives_and_drops_it
     let after: Value = after.json().await.unwrap();
     assert!(crate::logout::payload(&s(&after, "id_token"))["sid"].is_null());
 }
+
+/// Reuse detection racing a legitimate rotation (PostgreSQL, where writes run
+/// concurrently): the family's revocation must also reach the successor that the
+/// rotation stores while the revocation waits for the row it holds.
+#[tokio::test]
+async fn reuse_detection_revokes_the_successor_of_a_rotation_in_flight() {
+    use sqlx::Connection;
+    let server = TestServer::start().await;
+    if !server.database_url().starts_with("postgres") {
+        return;
+    }
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let first = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt1 = s(&first, "refresh_token");
+    let second: Value = refresh(&server, &client, &rt1, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rt2 = s(&second, "refresh_token");
+
+    // A rotation of rt2 in flight: its row locked and rotated, a successor stored,
+    // not committed yet.
+    let mut db = sqlx::PgConnection::connect(server.database_url())
+        .await
+        .unwrap();
+    let mut rotation = db.begin().await.unwrap();
+    let rt2_hash = portico::crypto::sha256_b64url(&rt2);
+    sqlx::query("UPDATE refresh_tokens SET rotated_at = created_at WHERE token_hash = $1")
+        .bind(&rt2_hash)
+        .execute(&mut *rotation)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, client_id, account_id, \
+         session_id, scope, auth_time, acr, amr, created_at, expires_at, family_expires_at) \
+         SELECT 'in-flight', 'in-flight-hash', family_id, client_id, account_id, session_id, \
+         scope, auth_time, acr, amr, created_at, expires_at, family_expires_at \
+         FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(&rt2_hash)
+    .execute(&mut *rotation)
+    .await
+    .unwrap();
+
+    // Meanwhile rt1 comes back: reuse. Its revocation of the family waits for rt2's row.
+    let reuse = tokio::spawn({
+        let (base, id, secret) = (
+            server.base.clone(),
+            client.id.clone(),
+            client.secret.clone(),
+        );
+        let rt1 = rt1.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/token"))
+                .basic_auth(&id, secret.as_deref())
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt1)])
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !reuse.is_finished(),
+        "the revocation waits for the rotation"
+    );
+    rotation.commit().await.unwrap();
+    let r = reuse.await.unwrap();
+    assert_eq!(r.status(), 400);
+    let live: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM refresh_tokens WHERE revoked_at IS NULL")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert!(live.is_empty(), "left live after reuse: {live:?}");
+}
