@@ -27,8 +27,7 @@ pub async fn exchange(
     let asked_scope = params.get("scope")?.map(ScopeSet::parse);
     // The scope asked is checked inside the rotation, on the row it rotates: a refusal
     // changes nothing. Without one, nothing needs checking between the two writes.
-    let scope_granted =
-        |current: &RefreshToken| refuse(client, current, asked_scope.as_ref()).is_none();
+    let scope_granted = |current: &RefreshToken| !exceeds_grant(current, asked_scope.as_ref());
     let rotation = provider
         .store
         .refresh_tokens()
@@ -46,9 +45,8 @@ pub async fn exchange(
         .await?;
     let (row, session_live) = match rotation {
         Rotation::Rotated { old, session_live } => (*old, session_live),
-        Rotation::Refused(old) => {
-            return Err(refuse(client, &old, asked_scope.as_ref()).unwrap_or_else(invalid));
-        }
+        // Only `scope_granted` refuses.
+        Rotation::Refused(_) => return Err(scope_exceeded()),
         Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
             return Err(invalid().with_detail(format!(
                 "token of {} presented by {}",
@@ -71,8 +69,8 @@ pub async fn exchange(
             if !successor_live {
                 return Err(reuse_detected(provider, client, &old, now).await?);
             }
-            if let Some(refused) = refuse(client, &old, asked_scope.as_ref()) {
-                return Err(refused);
+            if exceeds_grant(&old, asked_scope.as_ref()) {
+                return Err(scope_exceeded());
             }
             let session_live = match &old.session_id {
                 Some(id) => provider.store.sessions().get_live(id, now).await?.is_some(),
@@ -118,18 +116,15 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
-/// Why a live token may not be refreshed by this request, if it may not: it belongs to
-/// another client, or the scope asked exceeds the grant's.
-fn refuse(client: &Client, token: &RefreshToken, asked: Option<&ScopeSet>) -> Option<OAuthError> {
-    if token.client_id != client.client_id {
-        return Some(invalid().with_detail(format!(
-            "token of {} presented by {}",
-            token.client_id, client.client_id
-        )));
-    }
-    asked
-        .filter(|asked| !asked.is_subset_of(&ScopeSet::parse(&token.scope)))
-        .map(|_| OAuthError::invalid_scope("the scope exceeds what was granted"))
+/// Whether the scope asked exceeds the grant's (a refresh may narrow it, never widen
+/// it; RFC 6749 section 6). Another client's token never reaches here: the store
+/// rotates only the presenting client's tokens.
+fn exceeds_grant(token: &RefreshToken, asked: Option<&ScopeSet>) -> bool {
+    asked.is_some_and(|asked| !asked.is_subset_of(&ScopeSet::parse(&token.scope)))
+}
+
+fn scope_exceeded() -> OAuthError {
+    OAuthError::invalid_scope("the scope exceeds what was granted")
 }
 
 /// A rotated token came back: someone holds a copy. Revoke the whole family (the newest
