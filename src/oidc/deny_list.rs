@@ -129,18 +129,9 @@ fn merge(keys: &mut HashMap<String, i64>, key: String, until: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     async fn store() -> Store {
-        let env = [(
-            "PORTICO_DATABASE_URL".to_owned(),
-            "sqlite::memory:".to_owned(),
-        )];
-        let store = Store::connect(&Config::from_parts("", &env).unwrap())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
+        Store::in_memory().await
     }
 
     fn token<'a>(jti: &'a str, grant: &'a str, sid: &'a str) -> DenyKeys<'a> {

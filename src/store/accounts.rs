@@ -277,19 +277,11 @@ impl<'a> Accounts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::store::{Store, jti_key};
 
     #[tokio::test]
     async fn an_access_tokens_account_comes_with_its_deny_list_answer() {
-        let env = [(
-            "PORTICO_DATABASE_URL".to_owned(),
-            "sqlite::memory:".to_owned(),
-        )];
-        let store = Store::connect(&Config::from_parts("", &env).unwrap())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = Store::in_memory().await;
         let new = NewAccount {
             email: Some("mai@example.gov".into()),
             ..Default::default()

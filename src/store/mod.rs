@@ -131,6 +131,20 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// A migrated in-memory SQLite store, for unit tests.
+    #[cfg(test)]
+    pub(crate) async fn in_memory() -> Store {
+        let env = [(
+            "PORTICO_DATABASE_URL".to_owned(),
+            "sqlite::memory:".to_owned(),
+        )];
+        let store = Store::connect(&Config::from_parts("", &env).unwrap())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(db) => {
