@@ -23,8 +23,10 @@ pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 
 /// How far back (in `revoked_at`, the database's clock) each sync reads again: for a
 /// revocation stamped before the previous sync's read but committed after it. Each is
-/// one statement, so this is far more than its commit can take.
-const OVERLAP_SECS: i64 = 10;
+/// one statement stamped as it runs, so its commit follows within milliseconds; the
+/// full sync is the backstop for anything slower. Kept short: in a burst of
+/// revocations every node re-reads this window at every sync.
+const OVERLAP_SECS: i64 = 3;
 
 /// How often the whole (unexpired) list is read again and expired entries forgotten.
 const FULL_SYNC_EVERY: Duration = Duration::from_secs(30);

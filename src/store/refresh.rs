@@ -81,7 +81,7 @@ pub enum Rotation {
         session_live: bool,
     },
     /// The token was live but the caller's `accept` refused it: nothing changed.
-    Refused(Box<RefreshToken>),
+    Refused,
     /// The token was not live (unknown, expired, rotated or revoked) or not the
     /// client's; the stored row, if any, for the caller to judge (grace period, reuse).
     NotLive(Option<Box<RefreshToken>>),
@@ -234,7 +234,7 @@ impl<'a> RefreshTokens<'a> {
         let old = token_from(&row)?;
         if accept.is_some_and(|accept| !accept(&old)) {
             tx.rollback().await?;
-            return Ok(Some(Rotation::Refused(Box::new(old))));
+            return Ok(Some(Rotation::Refused));
         }
         let next = RefreshToken {
             id: successor.id.clone(),

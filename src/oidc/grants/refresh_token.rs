@@ -46,7 +46,7 @@ pub async fn exchange(
     let (row, session_live) = match rotation {
         Rotation::Rotated { old, session_live } => (*old, session_live),
         // Only `scope_granted` refuses.
-        Rotation::Refused(_) => return Err(scope_exceeded()),
+        Rotation::Refused => return Err(scope_exceeded()),
         Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
             return Err(invalid().with_detail(format!(
                 "token of {} presented by {}",
