@@ -280,90 +280,86 @@ impl Provider {
         Ok(())
     }
 
-    /// Once a minute: purges expired rows (every node does; the deletes are idempotent)
-    /// and releases idle password-hashing memory.
-    pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Runs `task` every `period` (the first time at once, or after one period) until
+    /// the provider is dropped. A late tick is not made up for.
+    fn spawn_every<F, Fut>(
+        self: &Arc<Self>,
+        period: std::time::Duration,
+        at_once: bool,
+        mut task: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(Arc<Provider>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            if !at_once {
+                tick.tick().await;
+            }
             loop {
                 tick.tick().await;
                 let Some(provider) = weak.upgrade() else {
                     return;
                 };
+                task(provider).await;
+            }
+        })
+    }
+
+    /// Once a minute: purges expired rows (every node does; the deletes are idempotent)
+    /// and releases idle password-hashing memory.
+    pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        self.spawn_every(
+            std::time::Duration::from_secs(60),
+            true,
+            |provider| async move {
                 provider.passwords.release_idle_buffers(provider.now());
                 match provider.store.purge_expired(provider.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
                     Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Checkpoints the SQLite write-ahead log every second, off the request path.
     pub fn spawn_checkpointer(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let Some(provider) = weak.upgrade() else {
-                    return;
-                };
+        self.spawn_every(
+            std::time::Duration::from_secs(1),
+            true,
+            |provider| async move {
                 if let Err(e) = provider.store.checkpoint().await {
                     tracing::warn!(error = %e, "checkpointing the SQLite log failed");
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Reads revocations made by other nodes into this node's deny-list mirror every
     /// `deny_list::SYNC_INTERVAL` until the provider is dropped.
     pub fn spawn_deny_list_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(crate::oidc::deny_list::SYNC_INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut failing = false;
-            loop {
-                tick.tick().await;
-                let Some(provider) = weak.upgrade() else {
-                    return;
-                };
-                match provider
+        self.spawn_every(
+            crate::oidc::deny_list::SYNC_INTERVAL,
+            true,
+            |provider| async move {
+                provider
                     .deny_list
-                    .sync(&provider.store, provider.now())
-                    .await
-                {
-                    Ok(()) => failing = false,
-                    // Once per outage: the checks go to the database meanwhile.
-                    Err(e) if !failing => {
-                        failing = true;
-                        tracing::warn!(error = %e, "reading the deny list failed; checking tokens against the database");
-                    }
-                    Err(_) => {}
-                }
-            }
-        })
+                    .sync_reporting(&provider.store, provider.now())
+                    .await;
+            },
+        )
     }
 
     /// Reloads keys every `keys.refresh_interval` until the provider is dropped: the
     /// staleness bound of a node's key cache.
     pub fn spawn_key_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        let period = self.config.keys.refresh_interval;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(provider) = weak.upgrade() else {
-                    return;
-                };
-                if let Err(e) = provider.reload_keys().await {
-                    tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
-                }
+        self.spawn_every(self.config.keys.refresh_interval, false, |provider| async move {
+            if let Err(e) = provider.reload_keys().await {
+                tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
             }
         })
     }

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::store::{DenyKeys, Store, StoreError, grant_key, jti_key, sid_key};
@@ -34,6 +35,8 @@ const FULL_SYNC_EVERY: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub struct DenyList {
     state: RwLock<State>,
+    /// Whether the last sync failed (to warn once per outage).
+    failing: AtomicBool,
 }
 
 #[derive(Default)]
@@ -111,6 +114,17 @@ impl DenyList {
         state.synced = Some(started);
         state.next_from = database_now - OVERLAP_SECS;
         Ok(())
+    }
+
+    /// `sync`, with a warning once per outage (the checks go to the database meanwhile).
+    pub async fn sync_reporting(&self, store: &Store, now: i64) {
+        match self.sync(store, now).await {
+            Ok(()) => self.failing.store(false, Ordering::Relaxed),
+            Err(e) if !self.failing.swap(true, Ordering::Relaxed) => {
+                tracing::warn!(error = %e, "reading the deny list failed; checking tokens against the database");
+            }
+            Err(_) => {}
+        }
     }
 
     pub fn len(&self) -> usize {

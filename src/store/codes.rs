@@ -3,6 +3,7 @@
 use super::db::{Db, Row, query};
 
 use super::session_clients::{RECORD, SessionPortal};
+use super::sessions::session_live;
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
 
@@ -129,18 +130,18 @@ impl<'a> Codes<'a> {
     /// succeed; expiry and bindings are checked by the caller on the returned row. The
     /// session's liveness comes back with it (one round trip fewer on PostgreSQL).
     pub async fn consume(&self, code_hash: &str, now: i64) -> Result<ConsumeOutcome, StoreError> {
-        let row = query(
+        let sql = format!(
             "UPDATE authorization_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
-             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, \
-             EXISTS (SELECT 1 FROM sessions WHERE sessions.id = authorization_codes.session_id \
-             AND sessions.revoked_at IS NULL AND sessions.expires_at > $2) AS session_live",
-        )
-        .bind(code_hash)
-        .bind(now)
-        .fetch_optional(self.db.write())
-        .await?;
+             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, {}",
+            session_live("authorization_codes")
+        );
+        let row = query(&sql)
+            .bind(code_hash)
+            .bind(now)
+            .fetch_optional(self.db.write())
+            .await?;
         if let Some(row) = row {
             return Ok(ConsumeOutcome::Consumed {
                 code: Box::new(code_from(&row)?),

@@ -2,6 +2,7 @@
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
 use super::db::{Db, On, Row, query};
+use super::sessions::session_live;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
@@ -54,14 +55,6 @@ const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, 
 
 /// A rotatable token, at `$2` (now).
 const LIVE: &str = "rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
-
-/// Whether the session of the token row `row` is still live at `$2`, as `session_live`.
-fn session_live(row: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM sessions WHERE sessions.id = {row}.session_id \
-         AND sessions.revoked_at IS NULL AND sessions.expires_at > $2) AS session_live"
-    )
-}
 
 /// The token a rotation stores in place of the presented one: a fresh id, created now,
 /// expiring after the idle lifetime but never after its family.
