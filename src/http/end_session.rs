@@ -25,22 +25,46 @@ pub async fn get(
         app,
         headers,
         forms::params(query.unwrap_or_default().as_bytes()),
-        false,
     )
     .await
 }
+
+/// The parameters of RP-Initiated Logout 1.0 section 2, the only ones carried over when
+/// a POST is turned into a GET.
+const LOGOUT_PARAMETERS: [&str; 6] = [
+    "id_token_hint",
+    "logout_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "ui_locales",
+];
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !forms::is_form(&headers) {
         return error_page(&OAuthError::invalid_request("the body must be a form"));
     }
-    run(app, headers, forms::params(&body), true).await
+    let params = forms::params(&body);
+    // A portal's auto-submitted form is a cross-site POST, on which browsers send no
+    // SameSite=Lax cookie: the absence of a session then proves nothing, and answering
+    // here could only set a second browser cookie over the real one (breaking a sign-in
+    // pending in another tab). The same request as a top-level GET carries the cookies.
+    if cookies::get(&headers, cookies::SESSION).is_none() {
+        if let Err(e) = logout::validate(&app.provider, &params).await {
+            return error_page(&e);
+        }
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for name in LOGOUT_PARAMETERS {
+            if let Some(value) = params.get(name).ok().flatten() {
+                query.append_pair(name, value);
+            }
+        }
+        return see_other(&format!("/end_session?{}", query.finish()));
+    }
+    run(app, headers, params).await
 }
 
-/// `posted`: a portal's auto-submitted form is a cross-site POST, on which browsers do
-/// not send the SameSite=Lax session cookie; its absence then proves nothing, so the
-/// person is asked (the confirmation form is same-site and carries the cookie).
-async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) -> Response {
+async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
     let provider = &app.provider;
     let now = app.now();
     let request = match logout::validate(provider, &params).await {
@@ -52,7 +76,6 @@ async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) ->
         Err(e) => return error_page(&e.into()),
     };
     match session {
-        None if posted => confirm(&app, &headers, &request),
         None => signed_out(&request, &[]),
         Some(s) if request.is_from_session(provider, &s) => perform(&app, &s, &request).await,
         Some(_) => confirm(&app, &headers, &request),

@@ -506,7 +506,7 @@ async fn another_person_signing_in_on_the_browser_logs_the_first_out_everywhere(
 }
 
 #[tokio::test]
-async fn a_cross_site_logout_post_without_the_cookie_asks_instead_of_pretending() {
+async fn a_cross_site_logout_post_is_turned_into_a_get_that_carries_the_cookies() {
     let server = TestServer::start().await;
     server.account("mai").await;
     let rp = server
@@ -514,26 +514,76 @@ async fn a_cross_site_logout_post_without_the_cookie_asks_instead_of_pretending(
         .await;
     let browser = Browser::new(&server);
     let t = server.sign_in(&browser, &rp, "mai").await;
+    let id_token = t["id_token"].as_str().unwrap();
+    let bye = "http://127.0.0.1:9/ministry/bye";
     // The portal's auto-submitted form, as a browser sends it cross-site: no cookies.
-    let r = reqwest::Client::new()
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
         .post(server.url("/end_session"))
         .form(&[
-            ("id_token_hint", t["id_token"].as_str().unwrap()),
-            (
-                "post_logout_redirect_uri",
-                "http://127.0.0.1:9/ministry/bye",
-            ),
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", bye),
+            ("state", "s 1"),
+            ("unrelated", "dropped"),
         ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("Sign out of Portico?"));
-    // The session is untouched until the person confirms.
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "no cookie may replace the browser's"
+    );
+    let get = location(r.headers()).unwrap();
+    let q = query(&format!("{}{get}", server.base));
+    assert!(get.starts_with("/end_session?"), "{get}");
+    assert_eq!(q.get("id_token_hint").map(String::as_str), Some(id_token));
+    assert_eq!(
+        q.get("post_logout_redirect_uri").map(String::as_str),
+        Some(bye)
+    );
+    assert_eq!(q.get("state").map(String::as_str), Some("s 1"));
+    assert!(!q.contains_key("unrelated"));
+    // The session is untouched by the POST itself.
     let still = browser
         .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
         .await;
     code_from(&still, &server, &rp);
+    // The browser follows with its cookies: the hint names this session's portal.
+    let back = browser.follow(&get).await;
+    assert!(back.starts_with(bye), "{back}");
+    assert_eq!(query(&back).get("state").map(String::as_str), Some("s 1"));
+    let status = browser
+        .get(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    let after = location(status.headers()).unwrap();
+    assert_eq!(
+        query(&after).get("error").map(String::as_str),
+        Some("login_required")
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_cross_site_logout_post_is_refused_on_the_spot() {
+    let server = TestServer::start().await;
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(server.url("/end_session"))
+        .form(&[("id_token_hint", "not.a.token"), ("client_id", "nobody")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("not an ID token from this server")
+    );
 }
 
 #[tokio::test]
