@@ -502,11 +502,10 @@ async fn finish(
     session: &Session,
     now: i64,
 ) -> Result<Step, FlowError> {
-    if provider.store.pending().take(id, now).await?.is_none() {
-        return Err(FlowError::Expired);
-    }
-    match issue_code(provider, client, req, session, now).await {
-        Ok(url) => Ok(Step::Redirect(url)),
+    // The request is taken in the same write as the code: one request, one code.
+    match write_code(provider, client, req, session, Some(id), now).await {
+        Ok(Some(url)) => Ok(Step::Redirect(url)),
+        Ok(None) => Err(FlowError::Expired),
         Err(error) => Ok(Step::Redirect(
             req.target.with_error(&error, provider.issuer()),
         )),
@@ -523,6 +522,20 @@ pub async fn issue_code(
     session: &Session,
     now: i64,
 ) -> Result<String, OAuthError> {
+    let url = write_code(provider, client, req, session, None, now).await?;
+    Ok(url.expect("a code that finishes no pending request is always written"))
+}
+
+/// [`issue_code`], taking the pending request `finishing` in the same write; `None`
+/// when that request was already taken or has expired (and no code was written).
+async fn write_code(
+    provider: &Provider,
+    client: &Client,
+    req: &AuthorizationRequest,
+    session: &Session,
+    finishing: Option<&PendingId>,
+    now: i64,
+) -> Result<Option<String>, OAuthError> {
     let code = crate::random::token();
     let row = AuthorizationCode {
         code_hash: sha256_b64url(code.expose()),
@@ -546,6 +559,13 @@ pub async fn issue_code(
             .session_sid(session.id.as_str(), client.client_id.as_str()),
         subject: super::subject::subject_for(provider, client, &session.account_id),
     };
-    provider.store.codes().insert(&row, &portal).await?;
-    Ok(req.target.with_code(code.expose(), provider.issuer()))
+    if !provider
+        .store
+        .codes()
+        .insert(&row, &portal, finishing)
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(req.target.with_code(code.expose(), provider.issuer())))
 }

@@ -5,7 +5,7 @@ use super::db::{Db, Row, query};
 use super::session_clients::{RECORD, SessionPortal};
 use super::sessions::session_live;
 use super::{StoreError, from_json_list, to_json_list};
-use crate::ids::{AccountId, ClientId, GrantId, SessionId};
+use crate::ids::{AccountId, ClientId, GrantId, PendingId, SessionId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
@@ -70,15 +70,23 @@ impl<'a> Codes<'a> {
 
     /// Stores the code and records its client as a portal of the session, atomically;
     /// on PostgreSQL in one statement (one round trip, one commit).
+    /// Stores a code and records its portal (the session's record of the client, with
+    /// the `sid` and `sub` its tokens will carry). `finishing`: the pending request the
+    /// code completes, taken (deleted) in the same write, so that one request yields one
+    /// code; `false` when it was already taken or has expired, and then nothing is
+    /// written. On PostgreSQL the three writes are one statement.
     pub async fn insert(
         &self,
         c: &AuthorizationCode,
         portal: &SessionPortal,
-    ) -> Result<(), StoreError> {
-        const INSERT: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, \
+        finishing: Option<&PendingId>,
+    ) -> Result<bool, StoreError> {
+        const COLUMNS: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, \
              account_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, \
-             amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+             amr, created_at, expires_at)";
+        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+        const TAKE: &str = "DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2 \
+             RETURNING id";
         let code = |sql| {
             query(sql)
                 .bind(&c.code_hash)
@@ -96,34 +104,57 @@ impl<'a> Codes<'a> {
                 .bind(c.created_at)
                 .bind(c.expires_at)
         };
-        let record = |sql| {
-            query(sql)
-                .bind(c.session_id.as_str())
-                .bind(c.client_id.as_str())
-                .bind(&portal.sid)
-                .bind(&portal.subject)
-                .bind(c.created_at)
-        };
         if let Db::Postgres(_) = self.db {
-            // The portal's record with the code's own parameters ($5 session, $3 client,
-            // $13 now) and the sid and subject after them.
+            // The code's own parameters serve the other writes ($3 client, $5 session, $13
+            // now); the sid, subject and pending request come after them.
+            let taken = match finishing {
+                Some(_) => {
+                    "DELETE FROM pending_authorizations WHERE id = $17 \
+                            AND expires_at > $13 RETURNING id"
+                }
+                None => "SELECT 1 AS id",
+            };
             let sql = format!(
-                "WITH code AS ({INSERT}) INSERT INTO session_clients \
+                "WITH taken AS ({taken}), \
+                 code AS ({COLUMNS} SELECT {VALUES} FROM taken), \
+                 portal AS (INSERT INTO session_clients \
                  (session_id, client_id, sid, subject, first_at, last_at) \
-                 VALUES ($5, $3, $15, $16, $13, $13) \
-                 ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $13"
+                 SELECT $5, $3, $15, $16, $13, $13 FROM taken \
+                 ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $13) \
+                 SELECT count(*) AS taken FROM taken"
             );
-            code(&sql)
-                .bind(&portal.sid)
-                .bind(&portal.subject)
-                .execute(self.db.write())
-                .await?;
-            return Ok(());
+            let mut statement = code(&sql).bind(&portal.sid).bind(&portal.subject);
+            if let Some(id) = finishing {
+                statement = statement.bind(id.as_str());
+            }
+            let row = statement.fetch_one(self.db.write()).await?;
+            return Ok(row.get::<i64>("taken")? > 0);
         }
         let mut tx = self.db.begin().await?;
-        code(INSERT).execute(tx.on()).await?;
-        record(RECORD).execute(tx.on()).await?;
-        tx.commit().await
+        if let Some(id) = finishing {
+            let taken = query(TAKE)
+                .bind(id.as_str())
+                .bind(c.created_at)
+                .fetch_optional(tx.on())
+                .await?;
+            if taken.is_none() {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        code(&format!("{COLUMNS} VALUES ({VALUES})"))
+            .execute(tx.on())
+            .await?;
+        query(RECORD)
+            .bind(c.session_id.as_str())
+            .bind(c.client_id.as_str())
+            .bind(&portal.sid)
+            .bind(&portal.subject)
+            .bind(c.created_at)
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Marks the code used in one statement, so two concurrent exchanges cannot both

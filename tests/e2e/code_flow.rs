@@ -204,6 +204,44 @@ async fn first_party_clients_skip_consent() {
 }
 
 #[tokio::test]
+async fn a_login_form_submitted_twice_at_once_yields_one_code() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client_with(
+            "portal",
+            AuthMethod::ClientSecretBasic,
+            true,
+            SigningAlg::ES256,
+        )
+        .await;
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&client, &[])).await;
+    let html = browser.get(&login).await.text().await.unwrap();
+    let (request, csrf) = (
+        hidden(&html, "request").unwrap(),
+        hidden(&html, "csrf").unwrap(),
+    );
+    let form = [
+        ("request", request.as_str()),
+        ("csrf", csrf.as_str()),
+        ("source", "password"),
+        ("username", "mai"),
+        ("password", PASSWORD),
+    ];
+    // A double click: both reach the server; the pending request is taken with the code.
+    let (a, b) = tokio::join!(
+        browser.post_form("/login", &form),
+        browser.post_form("/login", &form)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 400], "one code, one expired request");
+    let issued = if a.status() == 303 { a } else { b };
+    code_from(&location(issued.headers()).unwrap(), &server, &client);
+}
+
+#[tokio::test]
 async fn prompt_login_and_max_age_reauthenticate_and_update_auth_time() {
     let server = TestServer::start().await;
     server.account("mai").await;
