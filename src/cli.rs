@@ -208,7 +208,9 @@ enum KeysCommand {
 /// glibc raises its mmap threshold after the first large free, so each argon2 buffer
 /// (19 MiB) then stays cached in a per-thread arena: hundreds of MiB after a burst of
 /// logins. A fixed threshold returns those buffers to the system, and two arenas per
-/// core bound the rest.
+/// core bound the rest. (The `portico` binary gives Rust's allocations to mimalloc,
+/// `main.rs`; glibc's malloc still serves the C libraries, SQLite and aws-lc, and the
+/// library's tests.)
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called once, before any thread.
