@@ -66,6 +66,8 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/portico.css", get(pages::stylesheet))
+        .route("/static/favicon.svg", get(pages::icon))
+        .route("/favicon.ico", get(pages::icon))
         .fallback(pages::not_found)
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(

@@ -158,12 +158,22 @@ pub fn html_framing(status: StatusCode, page: impl Template, frame_origins: &[St
 }
 
 pub async fn stylesheet() -> Response {
-    let mut response = include_str!("../../static/portico.css").into_response();
+    asset(
+        include_str!("../../static/portico.css"),
+        "text/css; charset=utf-8",
+    )
+}
+
+/// The pages link it; browsers also ask for `/favicon.ico` on their own (a JSON
+/// endpoint opened in a tab), and get the same icon rather than a 404.
+pub async fn icon() -> Response {
+    asset(include_str!("../../static/favicon.svg"), "image/svg+xml")
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),

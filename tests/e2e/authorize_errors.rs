@@ -274,3 +274,28 @@ async fn pages_carry_security_headers() {
     );
     assert_eq!(h["referrer-policy"], "no-referrer");
 }
+
+#[tokio::test]
+async fn the_pages_assets_are_served_and_the_icon_answers_at_favicon_ico() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    for (path, content_type) in [
+        ("/static/portico.css", "text/css; charset=utf-8"),
+        ("/static/favicon.svg", "image/svg+xml"),
+        // Browsers ask for it on their own, for any page of the origin.
+        ("/favicon.ico", "image/svg+xml"),
+    ] {
+        let r = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], content_type, "{path}");
+    }
+    let page = http
+        .get(server.url("/authorize?client_id=nobody"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+}

@@ -39,8 +39,6 @@ export function launchChromium() {
  * - Content-Security-Policy violations, reported by a `securitypolicyviolation`
  *   listener installed before any page script runs (CDP, so not itself under the CSP);
  * - every HTML document Portico served (URL, status, headers), frames included.
- * Chromium's automatic `/favicon.ico` request, which Portico answers 404, logs a
- * console error; it is kept apart in `favicon404`, not among the problems.
  */
 export async function openWatched(browser, issuer) {
   const context = await browser.newContext();
@@ -52,7 +50,6 @@ export async function openWatched(browser, issuer) {
     console: [],
     pageErrors: [],
     cspViolations: [],
-    favicon404: [],
     /** Chromium's "Failed to load resource: ... status of N" for Portico URLs. */
     httpErrors: [],
     documents: [],
@@ -78,9 +75,7 @@ export async function openWatched(browser, issuer) {
     const where = msg.location()?.url ?? '';
     const entry = { type, text: msg.text(), url: where, page: msg.page()?.url() };
     const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(entry.text);
-    if (type === 'error' && where === `${issuer}/favicon.ico` && failed?.[1] === '404') {
-      watch.favicon404.push(entry);
-    } else if (type === 'error' && failed && where.startsWith(`${issuer}/`)) {
+    if (type === 'error' && failed && where.startsWith(`${issuer}/`)) {
       watch.httpErrors.push({ ...entry, status: Number(failed[1]) });
     } else {
       watch.console.push(entry);
