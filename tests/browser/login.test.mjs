@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, authorizationUrl, cookieNames, exchangeCode, htmlDocuments, launchChromium,
-  navigationPaths, newRequestSecrets, openWatched, signInThrough, startRelyingParty, submit,
-  typeCredentials, verifyIdToken,
+  assertClean, authorizationUrl, cookieNames, exchangeCode, htmlDocuments, navigationPaths,
+  newRequestSecrets, openWatched, signInThrough, startSuite, stopSuite, submit,
+  typeCredentials, verifyIdToken
 } from './lib/browser.mjs';
-import { startPortico } from './lib/portico.mjs';
 
 const USERNAME = 'citizen-browser';
 const PASSWORD = 'a-long-browser-password-42';
@@ -35,6 +34,8 @@ let chromium;
 let account;
 const clients = {};
 const watches = [];
+/** What the suite started, for `after` to stop. */
+const parts = {};
 
 /** A new browser context (a new "browser" for Portico), closed after the suite. */
 async function newBrowser() {
@@ -73,15 +74,7 @@ async function finish(req, callback) {
 
 describe('Portico sign-in pages in headless Chromium', { timeout: 120_000 }, () => {
   before(async () => {
-    // Each is kept as soon as it starts, so that `after` stops it even if another failed
-    // (a server left running would keep node from exiting).
-    const started = await Promise.allSettled([
-      startPortico().then((p) => { portico = p; }),
-      startRelyingParty().then((r) => { rp = r; }),
-      launchChromium().then((c) => { chromium = c; }),
-    ]);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    ({ portico, rp, chromium } = await startSuite(parts));
     const add = async (id, ...extra) => {
       clients[id] = JSON.parse(await portico.cli(['client', 'add', '--client-id', id, '--json', ...extra]));
     };
@@ -95,12 +88,7 @@ describe('Portico sign-in pages in headless Chromium', { timeout: 120_000 }, () 
     ], PASSWORD));
   });
 
-  after(async () => {
-    for (const w of watches) await w.context.close().catch(() => {});
-    await chromium?.close();
-    await rp?.close();
-    await portico?.stop();
-  });
+  after(() => stopSuite(parts, watches));
 
   // Shared by the tests below it: the browser that signed in first.
   let signedIn;

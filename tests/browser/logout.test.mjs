@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, authorizationUrl, cookieNames, exchangeCode, launchChromium, navigationPaths,
-  newRequestSecrets, openWatched, signInThrough, startRelyingParty, submit, verifyIdToken,
+  assertClean, authorizationUrl, cookieNames, exchangeCode, navigationPaths,
+  newRequestSecrets, openWatched, signInThrough, startSuite, stopSuite, submit,
+  verifyIdToken
 } from './lib/browser.mjs';
-import { startPortico } from './lib/portico.mjs';
 
 const USERNAME = 'citizen-logout';
 const PASSWORD = 'a-long-logout-password-7';
@@ -25,6 +25,8 @@ let chromium;
 let account;
 const clients = {};
 const watches = [];
+/** What the suite started, for `after` to stop. */
+const parts = {};
 
 async function newBrowser() {
   const watch = await openWatched(chromium, portico.issuer);
@@ -82,15 +84,7 @@ async function userinfoStatus(accessToken) {
 
 describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () => {
   before(async () => {
-    // Each is kept as soon as it starts, so that `after` stops it even if another failed
-    // (a server left running would keep node from exiting).
-    const started = await Promise.allSettled([
-      startPortico().then((p) => { portico = p; }),
-      startRelyingParty().then((r) => { rp = r; }),
-      launchChromium().then((c) => { chromium = c; }),
-    ]);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    ({ portico, rp, chromium } = await startSuite(parts));
     const add = async (id, ...extra) => {
       clients[id] = JSON.parse(await portico.cli(['client', 'add', '--client-id', id, '--json', ...extra]));
     };
@@ -104,12 +98,7 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     ], PASSWORD));
   });
 
-  after(async () => {
-    for (const w of watches) await w.context.close().catch(() => {});
-    await chromium?.close();
-    await rp?.close();
-    await portico?.stop();
-  });
+  after(() => stopSuite(parts, watches));
 
   test('id_token_hint of this session: signed out at once, back at post_logout_redirect_uri with state; the next request shows the login page', async () => {
     const watch = await newBrowser();

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod account;
 mod authorize_errors;
 mod backchannel;
 mod cli;

@@ -8,6 +8,9 @@ import { createServer } from 'node:http';
 
 import { chromium } from 'playwright-core';
 
+// The interop suite's throwaway Portico (node built-ins only, so no package to install).
+import { startPortico } from '../../interop/lib/portico.mjs';
+
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
 /** How long one step (a click, a navigation, a wait) may take before the test fails. */
@@ -30,6 +33,30 @@ export function launchChromium() {
     ],
     timeout: 30_000,
   });
+}
+
+/**
+ * What every suite needs, started at once: Portico, the relying party's server and
+ * Chromium. Each is put in `parts` as soon as it is up, so that `stopSuite` stops it even
+ * if another failed to start (a server left running would keep node from exiting).
+ */
+export async function startSuite(parts) {
+  const started = await Promise.allSettled([
+    startPortico().then((p) => { parts.portico = p; }),
+    startRelyingParty().then((r) => { parts.rp = r; }),
+    launchChromium().then((c) => { parts.chromium = c; }),
+  ]);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return parts;
+}
+
+/** Closes the watched browser contexts, then whatever of the suite started. */
+export async function stopSuite(parts, watches) {
+  for (const w of watches) await w.context.close().catch(() => {});
+  await parts.chromium?.close();
+  await parts.rp?.close();
+  await parts.portico?.stop();
 }
 
 /**
