@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION: &str = "__Host-portico_session";
 pub const BROWSER: &str = "__Host-portico_browser";
+/// Binds the logout confirmation form (`http::end_session`); cleared once it is answered.
+pub const LOGOUT: &str = "__Host-portico_logout";
 
 /// The live SSO session behind the request's session cookie, if any.
 pub async fn session(

@@ -11,6 +11,8 @@ use super::cookies;
 use crate::crypto::{MasterKey, sha256_b64url};
 
 pub struct Browser {
+    /// Which cookie carries the binding: the browser's, or the logout pages' own.
+    name: &'static str,
     cookie: String,
     /// Set when the cookie is new and must be sent.
     pub is_new: bool,
@@ -19,20 +21,39 @@ pub struct Browser {
 impl Browser {
     /// The browser's cookie, or a new one.
     pub fn from_headers_or_new(headers: &HeaderMap) -> Browser {
-        match Browser::from_headers(headers) {
-            Some(b) => b,
-            None => Browser {
-                cookie: crate::random::token().expose().to_owned(),
-                is_new: true,
-            },
-        }
+        Self::named_or_new(headers, cookies::BROWSER)
     }
 
     /// The browser's cookie, if it sent one.
     pub fn from_headers(headers: &HeaderMap) -> Option<Browser> {
-        cookies::get(headers, cookies::BROWSER)
+        Self::named(headers, cookies::BROWSER)
+    }
+
+    /// The logout confirmation's own cookie, or a new one. The page may answer a portal's
+    /// cross-site POST, which carries no SameSite=Lax cookie: minting a browser cookie
+    /// there would replace the real one (and break a sign-in pending in another tab).
+    pub fn for_logout_or_new(headers: &HeaderMap) -> Browser {
+        Self::named_or_new(headers, cookies::LOGOUT)
+    }
+
+    /// The logout confirmation's cookie, if the browser sent one.
+    pub fn for_logout(headers: &HeaderMap) -> Option<Browser> {
+        Self::named(headers, cookies::LOGOUT)
+    }
+
+    fn named_or_new(headers: &HeaderMap, name: &'static str) -> Browser {
+        Self::named(headers, name).unwrap_or_else(|| Browser {
+            name,
+            cookie: crate::random::token().expose().to_owned(),
+            is_new: true,
+        })
+    }
+
+    fn named(headers: &HeaderMap, name: &'static str) -> Option<Browser> {
+        cookies::get(headers, name)
             .filter(|c| c.len() == 43)
             .map(|c| Browser {
+                name,
                 cookie: c.to_owned(),
                 is_new: false,
             })
@@ -44,7 +65,7 @@ impl Browser {
     }
 
     pub fn set_cookie(&self) -> axum::http::HeaderValue {
-        cookies::set(cookies::BROWSER, &self.cookie)
+        cookies::set(self.name, &self.cookie)
     }
 
     fn message(&self, purpose: &str, request: &str) -> Vec<u8> {

@@ -25,46 +25,24 @@ pub async fn get(
         app,
         headers,
         forms::params(query.unwrap_or_default().as_bytes()),
+        false,
     )
     .await
 }
-
-/// The parameters of RP-Initiated Logout 1.0 section 2, the only ones carried over when
-/// a POST is turned into a GET.
-const LOGOUT_PARAMETERS: [&str; 6] = [
-    "id_token_hint",
-    "logout_hint",
-    "client_id",
-    "post_logout_redirect_uri",
-    "state",
-    "ui_locales",
-];
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !forms::is_form(&headers) {
         return error_page(&OAuthError::invalid_request("the body must be a form"));
     }
-    let params = forms::params(&body);
-    // A portal's auto-submitted form is a cross-site POST, on which browsers send no
-    // SameSite=Lax cookie: the absence of a session then proves nothing, and answering
-    // here could only set a second browser cookie over the real one (breaking a sign-in
-    // pending in another tab). The same request as a top-level GET carries the cookies.
-    if cookies::get(&headers, cookies::SESSION).is_none() {
-        if let Err(e) = logout::validate(&app.provider, &params).await {
-            return error_page(&e);
-        }
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for name in LOGOUT_PARAMETERS {
-            if let Some(value) = params.get(name).ok().flatten() {
-                query.append_pair(name, value);
-            }
-        }
-        return see_other(&format!("/end_session?{}", query.finish()));
-    }
-    run(app, headers, params).await
+    run(app, headers, forms::params(&body), true).await
 }
 
-async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
+/// `posted`: a portal's auto-submitted form is a cross-site POST, on which browsers do
+/// not send the SameSite=Lax session cookie; its absence then proves nothing, so the
+/// person is asked (the confirmation form is same-site and carries the cookie). Turning
+/// the POST into a GET instead would put the `id_token_hint`, personal data, in the URL:
+/// browser history and proxy logs, which a portal that POSTs means to avoid.
+async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) -> Response {
     let provider = &app.provider;
     let now = app.now();
     let request = match logout::validate(provider, &params).await {
@@ -76,15 +54,17 @@ async fn run(app: AppState, headers: HeaderMap, params: Params) -> Response {
         Err(e) => return error_page(&e.into()),
     };
     match session {
+        None if posted => confirm(&app, &headers, &request),
         None => signed_out(&request, &[]),
         Some(s) if request.is_from_session(provider, &s) => perform(&app, &s, &request).await,
         Some(_) => confirm(&app, &headers, &request),
     }
 }
 
-/// The request cannot be tied to this session's portal: ask the person.
+/// The request cannot be tied to this session's portal: ask the person. The form is bound
+/// to a cookie of its own, never to a new browser cookie (`Browser::for_logout_or_new`).
 fn confirm(app: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Response {
-    let browser = Browser::from_headers_or_new(headers);
+    let browser = Browser::for_logout_or_new(headers);
     let client_id = request
         .client
         .as_ref()
@@ -115,19 +95,29 @@ fn confirm(app: &AppState, headers: &HeaderMap, request: &LogoutRequest) -> Resp
     response
 }
 
-/// The confirmation form.
+/// The confirmation form. Once answered, its cookie is cleared (not on a forged post,
+/// which must not spoil the real form).
 pub async fn confirmed(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let provider = &app.provider;
-    let now = app.now();
     let form = forms::pairs(&body);
     let field = |name| forms::field(&form, name);
     let client_id = field("client_id").unwrap_or_default();
-    let Some(browser) = Browser::from_headers(&headers) else {
+    let Some(browser) = Browser::for_logout(&headers) else {
         return csrf_failure();
     };
-    if !browser.check_csrf(&provider.master, PURPOSE, client_id, field("csrf")) {
+    if !browser.check_csrf(&app.provider.master, PURPOSE, client_id, field("csrf")) {
         return csrf_failure();
     }
+    let mut response = answer(&app, &headers, &form).await;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::clear(cookies::LOGOUT));
+    response
+}
+
+async fn answer(app: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Response {
+    let provider = &app.provider;
+    let now = app.now();
+    let field = |name| forms::field(form, name);
     // Validated again: the hidden fields came back through the browser.
     let kept = ["client_id", "post_logout_redirect_uri", "state"];
     let params = Params::from_pairs(
@@ -151,8 +141,8 @@ pub async fn confirmed(State(app): State<AppState>, headers: HeaderMap, body: By
             },
         );
     }
-    match cookies::session(provider, &headers, now).await {
-        Ok(Some(s)) => perform(&app, &s, &request).await,
+    match cookies::session(provider, headers, now).await {
+        Ok(Some(s)) => perform(app, &s, &request).await,
         Ok(None) => signed_out(&request, &[]),
         Err(e) => error_page(&e.into()),
     }

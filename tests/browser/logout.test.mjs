@@ -18,6 +18,7 @@ const USERNAME = 'citizen-logout';
 const PASSWORD = 'a-long-logout-password-7';
 const SESSION = '__Host-portico_session';
 const BROWSER = '__Host-portico_browser';
+const LOGOUT = '__Host-portico_logout';
 
 let portico;
 let rp;
@@ -143,7 +144,7 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Sign out of Portico?');
     assert.match(await page.locator('main .lead').innerText(), /Logout test portal asks to sign you out/);
     assert.equal(await page.getByRole('alert').count(), 0, 'the return address is registered');
-    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, SESSION], 'nothing ended yet');
+    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, LOGOUT, SESSION], 'nothing ended yet; the confirmation has its own cookie');
     assert.equal(await userinfoStatus(tokens.access_token), 200);
 
     await submit(page, page.getByRole('button', { name: 'Sign out' }));
@@ -169,14 +170,14 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     const forged = await submit(page, page.getByRole('button', { name: 'Sign out' }));
     assert.equal(forged.status(), 403);
     assert.equal(await page.locator('code').innerText(), 'csrf_token_invalid');
-    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, SESSION]);
+    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, LOGOUT, SESSION], 'a forged post spoils nothing');
     assert.equal(await userinfoStatus(tokens.access_token), 200, 'the session goes on');
 
     await page.goto(confirm);
     await submit(page, page.getByRole('button', { name: 'Stay signed in' }));
     assert.equal(new URL(page.url()).origin, portico.issuer, 'no return to the portal');
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'You are still signed in');
-    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, SESSION]);
+    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, SESSION], 'answered: the confirmation cookie is cleared');
     assert.equal(await userinfoStatus(tokens.access_token), 200);
     // Still signed in: SSO, straight back to the portal.
     assert.equal(await nextAuthorizationShows(watch, 'logout-rp'), `${rp.origin}/cb`);
@@ -207,7 +208,7 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     return `${rp.origin}${path}`;
   }
 
-  test('POST from the portal\'s page: the cross-site POST carries no SameSite=Lax cookie, so Portico turns it into a GET that does; the hint names this session, so it signs out and returns with state', async () => {
+  test('POST from the portal\'s page: Chromium sends no SameSite=Lax cookie cross-site, so Portico asks, with the browser cookie untouched; "Sign out" returns with state', async () => {
     const watch = await newBrowser();
     const { page, context } = watch;
     const { tokens } = await signIn(watch, 'logout-rp');
@@ -216,15 +217,18 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     await page.goto(logoutForm('/logout-form', {
       id_token_hint: tokens.id_token, post_logout_redirect_uri: `${rp.origin}/signed-out`, state,
     }));
-    watch.navigations.length = 0;
-    await submit(page, page.getByRole('button', { name: 'Log out of the portal' }));
+    const res = await submit(page, page.getByRole('button', { name: 'Log out of the portal' }));
+    assert.equal(res.request().method(), 'POST');
+    assert.equal(res.status(), 200, 'a page: no redirect carries the ID token into a URL');
+    assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Sign out of Portico?');
+    assert.equal(await userinfoStatus(tokens.access_token), 200, 'nothing ended yet');
+    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER, LOGOUT, SESSION]);
+
+    await submit(page, page.getByRole('button', { name: 'Sign out' }));
     const back = new URL(page.url());
     assert.equal(back.origin + back.pathname, `${rp.origin}/signed-out`);
     assert.equal(back.searchParams.get('state'), state);
-    assert.deepEqual(navigationPaths(watch), [
-      `${portico.issuer}/end_session`, `${portico.issuer}/end_session`, `${rp.origin}/signed-out`,
-    ], 'the POST, the GET it turned into, the portal');
-    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER]);
+    assert.deepEqual(await cookieNames(context, portico.issuer), [BROWSER], 'the confirmation cookie is cleared');
     const afterwards = (await context.cookies(portico.issuer)).find((c) => c.name === BROWSER).value;
     assert.equal(afterwards, before, 'the browser cookie is unchanged');
     assert.equal(await userinfoStatus(tokens.access_token), 401);
@@ -232,7 +236,7 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     assertClean(watch);
   });
 
-  test('a cross-site logout POST that names no session is confirmed; declining it leaves a sign-in pending in another tab working', async () => {
+  test('a declined cross-site logout POST leaves a sign-in pending in another tab working', async () => {
     const watch = await newBrowser();
     const { page, context } = watch;
     const { tokens } = await signIn(watch, 'logout-rp');
@@ -248,10 +252,9 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     }));
     assert.equal(new URL(other.url()).pathname, '/login');
 
-    // The portal POSTs a logout with its client_id only: Portico cannot tie it to this
-    // session, so it asks; the person answers "Stay signed in".
+    // The portal POSTs a logout; the person answers "Stay signed in".
     await page.goto(logoutForm('/logout-form-2', {
-      client_id: clients['logout-rp'].client_id, post_logout_redirect_uri: `${rp.origin}/signed-out`,
+      id_token_hint: tokens.id_token, post_logout_redirect_uri: `${rp.origin}/signed-out`,
     }));
     await submit(page, page.getByRole('button', { name: 'Log out of the portal' }));
     assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Sign out of Portico?');

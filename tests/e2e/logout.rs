@@ -447,7 +447,7 @@ async fn another_person_signing_in_on_the_browser_logs_the_first_out_everywhere(
 }
 
 #[tokio::test]
-async fn a_cross_site_logout_post_is_turned_into_a_get_that_carries_the_cookies() {
+async fn a_cross_site_logout_post_without_the_cookie_asks_and_leaves_the_browser_cookie() {
     let server = TestServer::start().await;
     server.account("mai").await;
     let rp = server
@@ -455,8 +455,6 @@ async fn a_cross_site_logout_post_is_turned_into_a_get_that_carries_the_cookies(
         .await;
     let browser = Browser::new(&server);
     let t = server.sign_in(&browser, &rp, "mai").await;
-    let id_token = t["id_token"].as_str().unwrap();
-    let bye = "http://127.0.0.1:9/ministry/bye";
     // The portal's auto-submitted form, as a browser sends it cross-site: no cookies.
     let r = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -464,67 +462,74 @@ async fn a_cross_site_logout_post_is_turned_into_a_get_that_carries_the_cookies(
         .unwrap()
         .post(server.url("/end_session"))
         .form(&[
-            ("id_token_hint", id_token),
-            ("post_logout_redirect_uri", bye),
-            ("state", "s 1"),
-            ("unrelated", "dropped"),
+            ("id_token_hint", t["id_token"].as_str().unwrap()),
+            (
+                "post_logout_redirect_uri",
+                "http://127.0.0.1:9/ministry/bye",
+            ),
         ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303);
-    assert!(
-        r.headers().get("set-cookie").is_none(),
-        "no cookie may replace the browser's"
-    );
-    let get = location(r.headers()).unwrap();
-    let q = query(&format!("{}{get}", server.base));
-    assert!(get.starts_with("/end_session?"), "{get}");
-    assert_eq!(q.get("id_token_hint").map(String::as_str), Some(id_token));
     assert_eq!(
-        q.get("post_logout_redirect_uri").map(String::as_str),
-        Some(bye)
+        r.status(),
+        200,
+        "a page, not a redirect carrying the ID token"
     );
-    assert_eq!(q.get("state").map(String::as_str), Some("s 1"));
-    assert!(!q.contains_key("unrelated"));
-    // The session is untouched by the POST itself.
+    // The form is bound to a cookie of its own: a new browser cookie here would replace
+    // the real one, which this request could not see.
+    let set: Vec<&str> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert!(set[0].starts_with("__Host-portico_logout="), "{set:?}");
+    assert!(r.text().await.unwrap().contains("Sign out of Portico?"));
+    // The session is untouched until the person confirms.
     let still = browser
         .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
         .await;
     code_from(&still, &server, &rp);
-    // The browser follows with its cookies: the hint names this session's portal.
-    let back = browser.follow(&get).await;
-    assert!(back.starts_with(bye), "{back}");
-    assert_eq!(query(&back).get("state").map(String::as_str), Some("s 1"));
-    let status = browser
-        .get(&server.authorize_url(&rp, &[("prompt", "none")]))
-        .await;
-    let after = location(status.headers()).unwrap();
-    assert_eq!(
-        query(&after).get("error").map(String::as_str),
-        Some("login_required")
-    );
 }
 
 #[tokio::test]
-async fn an_invalid_cross_site_logout_post_is_refused_on_the_spot() {
+async fn the_logout_confirmation_needs_its_own_cookie_and_clears_it() {
     let server = TestServer::start().await;
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(server.url("/end_session"))
-        .form(&[("id_token_hint", "not.a.token"), ("client_id", "nobody")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    server.account("mai").await;
+    let rp = server
+        .register(portal(&server, "ministry", None, true))
+        .await;
+    let browser = Browser::new(&server);
+    server.sign_in(&browser, &rp, "mai").await;
+    let page = browser
+        .get(&format!("/end_session?client_id={}", rp.id))
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let form = [
+        ("csrf", hidden(&html, "csrf").unwrap()),
+        ("client_id", rp.id.clone()),
+        ("decision", "logout".to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The same token from another browser, which has the session's cookies but not the
+    // confirmation's: refused.
+    let r = Browser::new(&server).post_form("/logout", &form).await;
+    assert_eq!(r.status(), 403);
+    let r = browser.post_form("/logout", &form).await;
     assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("not an ID token from this server")
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("__Host-portico_logout=;")),
+        "the confirmation's cookie is cleared"
     );
+    let after = browser
+        .follow(&server.authorize_url(&rp, &[("prompt", "none")]))
+        .await;
+    assert_eq!(query(&after)["error"], "login_required");
 }
 
 #[tokio::test]
