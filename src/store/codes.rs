@@ -68,8 +68,6 @@ impl<'a> Codes<'a> {
         Codes { db }
     }
 
-    /// Stores the code and records its client as a portal of the session, atomically;
-    /// on PostgreSQL in one statement (one round trip, one commit).
     /// Stores a code and records its portal (the session's record of the client, with
     /// the `sid` and `sub` its tokens will carry). `finishing`: the pending request the
     /// code completes, taken (deleted) in the same write, so that one request yields one

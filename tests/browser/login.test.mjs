@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, authorizationUrl, cookieNames, exchangeCode, htmlDocuments, navigationPaths,
-  newRequestSecrets, openWatched, signInThrough, startSuite, stopSuite, submit,
-  typeCredentials, verifyIdToken
+  assertClean, authorizationUrl, browserSuite, cookieNames, exchangeCode, htmlDocuments,
+  navigationPaths, newRequestSecrets, signInThrough, submit, typeCredentials, verifyIdToken,
 } from './lib/browser.mjs';
 
 const USERNAME = 'citizen-browser';
@@ -30,19 +29,10 @@ const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-an
 
 let portico;
 let rp;
-let chromium;
 let account;
 const clients = {};
-const watches = [];
-/** What the suite started, for `after` to stop. */
-const parts = {};
-
-/** A new browser context (a new "browser" for Portico), closed after the suite. */
-async function newBrowser() {
-  const watch = await openWatched(chromium, portico.issuer);
-  watches.push(watch);
-  return watch;
-}
+const suite = browserSuite();
+const newBrowser = suite.newBrowser;
 
 /** An authorization request for a registered client, with fresh PKCE, state and nonce. */
 function request(clientName, { scope = SCOPE, extra } = {}) {
@@ -74,7 +64,7 @@ async function finish(req, callback) {
 
 describe('Portico sign-in pages in headless Chromium', { timeout: 120_000 }, () => {
   before(async () => {
-    ({ portico, rp, chromium } = await startSuite(parts));
+    ({ portico, rp } = await suite.start());
     const add = async (id, ...extra) => {
       clients[id] = JSON.parse(await portico.cli(['client', 'add', '--client-id', id, '--json', ...extra]));
     };
@@ -88,7 +78,7 @@ describe('Portico sign-in pages in headless Chromium', { timeout: 120_000 }, () 
     ], PASSWORD));
   });
 
-  after(() => stopSuite(parts, watches));
+  after(() => suite.stop());
 
   // Shared by the tests below it: the browser that signed in first.
   let signedIn;

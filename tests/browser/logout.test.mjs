@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  assertClean, authorizationUrl, cookieNames, exchangeCode, navigationPaths,
-  newRequestSecrets, openWatched, signInThrough, startSuite, stopSuite, submit,
-  verifyIdToken
+  assertClean, authorizationUrl, browserSuite, cookieNames, exchangeCode, navigationPaths,
+  newRequestSecrets, signInThrough, submit, verifyIdToken,
 } from './lib/browser.mjs';
 
 const USERNAME = 'citizen-logout';
@@ -22,18 +21,10 @@ const LOGOUT = '__Host-portico_logout';
 
 let portico;
 let rp;
-let chromium;
 let account;
 const clients = {};
-const watches = [];
-/** What the suite started, for `after` to stop. */
-const parts = {};
-
-async function newBrowser() {
-  const watch = await openWatched(chromium, portico.issuer);
-  watches.push(watch);
-  return watch;
-}
+const suite = browserSuite();
+const newBrowser = suite.newBrowser;
 
 /**
  * Sign in through the browser for a client (login page, consent the first time) and
@@ -85,7 +76,7 @@ async function userinfoStatus(accessToken) {
 
 describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () => {
   before(async () => {
-    ({ portico, rp, chromium } = await startSuite(parts));
+    ({ portico, rp } = await suite.start());
     const add = async (id, ...extra) => {
       clients[id] = JSON.parse(await portico.cli(['client', 'add', '--client-id', id, '--json', ...extra]));
     };
@@ -99,7 +90,7 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     ], PASSWORD));
   });
 
-  after(() => stopSuite(parts, watches));
+  after(() => suite.stop());
 
   test('id_token_hint of this session: signed out at once, back at post_logout_redirect_uri with state; the next request shows the login page', async () => {
     const watch = await newBrowser();

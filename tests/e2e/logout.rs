@@ -198,19 +198,26 @@ async fn one_login_two_portals_one_logout_reaches_both() {
     assert_eq!(status, 401);
 }
 
-pub(crate) fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-#[tokio::test]
-async fn unregistered_post_logout_redirect_uri_never_redirects() {
+/// Mai, signed in at the "ministry" portal (first-party, no back-channel URI): the
+/// server, the portal, her browser and the portal's tokens.
+async fn mai_signed_in_at_the_ministry() -> (TestServer, TestClient, Browser, Value) {
     let server = TestServer::start().await;
     server.account("mai").await;
     let rp = server
         .register(portal(&server, "ministry", None, true))
         .await;
     let browser = Browser::new(&server);
-    let t = server.sign_in(&browser, &rp, "mai").await;
+    let tokens = server.sign_in(&browser, &rp, "mai").await;
+    (server, rp, browser, tokens)
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn unregistered_post_logout_redirect_uri_never_redirects() {
+    let (server, _, browser, t) = mai_signed_in_at_the_ministry().await;
     // Not registered, with a valid hint: logged out, but no redirect.
     let url = format!(
         "{}?id_token_hint={}&post_logout_redirect_uri={}",
@@ -448,13 +455,7 @@ async fn another_person_signing_in_on_the_browser_logs_the_first_out_everywhere(
 
 #[tokio::test]
 async fn a_cross_site_logout_post_without_the_cookie_asks_and_leaves_the_browser_cookie() {
-    let server = TestServer::start().await;
-    server.account("mai").await;
-    let rp = server
-        .register(portal(&server, "ministry", None, true))
-        .await;
-    let browser = Browser::new(&server);
-    let t = server.sign_in(&browser, &rp, "mai").await;
+    let (server, rp, browser, t) = mai_signed_in_at_the_ministry().await;
     // The portal's auto-submitted form, as a browser sends it cross-site: no cookies.
     let r = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -496,13 +497,7 @@ async fn a_cross_site_logout_post_without_the_cookie_asks_and_leaves_the_browser
 
 #[tokio::test]
 async fn the_logout_confirmation_needs_its_own_cookie_and_clears_it() {
-    let server = TestServer::start().await;
-    server.account("mai").await;
-    let rp = server
-        .register(portal(&server, "ministry", None, true))
-        .await;
-    let browser = Browser::new(&server);
-    server.sign_in(&browser, &rp, "mai").await;
+    let (server, rp, browser, _) = mai_signed_in_at_the_ministry().await;
     let page = browser
         .get(&format!("/end_session?client_id={}", rp.id))
         .await;

@@ -36,27 +36,37 @@ export function launchChromium() {
 }
 
 /**
- * What every suite needs, started at once: Portico, the relying party's server and
- * Chromium. Each is put in `parts` as soon as it is up, so that `stopSuite` stops it even
- * if another failed to start (a server left running would keep node from exiting).
+ * What every suite needs: Portico, the relying party's server and Chromium, started at
+ * once by `start()` (in `before`); `newBrowser()` opens a watched context; `stop()` (in
+ * `after`) closes the contexts and whatever started. Each part is kept as soon as it is
+ * up, so that `stop()` stops it even if another failed to start (a server left running
+ * would keep node from exiting).
  */
-export async function startSuite(parts) {
-  const started = await Promise.allSettled([
-    startPortico().then((p) => { parts.portico = p; }),
-    startRelyingParty().then((r) => { parts.rp = r; }),
-    launchChromium().then((c) => { parts.chromium = c; }),
-  ]);
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return parts;
-}
-
-/** Closes the watched browser contexts, then whatever of the suite started. */
-export async function stopSuite(parts, watches) {
-  for (const w of watches) await w.context.close().catch(() => {});
-  await parts.chromium?.close();
-  await parts.rp?.close();
-  await parts.portico?.stop();
+export function browserSuite() {
+  const suite = { portico: null, rp: null, chromium: null, watches: [] };
+  suite.start = async () => {
+    const started = await Promise.allSettled([
+      startPortico().then((p) => { suite.portico = p; }),
+      startRelyingParty().then((r) => { suite.rp = r; }),
+      launchChromium().then((c) => { suite.chromium = c; }),
+    ]);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return suite;
+  };
+  /** A new browser context (a new "browser" for Portico), closed by `stop()`. */
+  suite.newBrowser = async () => {
+    const watch = await openWatched(suite.chromium, suite.portico.issuer);
+    suite.watches.push(watch);
+    return watch;
+  };
+  suite.stop = async () => {
+    for (const w of suite.watches) await w.context.close().catch(() => {});
+    await suite.chromium?.close();
+    await suite.rp?.close();
+    await suite.portico?.stop();
+  };
+  return suite;
 }
 
 /**
