@@ -481,7 +481,7 @@ async fn account_add(a: AccountAdd, config: Config) -> anyhow::Result<()> {
         .config
         .sources
         .iter()
-        .find(|s| s.kind == crate::config::SourceKind::Password)
+        .find(|s| matches!(s.kind, crate::config::SourceKindConfig::Password(_)))
         .context("no password source is configured ([[sources]] with kind = \"password\")")?;
     let id = provider
         .store

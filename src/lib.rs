@@ -12,6 +12,8 @@ pub mod crypto;
 pub mod demo;
 pub mod identity;
 pub mod ids;
+pub mod login;
+pub mod model;
 pub mod oidc;
 pub mod provider;
 pub mod random;

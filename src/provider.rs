@@ -48,6 +48,8 @@ pub struct Provider {
         std::sync::Mutex<std::collections::HashMap<String, crate::oidc::tokens::AccessTokenClaims>>,
     /// This node's mirror of the deny list (kept by `spawn_deny_list_sync`).
     pub deny_list: crate::oidc::deny_list::DenyList,
+    /// The identity sources, built from the configuration.
+    pub sources: crate::sources::Sources,
 }
 
 /// Seconds a node may serve a client's registration after it changed elsewhere (a new
@@ -68,6 +70,7 @@ impl Provider {
         let passwords = PasswordHasherPool::new(&config.password)?;
         let ring = load_or_create_keys(&store, &master, clock.now()).await?;
         let discovery_json = crate::oidc::discovery::document(&config).to_string().into();
+        let sources = crate::sources::Sources::from_config(&config.sources);
         Ok(Provider {
             config,
             store,
@@ -86,6 +89,7 @@ impl Provider {
             clients: ClientCache::default(),
             verified_tokens: Default::default(),
             deny_list: Default::default(),
+            sources,
         })
     }
 

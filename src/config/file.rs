@@ -1,7 +1,6 @@
 //! The configuration file's format (every field optional, unknown keys refused) and
 //! its validation into the typed [`Config`](super::Config), naming the key at fault.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,7 +36,7 @@ pub(super) struct RawConfig {
     keys: RawKeys,
     #[serde(default)]
     logout: RawLogout,
-    sources: Option<Vec<RawSource>>,
+    sources: Option<Vec<super::sources::RawSource>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,15 +114,6 @@ struct RawPassword {
     parallelism: Option<u32>,
     /// default: the number of cores
     max_concurrent_hashes: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    id: String,
-    kind: SourceKind,
-    display_name: Option<String>,
-    loa: Option<u8>,
 }
 
 /// A duration as written: `"15m"`, or a bare number of seconds.
@@ -355,7 +345,7 @@ impl RawConfig {
         if password.max_concurrent_hashes == 0 {
             return Err(err("password.max_concurrent_hashes", "must be at least 1"));
         }
-        let sources = validate_sources(self.sources)?;
+        let sources = super::sources::validate(self.sources)?;
         Ok(Config {
             issuer,
             listen,
@@ -401,59 +391,4 @@ fn parse_issuer(text: &str) -> Result<Url, ConfigError> {
         return Err(err("issuer", "must not end with `/`"));
     }
     Ok(url)
-}
-
-fn validate_sources(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>, ConfigError> {
-    let raw = raw.unwrap_or_else(|| {
-        vec![RawSource {
-            id: "password".to_owned(),
-            kind: SourceKind::Password,
-            display_name: None,
-            loa: None,
-        }]
-    });
-    let mut seen = BTreeMap::new();
-    let mut out = Vec::new();
-    for (i, s) in raw.into_iter().enumerate() {
-        let key = |field: &str| format!("sources[{i}].{field}");
-        if s.id.is_empty()
-            || !s
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(err(
-                key("id"),
-                "must be non-empty letters, digits, `-` or `_`",
-            ));
-        }
-        if seen.insert(s.id.clone(), i).is_some() {
-            return Err(err(
-                key("id"),
-                format!("`{}` is used twice; ids must be unique", s.id),
-            ));
-        }
-        if s.kind != SourceKind::Password {
-            return Err(err(
-                key("kind"),
-                "only `password` is available in this version; remove the source or use kind = \"password\"",
-            ));
-        }
-        let loa = s.loa.unwrap_or(2);
-        if !(1..=4).contains(&loa) {
-            return Err(err(key("loa"), "must be a level of assurance from 1 to 4"));
-        }
-        out.push(SourceConfig {
-            display_name: s
-                .display_name
-                .unwrap_or_else(|| "Username and password".to_owned()),
-            id: s.id,
-            kind: s.kind,
-            loa,
-        });
-    }
-    if out.is_empty() {
-        return Err(err("sources", "at least one identity source is needed"));
-    }
-    Ok(out)
 }

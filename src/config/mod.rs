@@ -110,25 +110,6 @@ pub struct PasswordConfig {
     pub max_concurrent_hashes: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    Password,
-    Webauthn,
-    X509,
-    Oidc,
-    SmsOtp,
-}
-
-#[derive(Debug, Clone)]
-pub struct SourceConfig {
-    pub id: String,
-    pub kind: SourceKind,
-    pub display_name: String,
-    /// Level of assurance 1-4, sent as `acr` = `urn:portico:loa:N`.
-    pub loa: u8,
-}
-
 /// A configuration problem, naming the key and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -152,6 +133,11 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 mod file;
+mod sources;
+
+#[cfg(feature = "test-sources")]
+pub use sources::TestTwoStepConfig;
+pub use sources::{DisplayName, PasswordSourceConfig, SourceConfig, SourceKindConfig};
 
 use file::RawConfig;
 

@@ -12,7 +12,7 @@ use super::errors::{csrf_failure, error_page, see_other};
 use super::pages::{self, AccountPage, SessionRow, format_time};
 use super::{AppState, cookies, forms};
 use crate::ids::SessionId;
-use crate::oidc::{OAuthError, flow, logout};
+use crate::oidc::{OAuthError, logout};
 
 const PURPOSE: &str = "account";
 
@@ -26,11 +26,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let browser = Browser::from_headers_or_new(&headers);
     let Some(session) = session else {
         // Not signed in: sign in for the account page itself.
-        let mut response = match flow::start_account_login(provider, &browser.binding(), now).await
-        {
-            Ok(id) => see_other(&format!("/login?request={id}")),
-            Err(e) => error_page(&e.into()),
-        };
+        let mut response = see_other("/login?request=account");
         if browser.is_new {
             response
                 .headers_mut()
@@ -69,7 +65,12 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                     .sources
                     .iter()
                     .find(|src| src.id == s.source_id)
-                    .map(|src| src.display_name.clone())
+                    .map(|src| match &src.display_name {
+                        crate::config::DisplayName::Message(_) => {
+                            "Username and password".to_owned()
+                        }
+                        crate::config::DisplayName::Text { en, .. } => en.clone(),
+                    })
                     .unwrap_or(s.source_id),
                 portals,
                 id: s.id,

@@ -15,7 +15,13 @@ pub async fn session(
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Option<crate::store::Session>, crate::store::StoreError> {
-    crate::identity::current_session(provider, get(headers, SESSION), now).await
+    crate::identity::current_session(
+        &provider.store,
+        provider.config.session.idle_timeout.as_secs() as i64,
+        get(headers, SESSION),
+        now,
+    )
+    .await
 }
 
 /// The value of a request cookie.

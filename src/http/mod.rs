@@ -51,6 +51,11 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/jwks", get(discovery::jwks))
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/login", get(login::page).post(login::submit))
+        .route(
+            "/login/{source_id}",
+            get(login::start).post(login::submit_to),
+        )
+        .route("/login/{source_id}/callback", get(login::callback))
         .route("/consent", get(consent::page).post(consent::submit))
         .route("/token", axum::routing::post(token::token))
         .route("/introspect", axum::routing::post(introspect::introspect))

@@ -4,17 +4,52 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// A form field as a page shows it (label already in the page's language).
+pub struct FieldView {
+    pub name: String,
+    pub label: String,
+    pub input_type: &'static str,
+    pub autocomplete: String,
+    pub value: String,
+}
+
+pub struct FormView {
+    pub fields: Vec<FieldView>,
+    pub submit: String,
+}
+
+pub struct OfferView {
+    pub source_id: String,
+    pub name: String,
+    pub form: Option<FormView>,
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub lang: &'a str,
-    pub client_name: &'a str,
-    pub request_id: &'a str,
+    /// The portal's name; `None` for the account page's own login.
+    pub client_name: Option<&'a str>,
+    /// The hidden field that says where the login returns (`request` or `return`).
+    pub return_name: &'a str,
+    pub return_value: &'a str,
     pub csrf: &'a str,
-    pub username: &'a str,
-    pub error: Option<String>,
-    /// (source id, display name)
-    pub sources: &'a [(String, String)],
+    pub notice: Option<String>,
+    pub offers: Vec<OfferView>,
+}
+
+#[derive(Template)]
+#[template(path = "login_step.html")]
+pub struct LoginStepPage<'a> {
+    pub lang: &'a str,
+    pub source_id: &'a str,
+    pub source_name: &'a str,
+    pub return_name: &'a str,
+    pub return_value: &'a str,
+    pub csrf: &'a str,
+    pub attempt: Option<&'a str>,
+    pub notice: Option<String>,
+    pub form: FormView,
 }
 
 #[derive(Template)]

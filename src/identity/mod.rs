@@ -1,46 +1,76 @@
 //! People, their sessions and consents. This module alone turns a verified identity
-//! into an account and a session.
+//! into an account (found, linked or created: [`resolve_account`]) and a session.
 
 pub mod consent;
 
-use crate::ids::{AccountId, SessionId};
-use crate::provider::Provider;
+use crate::ids::SessionId;
+use crate::model::{Loa, VerifiedIdentity};
 use crate::secret::Secret;
-use crate::sources::VerifiedIdentity;
-use crate::store::{Session, StoreError};
+use crate::sources::LinkPolicy;
+use crate::store::{AccountKind, NewAccount, Resolution, Resolved, Session, Store, StoreError};
+
+/// The lowest level at which a trusted source's verified national id links a login to
+/// an existing account ("substantial"): a weaker login could take over an account.
+pub const LINK_MIN_LOA: Loa = Loa::SUBSTANTIAL;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("no account is linked to this {source_id} login")]
-    NotLinked { source_id: String },
+    /// The login is valid but no account has it, and this source may not make one.
+    #[error("no account has this {source_id} login")]
+    NoAccount { source_id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// `acr` for a level of assurance.
-pub fn acr_for(loa: u8) -> String {
-    format!("urn:portico:loa:{loa}")
+/// The account a new login would get from what the source asserted.
+fn new_account(verified: &VerifiedIdentity) -> NewAccount {
+    let value = |claim: &str| verified.attribute(claim).map(|a| a.value.clone());
+    let checked = |claim: &str| verified.attribute(claim).is_some_and(|a| a.verified);
+    NewAccount {
+        kind: Some(AccountKind::Citizen),
+        name: value("name"),
+        given_name: value("given_name"),
+        family_name: value("family_name"),
+        birthdate: value("birthdate"),
+        email: value("email"),
+        email_verified: checked("email"),
+        phone: value("phone_number"),
+        phone_verified: checked("phone_number"),
+        // Only a verified national id is recorded: it is what links logins later.
+        national_id: verified.verified("national_id").map(str::to_owned),
+        national_id_verified: verified.verified("national_id").is_some(),
+        tax_code: value("tax_code"),
+        address: None,
+    }
 }
 
-/// The level of assurance in an `acr` value we issued, if it is one.
-pub fn loa_of(acr: &str) -> Option<u8> {
-    acr.strip_prefix("urn:portico:loa:")
-        .and_then(|n| n.parse().ok())
-        .filter(|n| (1..=4).contains(n))
-}
-
-/// The account a verified login belongs to.
+/// The account a verified login belongs to, in one transaction: the account that has
+/// the login; else, for a source trusted for linking at [`LINK_MIN_LOA`] or above, the
+/// account with the same verified national id; else a new account, when the source
+/// may create one. Audited (`login_identity_found`, `..._linked`, `login_account_created`).
 pub async fn resolve_account(
-    provider: &Provider,
+    store: &Store,
     verified: &VerifiedIdentity,
+    policy: LinkPolicy,
     now: i64,
-) -> Result<AccountId, IdentityError> {
-    provider
-        .store
-        .accounts()
-        .find_by_identity(&verified.source_id, &verified.subject, now)
+) -> Result<Resolved, IdentityError> {
+    let link_by_national_id = verified
+        .verified("national_id")
+        .filter(|_| policy.trusted_for_linking && verified.loa >= LINK_MIN_LOA);
+    let new = policy.creates_accounts.then(|| new_account(verified));
+    store
+        .identities()
+        .resolve(
+            &Resolution {
+                source_id: &verified.source_id,
+                subject: &verified.subject,
+                link_by_national_id,
+                create: new.as_ref(),
+            },
+            now,
+        )
         .await?
-        .ok_or_else(|| IdentityError::NotLinked {
+        .ok_or_else(|| IdentityError::NoAccount {
             source_id: verified.source_id.clone(),
         })
 }
@@ -55,25 +85,36 @@ pub struct SignedIn {
     pub displaced: Option<Session>,
 }
 
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetime {
+    pub lifetime_secs: i64,
+    pub idle_secs: i64,
+}
+
 /// Signs a verified login in. The same person re-authenticating (`prompt=login`,
 /// `max_age`, a step-up) keeps the session, and with it the `sid` each portal holds,
 /// with a new cookie token and the new `auth_time`/`acr`/`amr`; anyone else gets a new
 /// session, and the browser's previous one is handed back to be ended.
 pub async fn sign_in(
-    provider: &Provider,
+    store: &Store,
+    lifetime: SessionLifetime,
     verified: &VerifiedIdentity,
+    policy: LinkPolicy,
     current: Option<&Session>,
     user_agent: Option<&str>,
     now: i64,
 ) -> Result<SignedIn, IdentityError> {
-    let account_id = resolve_account(provider, verified, now).await?;
+    let account_id = resolve_account(store, verified, policy, now)
+        .await?
+        .account_id()
+        .clone();
     let token = crate::random::token();
     let token_hash = crate::crypto::sha256_b64url(token.expose());
-    let expires_at = now + provider.config.session.lifetime.as_secs() as i64;
-    let acr = acr_for(verified.loa);
+    let expires_at = now + lifetime.lifetime_secs;
+    let acr = verified.loa.acr();
     if let Some(c) = current.filter(|c| c.account_id == account_id) {
-        let renewed = provider
-            .store
+        let renewed = store
             .sessions()
             .reauthenticate(
                 &c.id,
@@ -104,9 +145,15 @@ pub async fn sign_in(
         last_seen_at: now,
         expires_at,
     };
-    let user_agent = user_agent.map(|ua| &ua[..ua.len().min(256)]);
-    provider
-        .store
+    // At most 256 bytes, cut at a character boundary.
+    let user_agent = user_agent.map(|ua| {
+        let end = (0..=ua.len().min(256))
+            .rev()
+            .find(|&i| ua.is_char_boundary(i))
+            .unwrap_or(0);
+        &ua[..end]
+    });
+    store
         .sessions()
         .insert(&session, &token_hash, user_agent)
         .await?;
@@ -119,20 +166,16 @@ pub async fn sign_in(
 
 /// The live session behind a session cookie, if any.
 pub async fn current_session(
-    provider: &Provider,
+    store: &Store,
+    idle_secs: i64,
     cookie_token: Option<&str>,
     now: i64,
 ) -> Result<Option<Session>, StoreError> {
     let Some(token) = cookie_token.filter(|t| !t.is_empty() && t.len() <= 128) else {
         return Ok(None);
     };
-    provider
-        .store
+    store
         .sessions()
-        .touch_live(
-            &crate::crypto::sha256_b64url(token),
-            now,
-            provider.config.session.idle_timeout.as_secs() as i64,
-        )
+        .touch_live(&crate::crypto::sha256_b64url(token), now, idle_secs)
         .await
 }

@@ -15,7 +15,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::pkce;
 use super::scopes::{ScopeSet, is_user_scope, is_valid_scope_token};
 use crate::config::{OAuthConfig, PkceRequirement};
-use crate::identity::loa_of;
+use crate::model::Loa;
 use crate::store::{Client, GrantType, Session};
 
 const MAX_STATE: usize = 2048;
@@ -99,8 +99,10 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+    /// The `acr_values`, in order of preference.
+    pub acr_values: Vec<String>,
     /// The lowest level of assurance among the recognised `acr_values`.
-    pub min_loa: Option<u8>,
+    pub min_loa: Option<Loa>,
     /// An ID token naming who the client expects to be logged in.
     pub id_token_hint: Option<String>,
 }
@@ -282,9 +284,17 @@ impl AuthorizationRequest {
         if id_token_hint.is_some_and(|h| h.len() > 8192) {
             return Err(OAuthError::invalid_request("`id_token_hint` is too long"));
         }
-        let min_loa = params
+        let acr_values: Vec<String> = params
             .get("acr_values")?
-            .and_then(|v| v.split(' ').filter_map(loa_of).min());
+            .map(|v| {
+                v.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .take(10)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let min_loa = acr_values.iter().filter_map(|v| Loa::from_acr(v)).min();
         Ok(AuthorizationRequest {
             client_id: client.client_id.to_string(),
             target,
@@ -295,6 +305,7 @@ impl AuthorizationRequest {
             max_age,
             login_hint: login_hint.map(str::to_owned),
             ui_locales,
+            acr_values,
             min_loa,
             id_token_hint: id_token_hint.map(str::to_owned),
         })
@@ -407,7 +418,7 @@ impl AuthorizationRequest {
             return false;
         }
         if let Some(min) = self.min_loa {
-            if loa_of(&s.acr).unwrap_or(0) < min {
+            if Loa::from_acr(&s.acr).is_none_or(|have| have < min) {
                 return false;
             }
         }

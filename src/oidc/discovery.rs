@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use super::scopes::SUPPORTED;
 use crate::config::Config;
-use crate::identity::acr_for;
 
 const ASSERTION_ALGS: [&str; 8] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
@@ -13,7 +12,7 @@ const ASSERTION_ALGS: [&str; 8] = [
 
 pub fn document(config: &Config) -> Value {
     let issuer = config.issuer.as_str().trim_end_matches('/');
-    let mut loas: Vec<u8> = config.sources.iter().map(|s| s.loa).collect();
+    let mut loas: Vec<crate::model::Loa> = config.sources.iter().map(|s| s.loa).collect();
     loas.sort_unstable();
     loas.dedup();
     json!({
@@ -42,7 +41,7 @@ pub fn document(config: &Config) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
-        "acr_values_supported": loas.into_iter().map(acr_for).collect::<Vec<_>>(),
+        "acr_values_supported": loas.into_iter().map(crate::model::Loa::acr).collect::<Vec<_>>(),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",

@@ -1,17 +1,19 @@
-//! The authorization code flow from request to redirect: check the session, ask for a
-//! login or consent when needed (through a pending request bound to the browser), and
-//! issue the code. Pages and cookies are `http`'s business; this module decides.
+//! The authorization code flow from request to redirect: check the session, end in
+//! "needs a login" (with the request's [`LoginRequirements`]) or "needs consent" when
+//! it must (through a pending request bound to the browser), and issue the code. This
+//! module does not authenticate anyone: `login` drives the identity sources and then
+//! calls [`finish_login`] with the session it made. Pages and cookies are `http`'s
+//! business; this module decides.
 
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{AuthorizationRequest, AuthorizeError, Decision, Params};
 use super::error::{ErrorCode, OAuthError};
 use crate::crypto::sha256_b64url;
-use crate::identity::{self, IdentityError, consent};
+use crate::identity::consent;
 use crate::ids::{GrantId, PendingId};
+use crate::model::Loa;
 use crate::provider::Provider;
-use crate::secret::Secret;
-use crate::sources::{Callback, Source, SourceRefusal};
 use crate::store::{
     AuthorizationCode, Client, PendingAuthorization, Session, SessionPortal, StoreError,
 };
@@ -19,6 +21,8 @@ use crate::store::{
 /// Where the browser goes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// Needs a login: `login` reads the requirements ([`login_context`]) and comes back
+    /// with a session ([`finish_login`]).
     Login(PendingId),
     Consent(PendingId),
     /// Back to the client, with a code or an error.
@@ -55,29 +59,27 @@ impl From<AuthorizeError> for FlowError {
 #[derive(Serialize, Deserialize)]
 struct StoredRequest {
     params: Params,
-    /// A login for the account page itself, not for a client.
-    #[serde(default)]
-    account_page: bool,
 }
 
-/// What a pending request continues.
-enum Resumed {
-    Authorization {
-        client: Box<Client>,
-        req: Box<AuthorizationRequest>,
-    },
-    AccountPage,
-}
-
-/// What the login page shows.
-#[derive(Debug, Clone)]
-pub struct LoginView {
-    pub pending_id: PendingId,
-    pub client_name: String,
+/// What a login for a pending request must meet (OIDC Core section 3.1.2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginRequirements {
+    /// The lowest level of assurance among the recognised `acr_values`.
+    pub min_loa: Option<Loa>,
+    /// The `acr_values` as asked, in order of preference.
+    pub acr_values: Vec<String>,
+    pub max_age: Option<i64>,
+    pub prompt: super::authorize::Prompt,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
-    /// (id, display name) of each source that can satisfy the request.
-    pub sources: Vec<(String, String)>,
+}
+
+/// A pending request that needs a login: who asks, and what the login must meet.
+#[derive(Debug, Clone)]
+pub struct LoginContext {
+    pub pending_id: PendingId,
+    pub client_name: String,
+    pub requirements: LoginRequirements,
 }
 
 /// What the consent page shows.
@@ -87,16 +89,6 @@ pub struct ConsentView {
     pub client_name: String,
     pub scopes: Vec<String>,
     pub ui_locales: Vec<String>,
-}
-
-pub enum LoginOutcome {
-    /// Signed in: set this session cookie and go on.
-    SignedIn { step: Step, session_token: Secret },
-    /// The source refused: show the form again with the reason.
-    Refused {
-        view: LoginView,
-        refusal: SourceRefusal,
-    },
 }
 
 async fn load_client(provider: &Provider, client_id: &str) -> Result<Client, AuthorizeError> {
@@ -113,15 +105,10 @@ async fn load_client(provider: &Provider, client_id: &str) -> Result<Client, Aut
         })
 }
 
-/// The sources whose level of assurance meets the request.
-fn eligible_sources(provider: &Provider, req: &AuthorizationRequest) -> Vec<Source> {
-    provider
-        .config
-        .sources
-        .iter()
-        .filter(|s| req.min_loa.is_none_or(|min| s.loa >= min))
-        .map(Source::from_config)
-        .collect()
+/// Whether some configured source reaches the request's level of assurance.
+fn level_reachable(provider: &Provider, req: &AuthorizationRequest) -> bool {
+    req.min_loa
+        .is_none_or(|min| provider.config.sources.iter().any(|s| s.loa >= min))
 }
 
 async fn consent_given(
@@ -155,7 +142,7 @@ pub async fn authorize(
         target: req.target.clone(),
         error,
     };
-    if eligible_sources(provider, &req).is_empty() {
+    if !level_reachable(provider, &req) {
         return Err(redirect(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "no identity source reaches the requested level of assurance",
@@ -181,7 +168,6 @@ pub async fn authorize(
         id: PendingId::generate(),
         request: serde_json::to_string(&StoredRequest {
             params: params.clone(),
-            account_page: false,
         })
         .expect("parameters serialise"),
         browser_binding: browser_binding.to_owned(),
@@ -251,7 +237,7 @@ async fn resume(
     id: &PendingId,
     browser_binding: &str,
     now: i64,
-) -> Result<(PendingAuthorization, Resumed), FlowError> {
+) -> Result<(PendingAuthorization, Client, AuthorizationRequest), FlowError> {
     let pending = provider
         .store
         .pending()
@@ -266,9 +252,6 @@ async fn resume(
     }
     let stored: StoredRequest = serde_json::from_str(&pending.request)
         .map_err(|e| FlowError::from(StoreError::Corrupt(format!("pending request: {e}"))))?;
-    if stored.account_page {
-        return Ok((pending, Resumed::AccountPage));
-    }
     let client_id = stored
         .params
         .client_id()
@@ -276,141 +259,56 @@ async fn resume(
         .to_owned();
     let client = load_client(provider, &client_id).await?;
     let req = AuthorizationRequest::validate(&stored.params, &client, &provider.config.oauth)?;
-    Ok((
-        pending,
-        Resumed::Authorization {
-            client: Box::new(client),
-            req: Box::new(req),
-        },
-    ))
+    Ok((pending, client, req))
 }
 
-/// A login for the account page: a pending request that ends on `/account`.
-pub async fn start_account_login(
-    provider: &Provider,
-    browser_binding: &str,
-    now: i64,
-) -> Result<PendingId, StoreError> {
-    let p = PendingAuthorization {
-        id: PendingId::generate(),
-        request: serde_json::to_string(&StoredRequest {
-            params: Params::default(),
-            account_page: true,
-        })
-        .expect("serialises"),
-        browser_binding: browser_binding.to_owned(),
-        session_id: None,
-        expires_at: now + provider.config.session.login_timeout.as_secs() as i64,
-    };
-    provider.store.pending().insert(&p, now).await?;
-    Ok(p.id)
-}
-
-pub async fn login_view(
+/// What the login for a pending request must meet, and for whom it is.
+pub async fn login_context(
     provider: &Provider,
     id: &PendingId,
     browser_binding: &str,
     now: i64,
-) -> Result<LoginView, FlowError> {
-    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
-    Ok(view_for_login(provider, &pending, &resumed))
-}
-
-fn sources_for(provider: &Provider, resumed: &Resumed) -> Vec<Source> {
-    match resumed {
-        Resumed::Authorization { req, .. } => eligible_sources(provider, req),
-        Resumed::AccountPage => provider
-            .config
-            .sources
-            .iter()
-            .map(Source::from_config)
-            .collect(),
-    }
-}
-
-fn view_for_login(
-    provider: &Provider,
-    pending: &PendingAuthorization,
-    resumed: &Resumed,
-) -> LoginView {
-    let sources = sources_for(provider, resumed)
-        .iter()
-        .map(|s| (s.config().id.clone(), s.config().display_name.clone()))
-        .collect();
-    match resumed {
-        Resumed::Authorization { client, req } => LoginView {
-            pending_id: pending.id.clone(),
-            client_name: client.name.clone(),
-            login_hint: req.login_hint.clone(),
-            ui_locales: req.ui_locales.clone(),
-            sources,
+) -> Result<LoginContext, FlowError> {
+    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    Ok(LoginContext {
+        pending_id: pending.id,
+        client_name: client.name,
+        requirements: LoginRequirements {
+            min_loa: req.min_loa,
+            acr_values: req.acr_values,
+            max_age: req.max_age,
+            prompt: req.prompt,
+            login_hint: req.login_hint,
+            ui_locales: req.ui_locales,
         },
-        Resumed::AccountPage => LoginView {
-            pending_id: pending.id.clone(),
-            client_name: "your Portico account".into(),
-            login_hint: None,
-            ui_locales: vec![],
-            sources,
-        },
-    }
+    })
 }
 
-/// The login form was submitted to `source_id`.
-#[allow(clippy::too_many_arguments)]
-pub async fn login(
+/// `login` signed someone in for a pending request: ask consent or issue the code.
+pub async fn finish_login(
     provider: &Provider,
     id: &PendingId,
     browser_binding: &str,
-    source_id: &str,
-    callback: Callback,
-    current_session: Option<&Session>,
-    user_agent: Option<&str>,
+    session: &Session,
     now: i64,
-) -> Result<LoginOutcome, FlowError> {
-    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
-    let view = view_for_login(provider, &pending, &resumed);
-    let source = sources_for(provider, &resumed)
-        .into_iter()
-        .find(|s| s.config().id == source_id)
-        .ok_or_else(|| {
-            FlowError::Authorize(AuthorizeError::Page(OAuthError::invalid_request(
-                "that identity source is not offered for this request",
-            )))
-        })?;
-    let verified = match source.complete(provider, callback).await {
-        Ok(v) => v,
-        Err(refusal) => return Ok(LoginOutcome::Refused { view, refusal }),
-    };
-    let signed_in =
-        match identity::sign_in(provider, &verified, current_session, user_agent, now).await {
-            Ok(done) => done,
-            Err(IdentityError::Store(e)) => return Err(e.into()),
-            Err(IdentityError::NotLinked { .. }) => {
-                let refusal = SourceRefusal::BadCredentials {
-                    source_name: source.config().display_name.clone(),
-                };
-                return Ok(LoginOutcome::Refused { view, refusal });
-            }
-        };
-    // Someone else signed in on this browser: the previous person's portals hear of it.
-    if let Some(previous) = &signed_in.displaced {
-        super::logout::end_session(provider, previous, now)
-            .await
-            .map_err(|e| FlowError::Authorize(AuthorizeError::Page(e)))?;
+) -> Result<Step, FlowError> {
+    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    // `login` offers only sources that reach the level; the protocol checks it anyway.
+    if req
+        .min_loa
+        .is_some_and(|min| Loa::from_acr(&session.acr).is_none_or(|have| have < min))
+    {
+        provider.store.pending().take(&pending.id, now).await?;
+        let error = OAuthError::new(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "the login does not reach the requested level of assurance",
+        );
+        return Ok(Step::Redirect(
+            req.target.with_error(&error, provider.issuer()),
+        ));
     }
-    let (session, session_token) = (signed_in.session, signed_in.token);
-    let (client, req) = match resumed {
-        Resumed::Authorization { client, req } => (*client, *req),
-        Resumed::AccountPage => {
-            provider.store.pending().take(&pending.id, now).await?;
-            return Ok(LoginOutcome::SignedIn {
-                step: Step::Redirect("/account".into()),
-                session_token,
-            });
-        }
-    };
-    let consented = consent_given(provider, &client, &session, &req).await?;
-    let step = match req.decide(true, consented) {
+    let consented = consent_given(provider, &client, session, &req).await?;
+    Ok(match req.decide(true, consented) {
         Ok(Decision::Consent) => {
             // The consent page resumes the request under this session only. (A request
             // that needs no consent is finished now: nothing to attach.)
@@ -421,12 +319,8 @@ pub async fn login(
                 .await?;
             Step::Consent(pending.id)
         }
-        Ok(_) => finish(provider, &client, &pending.id, &req, &session, now).await?,
+        Ok(_) => finish(provider, &client, &pending.id, &req, session, now).await?,
         Err(error) => Step::Redirect(req.target.with_error(&error, provider.issuer())),
-    };
-    Ok(LoginOutcome::SignedIn {
-        step,
-        session_token,
     })
 }
 
@@ -438,12 +332,9 @@ async fn resume_for_consent(
     session: Option<&Session>,
     now: i64,
 ) -> Result<(Client, AuthorizationRequest), FlowError> {
-    let (pending, resumed) = resume(provider, id, browser_binding, now).await?;
-    let Resumed::Authorization { client, req } = resumed else {
-        return Err(FlowError::Expired);
-    };
+    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
     match (session, &pending.session_id) {
-        (Some(s), Some(expected)) if &s.id == expected => Ok((*client, *req)),
+        (Some(s), Some(expected)) if &s.id == expected => Ok((client, req)),
         _ => Err(FlowError::NotYourSession),
     }
 }

@@ -1,103 +1,232 @@
-//! Identity sources: every way of proving who someone is sits behind one contract.
+//! Identity sources: every way of proving who someone is sits behind one contract,
+//! driven by `login`.
 //!
-//! - [`Source::begin`] answers what the browser does next for a pending authorization
-//!   (render this source's form, or go elsewhere).
-//! - [`Source::complete`] checks what came back and returns a [`VerifiedIdentity`] or a
-//!   [`SourceRefusal`] that names the source.
-//!
-//! `identity` alone turns a verified identity into an account and a session; `oidc`
-//! then finishes the authorization. The password source is the first implementation;
-//! further kinds are variants of [`Source`], so a new kind touches no protocol code.
+//! A source [`Source::begin`]s an attempt and answers the first [`Step`]: a form to
+//! render, a redirect to another origin, or a WebAuthn challenge, with its own typed
+//! state ([`AttemptState`]). It then [`Source::advance`]s with what came back and answers
+//! [`Advance`]: another step (with new state), a [`VerifiedIdentity`], or a typed
+//! [`Refusal`] naming the source. Sources keep nothing between requests themselves:
+//! `login` seals their state into the database, so any node can finish an attempt.
+//! A new kind is a new module and a variant here; protocol code never changes for it.
 
 mod password;
+mod step;
+#[cfg(feature = "test-sources")]
+mod test_two_step;
 
-use crate::config::{SourceConfig, SourceKind};
-use crate::provider::Provider;
-use crate::secret::Secret;
-use crate::store::StoreError;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{DisplayName, SourceConfig, SourceKindConfig};
+use crate::model::Loa;
+pub use crate::model::VerifiedIdentity;
 
 pub use password::PasswordSource;
+pub use step::{Field, FieldKind, Form, Input, Step};
 
-/// A login proven at one source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedIdentity {
-    pub source_id: String,
-    /// The source's stable identifier for the person (a username, a certificate's
-    /// serial and issuer, an upstream `sub`).
-    pub subject: String,
-    /// Level of assurance 1-4.
-    pub loa: u8,
-    /// Authentication methods (RFC 8176 values: `pwd`, `otp`, `hwk`...).
-    pub amr: Vec<String>,
+/// The services a source may use while it advances. Built from the composition root;
+/// each source takes what it needs from it.
+pub struct SourceServices<'a> {
+    pub store: &'a crate::store::Store,
+    pub passwords: &'a crate::crypto::password::PasswordHasherPool,
+    /// Outbound HTTP (upstream providers, gateways): timeouts set, no redirects followed.
+    pub http: &'a reqwest::Client,
 }
 
-/// Why a source did not verify someone: shown to the person, naming the source.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceRefusal {
-    #[error("{source_name}: the username or password is incorrect")]
-    BadCredentials { source_name: String },
-    #[error("{source_name}: the form is incomplete ({missing} is missing)")]
-    Incomplete {
-        source_name: String,
-        missing: &'static str,
+/// What a source is told when an attempt begins.
+pub struct BeginContext<'a> {
+    /// The attempt's one-time handle: an upstream `state`, or the hand-off token another
+    /// origin brings back to `/login/{id}/callback`.
+    pub handle: &'a str,
+    /// `{issuer}/login/{id}/callback`.
+    pub callback_url: &'a str,
+    pub login_hint: Option<&'a str>,
+}
+
+/// Why a source did not verify someone. Each names the source; the page says it in the
+/// person's language, the log keeps the detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{source_id}: rejected ({reason:?})")]
+    Rejected {
+        source_id: String,
+        reason: Rejection,
     },
-    #[error("{source_name} is not available right now")]
-    Unavailable {
-        source_name: String,
-        #[source]
-        cause: StoreError,
-    },
+    #[error("{source_id}: unavailable: {detail}")]
+    Unavailable { source_id: String, detail: String },
+    #[error("{source_id}: too many attempts")]
+    TooManyAttempts { source_id: String },
+    #[error("{source_id}: the attempt expired")]
+    Expired { source_id: String },
 }
 
-/// What the browser does first at a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begin {
-    /// Show the source's form on the login page.
-    UsernamePasswordForm,
+impl Refusal {
+    pub fn source_id(&self) -> &str {
+        match self {
+            Refusal::Rejected { source_id, .. }
+            | Refusal::Unavailable { source_id, .. }
+            | Refusal::TooManyAttempts { source_id }
+            | Refusal::Expired { source_id } => source_id,
+        }
+    }
 }
 
-/// What came back to Portico from the browser for a source.
+/// What was wrong with what the person gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Unknown username or wrong password (never told apart).
+    BadCredentials,
+    /// A required field was empty.
+    Incomplete { field: &'static str },
+    /// A one-time code or answer that does not match.
+    WrongAnswer,
+}
+
+/// Per-kind state of one attempt, sealed by `login` between steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttemptState {
+    Password(password::State),
+    #[cfg(feature = "test-sources")]
+    TestTwoStep(test_two_step::State),
+}
+
+impl AttemptState {
+    /// Whether there is nothing to keep: a form posted without a stored attempt begins
+    /// again from the same state (the password form), so no row is written for it.
+    pub fn is_stateless(&self) -> bool {
+        match self {
+            AttemptState::Password(_) => true,
+            #[cfg(feature = "test-sources")]
+            AttemptState::TestTwoStep(_) => false,
+        }
+    }
+}
+
+/// The first step of an attempt.
+#[derive(Debug, Clone)]
+pub struct Begin {
+    pub step: Step,
+    pub state: AttemptState,
+}
+
+/// What an attempt does after a step.
 #[derive(Debug)]
-pub enum Callback {
-    UsernamePassword { username: String, password: Secret },
+pub enum Advance {
+    Continue { step: Step, state: AttemptState },
+    Verified(VerifiedIdentity),
+    Refused(Refusal),
 }
 
-/// A configured identity source.
+/// How `identity` may treat a source's verified identities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// May a verified national id from this source link to an existing account?
+    pub trusted_for_linking: bool,
+    /// May a login no account knows create one? (Not for local passwords: their
+    /// accounts exist before their logins.)
+    pub creates_accounts: bool,
+}
+
+/// A configured identity source, built once at start-up.
 #[derive(Debug, Clone)]
 pub enum Source {
     Password(PasswordSource),
+    #[cfg(feature = "test-sources")]
+    TestTwoStep(test_two_step::TestTwoStepSource),
 }
 
 impl Source {
     pub fn from_config(config: &SourceConfig) -> Source {
-        match config.kind {
-            SourceKind::Password => Source::Password(PasswordSource::new(config)),
-            // Config validation admits only implemented kinds.
-            other => unreachable!("source kind {other:?} passed validation"),
-        }
-    }
-
-    pub fn config(&self) -> &SourceConfig {
-        match self {
-            Source::Password(s) => &s.config,
-        }
-    }
-
-    pub fn begin(&self) -> Begin {
-        match self {
-            Source::Password(_) => Begin::UsernamePasswordForm,
-        }
-    }
-
-    pub async fn complete(
-        &self,
-        provider: &Provider,
-        callback: Callback,
-    ) -> Result<VerifiedIdentity, SourceRefusal> {
-        match (self, callback) {
-            (Source::Password(s), Callback::UsernamePassword { username, password }) => {
-                s.complete(provider, &username, &password).await
+        match &config.kind {
+            SourceKindConfig::Password(_) => Source::Password(PasswordSource::new(config)),
+            #[cfg(feature = "test-sources")]
+            SourceKindConfig::TestTwoStep(c) => {
+                Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
         }
+    }
+
+    fn config(&self) -> &SourceConfig {
+        match self {
+            Source::Password(s) => &s.config,
+            #[cfg(feature = "test-sources")]
+            Source::TestTwoStep(s) => &s.config,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config().id
+    }
+
+    pub fn display_name(&self) -> &DisplayName {
+        &self.config().display_name
+    }
+
+    pub fn loa(&self) -> Loa {
+        self.config().loa
+    }
+
+    pub fn link_policy(&self) -> LinkPolicy {
+        match self {
+            Source::Password(_) => LinkPolicy {
+                trusted_for_linking: false,
+                creates_accounts: false,
+            },
+            #[cfg(feature = "test-sources")]
+            Source::TestTwoStep(s) => LinkPolicy {
+                trusted_for_linking: s.kind.trusted_for_linking,
+                creates_accounts: true,
+            },
+        }
+    }
+
+    /// Whether the login page shows this source's first step itself (a form needing no
+    /// stored state), rather than a button that begins an attempt.
+    pub fn is_inline(&self) -> bool {
+        matches!(self, Source::Password(_))
+    }
+
+    pub async fn begin(&self, ctx: &BeginContext<'_>) -> Result<Begin, Refusal> {
+        match self {
+            Source::Password(s) => Ok(s.begin(ctx)),
+            #[cfg(feature = "test-sources")]
+            Source::TestTwoStep(s) => Ok(s.begin(ctx)),
+        }
+    }
+
+    pub async fn advance(
+        &self,
+        services: &SourceServices<'_>,
+        state: AttemptState,
+        input: Input<'_>,
+    ) -> Advance {
+        match (self, state) {
+            (Source::Password(s), AttemptState::Password(_)) => s.advance(services, input).await,
+            #[cfg(feature = "test-sources")]
+            (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
+            // State of another kind (the source was reconfigured mid-attempt).
+            #[allow(unreachable_patterns)]
+            _ => Advance::Refused(Refusal::Expired {
+                source_id: self.id().to_owned(),
+            }),
+        }
+    }
+}
+
+/// Every configured source, built once at start-up, in the configured order.
+#[derive(Debug, Clone)]
+pub struct Sources(Vec<Source>);
+
+impl Sources {
+    pub fn from_config(configs: &[SourceConfig]) -> Sources {
+        Sources(configs.iter().map(Source::from_config).collect())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Source> {
+        self.0.iter().find(|s| s.id() == id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Source> {
+        self.0.iter()
     }
 }

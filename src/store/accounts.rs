@@ -185,34 +185,8 @@ impl<'a> Accounts<'a> {
         now: i64,
     ) -> Result<AccountId, StoreError> {
         let id = AccountId::generate();
-        let address = new
-            .address
-            .as_ref()
-            .map(|a| serde_json::to_string(a).expect("address serialises"));
         let mut tx = self.db.begin().await?;
-        query(
-            "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
-             email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
-             address, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-        )
-        .bind(id.as_str())
-        .bind(new.kind.unwrap_or(AccountKind::Citizen).as_str())
-        .bind(new.name.as_deref())
-        .bind(new.given_name.as_deref())
-        .bind(new.family_name.as_deref())
-        .bind(new.birthdate.as_deref())
-        .bind(new.email.as_deref())
-        .bind(new.email_verified)
-        .bind(new.phone.as_deref())
-        .bind(new.phone_verified)
-        .bind(new.national_id.as_deref())
-        .bind(new.national_id_verified)
-        .bind(new.tax_code.as_deref())
-        .bind(address)
-        .bind(now)
-        .execute(tx.on())
-        .await?;
+        insert_account(&mut tx, &id, new, now).await?;
         query(
             "INSERT INTO passwords (username, account_id, hash, updated_at) VALUES ($1, $2, $3, $4)",
         )
@@ -247,31 +221,46 @@ impl<'a> Accounts<'a> {
             .transpose()
     }
 
-    /// The account linked to a login at a source, recording the login time.
-    pub async fn find_by_identity(
-        &self,
-        source_id: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<Option<AccountId>, StoreError> {
-        let found = query(
-            "UPDATE identities SET last_login_at = $3 WHERE source_id = $1 AND subject = $2 \
-             RETURNING account_id",
-        )
-        .bind(source_id)
-        .bind(subject)
-        .bind(now)
-        .fetch_optional(self.db.write())
-        .await?;
-        Ok(found
-            .map(|r| r.get::<String>("account_id"))
-            .transpose()?
-            .map(AccountId::new))
-    }
-
     pub async fn username_exists(&self, username: &str) -> Result<bool, StoreError> {
         Ok(self.password_hash(username).await?.is_some())
     }
+}
+
+/// Inserts an account row inside a transaction.
+pub(super) async fn insert_account(
+    tx: &mut super::db::Tx,
+    id: &AccountId,
+    new: &NewAccount,
+    now: i64,
+) -> Result<(), StoreError> {
+    let address = new
+        .address
+        .as_ref()
+        .map(|a| serde_json::to_string(a).expect("address serialises"));
+    query(
+        "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
+         email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
+         address, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+    )
+    .bind(id.as_str())
+    .bind(new.kind.unwrap_or(AccountKind::Citizen).as_str())
+    .bind(new.name.as_deref())
+    .bind(new.given_name.as_deref())
+    .bind(new.family_name.as_deref())
+    .bind(new.birthdate.as_deref())
+    .bind(new.email.as_deref())
+    .bind(new.email_verified)
+    .bind(new.phone.as_deref())
+    .bind(new.phone_verified)
+    .bind(new.national_id.as_deref())
+    .bind(new.national_id_verified)
+    .bind(new.tax_code.as_deref())
+    .bind(address)
+    .bind(now)
+    .execute(tx.on())
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

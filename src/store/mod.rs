@@ -10,7 +10,9 @@ mod clients;
 mod codes;
 mod consents;
 mod db;
+mod identities;
 mod keys;
+mod login_attempts;
 mod logout_deliveries;
 mod pending;
 mod refresh;
@@ -37,7 +39,9 @@ pub use audit::{Audit, AuditEvent};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::Consents;
+pub use identities::{Identities, Resolution, Resolved};
 pub use keys::{Keys, StoredKey};
+pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
@@ -173,8 +177,9 @@ impl Store {
     /// deletes run on a blocking thread: they can be large, and requests must not wait
     /// behind them on the async threads.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 7] = [
+        const STATEMENTS: [&str; 8] = [
             "DELETE FROM authorization_codes WHERE expires_at < $1",
+            "DELETE FROM login_attempts WHERE expires_at < $1",
             "DELETE FROM pending_authorizations WHERE expires_at < $1",
             "DELETE FROM revocations WHERE expires_at < $1",
             "DELETE FROM assertion_jtis WHERE expires_at < $1",
@@ -237,6 +242,12 @@ impl Store {
     }
     pub fn keys(&self) -> Keys<'_> {
         Keys::new(&self.db)
+    }
+    pub fn identities(&self) -> Identities<'_> {
+        Identities::new(&self.db)
+    }
+    pub fn login_attempts(&self) -> LoginAttempts<'_> {
+        LoginAttempts::new(&self.db)
     }
     pub fn pending(&self) -> Pending<'_> {
         Pending::new(&self.db)

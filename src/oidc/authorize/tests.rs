@@ -224,7 +224,7 @@ fn max_age_prompt_login_and_acr_force_login() {
         &oauth(),
     )
     .unwrap();
-    assert_eq!(r.min_loa, Some(3));
+    assert_eq!(r.min_loa, crate::model::Loa::new(3));
     assert!(!r.session_suffices(Some(&s), 1001));
     assert_eq!(r.decide(false, false).unwrap(), Decision::Login);
 }

@@ -1,0 +1,578 @@
+//! Login: drives the identity sources for a pending request, the way node
+//! `oidc-provider`'s interactions and Hydra's login accept do. `oidc` ends a request
+//! that needs a login as [`flow::Step::Login`] with its requirements; this module offers
+//! the sources that can meet them (and refuses to start the others), begins one,
+//! advances it with what comes back until it answers a verified identity or a refusal,
+//! hands the identity to `identity` for an account and a session, and asks `oidc` to
+//! finish the request with that session ([`flow::finish_login`]). A login for the
+//! account page is the same, returning to [`ReturnTo::Account`].
+
+mod attempts;
+mod outcome;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{self, IdentityError, SessionLifetime};
+use crate::ids::PendingId;
+use crate::oidc::flow::{self, FlowError, LoginRequirements};
+use crate::provider::Provider;
+use crate::sources::{
+    Advance, AttemptState, BeginContext, Form, Input, Refusal, Source, SourceServices, Step,
+};
+use crate::store::{Session, StoreError};
+
+pub use attempts::MAX_TRIES;
+pub use outcome::{Chooser, Next, Notice, Offer, Outcome, StepView};
+
+/// Where a login goes once it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnTo {
+    /// Finish this pending authorization request.
+    Authorization(PendingId),
+    /// The account page's own login.
+    Account,
+}
+
+impl ReturnTo {
+    /// What CSRF tokens of the login forms are bound to.
+    pub fn key(&self) -> &str {
+        match self {
+            ReturnTo::Authorization(id) => id.as_str(),
+            ReturnTo::Account => "account",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum LoginError {
+    /// The pending request cannot go on (expired, another browser's, invalid now).
+    Flow(FlowError),
+    /// The source is not configured, or cannot meet this request.
+    NotOffered,
+    /// The attempt is unknown, finished or replayed.
+    AttemptGone,
+    /// The attempt was begun in another browser.
+    WrongBrowser,
+    /// The source cannot check anything now (a database or hashing failure, an
+    /// upstream down): an outage, never "wrong password".
+    SourceUnavailable {
+        source_id: String,
+        detail: String,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for LoginError {
+    fn from(e: StoreError) -> Self {
+        LoginError::Store(e)
+    }
+}
+
+impl From<FlowError> for LoginError {
+    fn from(e: FlowError) -> Self {
+        LoginError::Flow(e)
+    }
+}
+
+fn services(provider: &Provider) -> SourceServices<'_> {
+    SourceServices {
+        store: &provider.store,
+        passwords: &provider.passwords,
+        http: &provider.outbound,
+    }
+}
+
+/// What the login must meet, and for whom it is.
+async fn context(
+    provider: &Provider,
+    return_to: &ReturnTo,
+    browser_binding: &str,
+    now: i64,
+) -> Result<(Option<String>, LoginRequirements), LoginError> {
+    match return_to {
+        ReturnTo::Authorization(id) => {
+            let c = flow::login_context(provider, id, browser_binding, now).await?;
+            Ok((Some(c.client_name), c.requirements))
+        }
+        ReturnTo::Account => Ok((None, LoginRequirements::default())),
+    }
+}
+
+/// The sources that can meet the requirements.
+fn eligible<'a>(
+    provider: &'a Provider,
+    req: &'a LoginRequirements,
+) -> impl Iterator<Item = &'a Source> + 'a {
+    provider
+        .sources
+        .iter()
+        .filter(move |s| req.min_loa.is_none_or(|min| s.loa() >= min))
+}
+
+fn offered<'a>(
+    provider: &'a Provider,
+    req: &LoginRequirements,
+    source_id: &str,
+) -> Result<&'a Source, LoginError> {
+    provider
+        .sources
+        .get(source_id)
+        .filter(|s| req.min_loa.is_none_or(|min| s.loa() >= min))
+        .ok_or(LoginError::NotOffered)
+}
+
+fn callback_url(provider: &Provider, source_id: &str) -> String {
+    format!("{}/login/{source_id}/callback", provider.issuer())
+}
+
+/// The login page for a request.
+pub async fn chooser(
+    provider: &Provider,
+    return_to: &ReturnTo,
+    browser_binding: &str,
+    now: i64,
+) -> Result<Chooser, LoginError> {
+    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
+    chooser_for(provider, return_to, client_name, &req, &[]).await
+}
+
+/// The login page; `typed` refills the inline forms' text fields (never a password).
+async fn chooser_for(
+    provider: &Provider,
+    return_to: &ReturnTo,
+    client_name: Option<String>,
+    req: &LoginRequirements,
+    typed: &[(String, String)],
+) -> Result<Chooser, LoginError> {
+    let mut offers = Vec::new();
+    for source in eligible(provider, req) {
+        let form = if source.is_inline() {
+            inline_form(provider, source, req).await.map(|mut form| {
+                refill(&mut form, typed);
+                form
+            })
+        } else {
+            None
+        };
+        offers.push(Offer {
+            source_id: source.id().to_owned(),
+            display_name: source.display_name().clone(),
+            form,
+        });
+    }
+    Ok(Chooser {
+        return_to: return_to.clone(),
+        client_name,
+        ui_locales: req.ui_locales.clone(),
+        offers,
+    })
+}
+
+async fn inline_form(
+    provider: &Provider,
+    source: &Source,
+    req: &LoginRequirements,
+) -> Option<Form> {
+    let callback = callback_url(provider, source.id());
+    let begun = source
+        .begin(&BeginContext {
+            handle: "",
+            callback_url: &callback,
+            login_hint: req.login_hint.as_deref(),
+        })
+        .await
+        .ok()?;
+    match begun.step {
+        Step::Form(form) if begun.state.is_stateless() => Some(form),
+        _ => None,
+    }
+}
+
+fn refill(form: &mut Form, typed: &[(String, String)]) {
+    for field in &mut form.fields {
+        if field.kind == crate::sources::FieldKind::Text {
+            if let Some((_, v)) = typed.iter().find(|(k, _)| *k == field.name) {
+                field.value = v.clone();
+            }
+        }
+    }
+}
+
+/// `GET /login/{source_id}`: begins an attempt at the source.
+pub async fn start(
+    provider: &Provider,
+    source_id: &str,
+    return_to: &ReturnTo,
+    browser_binding: &str,
+    now: i64,
+) -> Result<Outcome, LoginError> {
+    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
+    let source = offered(provider, &req, source_id)?;
+    let handle = crate::random::token();
+    let callback = callback_url(provider, source_id);
+    let begun = source
+        .begin(&BeginContext {
+            handle: handle.expose(),
+            callback_url: &callback,
+            login_hint: req.login_hint.as_deref(),
+        })
+        .await;
+    match begun {
+        Ok(b) => {
+            let at = At {
+                provider,
+                source,
+                return_to,
+                browser_binding,
+                ui_locales: &req.ui_locales,
+                now,
+            };
+            at.present(handle.expose(), b.step, b.state).await
+        }
+        Err(refusal) => refused(provider, return_to, client_name, &req, refusal, &[]).await,
+    }
+}
+
+/// `POST /login/{source_id}` (and `POST /login`): a source's form was submitted, with
+/// the attempt's handle unless it is the login page's own form.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(
+    provider: &Provider,
+    source_id: &str,
+    return_to: &ReturnTo,
+    browser_binding: &str,
+    attempt: Option<&str>,
+    fields: &[(String, String)],
+    signed_in: SignedInAs<'_>,
+    now: i64,
+) -> Result<Outcome, LoginError> {
+    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
+    let source = offered(provider, &req, source_id)?;
+    let at = At {
+        provider,
+        source,
+        return_to,
+        browser_binding,
+        ui_locales: &req.ui_locales,
+        now,
+    };
+    let Some(handle) = attempt else {
+        // The login page's own form: its source keeps no state, so begin afresh.
+        let callback = callback_url(provider, source_id);
+        let begun = source
+            .begin(&BeginContext {
+                handle: "",
+                callback_url: &callback,
+                login_hint: None,
+            })
+            .await
+            .map_err(|_| LoginError::AttemptGone)?;
+        if !begun.state.is_stateless() {
+            return Err(LoginError::AttemptGone);
+        }
+        let advance = source
+            .advance(&services(provider), begun.state, Input::Form(fields))
+            .await;
+        return match advance {
+            Advance::Refused(Refusal::Unavailable { source_id, detail }) => {
+                Err(LoginError::SourceUnavailable { source_id, detail })
+            }
+            Advance::Refused(refusal) => {
+                refused(provider, return_to, client_name, &req, refusal, fields).await
+            }
+            Advance::Verified(v) => at.sign_in(v, signed_in, client_name, &req).await,
+            Advance::Continue { step, state } => {
+                let handle = crate::random::token();
+                at.present(handle.expose(), step, state).await
+            }
+        };
+    };
+    let attempt = match attempts::count_try(&provider.store, &provider.master, handle, now).await? {
+        attempts::Found::Attempt(a) => a,
+        attempts::Found::TooManyTries => {
+            let refusal = Refusal::TooManyAttempts {
+                source_id: source_id.to_owned(),
+            };
+            return refused(provider, return_to, client_name, &req, refusal, &[]).await;
+        }
+        attempts::Found::Expired => {
+            let refusal = Refusal::Expired {
+                source_id: source_id.to_owned(),
+            };
+            return refused(provider, return_to, client_name, &req, refusal, &[]).await;
+        }
+        attempts::Found::Missing => return Err(LoginError::AttemptGone),
+    };
+    at.check(&attempt).await?;
+    let advance = source
+        .advance(
+            &services(provider),
+            attempt.sealed.state.clone(),
+            Input::Form(fields),
+        )
+        .await;
+    match advance {
+        Advance::Refused(refusal @ Refusal::Rejected { .. })
+            if matches!(attempt.sealed.step, Step::Form(_)) && attempt.tries < MAX_TRIES =>
+        {
+            // Try the same step again; the try was counted.
+            let Step::Form(form) = attempt.sealed.step else {
+                unreachable!("matched above")
+            };
+            Ok(Outcome::Step(at.view(
+                form,
+                Some(handle.to_owned()),
+                Some(Notice::Refused(refusal)),
+            )))
+        }
+        Advance::Refused(Refusal::Rejected { source_id, .. }) => {
+            attempts::delete(&provider.store, &attempt.handle_hash).await?;
+            let refusal = Refusal::TooManyAttempts { source_id };
+            refused(provider, return_to, client_name, &req, refusal, &[]).await
+        }
+        other => {
+            // Finished, failed or moved on: this handle is done (taken once).
+            if !attempts::delete(&provider.store, &attempt.handle_hash).await? {
+                return Err(LoginError::AttemptGone);
+            }
+            at.after(other, signed_in, client_name, &req).await
+        }
+    }
+}
+
+/// `/login/{source_id}/callback`: another origin sends the browser back with the
+/// attempt's handle (`state` from an upstream provider, or `handoff`).
+pub async fn callback(
+    provider: &Provider,
+    source_id: &str,
+    params: &[(String, String)],
+    browser_binding: &str,
+    signed_in: SignedInAs<'_>,
+    now: i64,
+) -> Result<Outcome, LoginError> {
+    let handle = params
+        .iter()
+        .find(|(k, _)| k == "state" || k == "handoff")
+        .map(|(_, v)| v.as_str())
+        .ok_or(LoginError::AttemptGone)?;
+    let attempt = match attempts::take(&provider.store, &provider.master, handle, now).await? {
+        attempts::Found::Attempt(a) => a,
+        _ => return Err(LoginError::AttemptGone),
+    };
+    let source = provider
+        .sources
+        .get(source_id)
+        .ok_or(LoginError::NotOffered)?;
+    let return_to = attempt.return_to.clone();
+    let (client_name, req) = context(provider, &return_to, browser_binding, now).await?;
+    let at = At {
+        provider,
+        source,
+        return_to: &return_to,
+        browser_binding,
+        ui_locales: &req.ui_locales,
+        now,
+    };
+    at.check(&attempt).await?;
+    let advance = source
+        .advance(
+            &services(provider),
+            attempt.sealed.state,
+            Input::Returned(params),
+        )
+        .await;
+    at.after(advance, signed_in, client_name, &req).await
+}
+
+/// Who is signing in from where: the browser's current session (a re-login keeps it)
+/// and its user agent.
+#[derive(Clone, Copy)]
+pub struct SignedInAs<'a> {
+    pub current: Option<&'a Session>,
+    pub user_agent: Option<&'a str>,
+}
+
+async fn refused(
+    provider: &Provider,
+    return_to: &ReturnTo,
+    client_name: Option<String>,
+    req: &LoginRequirements,
+    refusal: Refusal,
+    typed: &[(String, String)],
+) -> Result<Outcome, LoginError> {
+    tracing::info!(source = refusal.source_id(), "login refused: {refusal}");
+    if let Refusal::Unavailable { source_id, detail } = refusal {
+        return Err(LoginError::SourceUnavailable { source_id, detail });
+    }
+    Ok(Outcome::Choose {
+        chooser: chooser_for(provider, return_to, client_name, req, typed).await?,
+        notice: Notice::Refused(refusal),
+    })
+}
+
+/// One attempt's surroundings.
+struct At<'a> {
+    provider: &'a Provider,
+    source: &'a Source,
+    return_to: &'a ReturnTo,
+    browser_binding: &'a str,
+    ui_locales: &'a [String],
+    now: i64,
+}
+
+impl At<'_> {
+    fn view(&self, form: Form, attempt: Option<String>, notice: Option<Notice>) -> StepView {
+        StepView {
+            return_to: self.return_to.clone(),
+            source_id: self.source.id().to_owned(),
+            display_name: self.source.display_name().clone(),
+            form,
+            attempt,
+            notice,
+            ui_locales: self.ui_locales.to_vec(),
+        }
+    }
+
+    /// The attempt belongs to this source, request and browser; otherwise it is ended.
+    async fn check(&self, attempt: &attempts::Attempt) -> Result<(), LoginError> {
+        let same_browser = crate::crypto::constant_time_eq(
+            attempt.browser_binding.as_bytes(),
+            self.browser_binding.as_bytes(),
+        );
+        if attempt.source_id != self.source.id() || &attempt.return_to != self.return_to {
+            attempts::delete(&self.provider.store, &attempt.handle_hash).await?;
+            return Err(LoginError::AttemptGone);
+        }
+        if !same_browser {
+            attempts::delete(&self.provider.store, &attempt.handle_hash).await?;
+            return Err(LoginError::WrongBrowser);
+        }
+        Ok(())
+    }
+
+    /// Shows a step; its state is stored under `handle` unless there is none to keep.
+    async fn present(
+        &self,
+        handle: &str,
+        step: Step,
+        state: AttemptState,
+    ) -> Result<Outcome, LoginError> {
+        if let (Step::Form(form), true) = (&step, state.is_stateless()) {
+            return Ok(Outcome::Step(self.view(form.clone(), None, None)));
+        }
+        let p = self.provider;
+        let expires_at = self.now + p.config.session.login_timeout.as_secs() as i64;
+        let sealed = attempts::Sealed { state, step };
+        attempts::store(
+            &p.store,
+            &p.master,
+            handle,
+            self.source.id(),
+            self.return_to,
+            self.browser_binding,
+            &sealed,
+            self.now,
+            expires_at,
+        )
+        .await?;
+        match sealed.step {
+            Step::Form(form) => Ok(Outcome::Step(self.view(
+                form,
+                Some(handle.to_owned()),
+                None,
+            ))),
+            Step::Redirect { url } => Ok(Outcome::Away(url)),
+            // The passkey page comes with the WebAuthn source; no source asks it yet.
+            Step::WebAuthn { .. } => Err(LoginError::SourceUnavailable {
+                source_id: self.source.id().to_owned(),
+                detail: "the WebAuthn page is not available".into(),
+            }),
+        }
+    }
+
+    /// After a step whose attempt is already ended: go on, sign in, or say why not.
+    async fn after(
+        &self,
+        advance: Advance,
+        signed_in: SignedInAs<'_>,
+        client_name: Option<String>,
+        req: &LoginRequirements,
+    ) -> Result<Outcome, LoginError> {
+        match advance {
+            Advance::Continue { step, state } => {
+                // A new handle for the next step: each one is good once.
+                let handle = crate::random::token();
+                self.present(handle.expose(), step, state).await
+            }
+            Advance::Verified(v) => self.sign_in(v, signed_in, client_name, req).await,
+            Advance::Refused(refusal) => {
+                refused(
+                    self.provider,
+                    self.return_to,
+                    client_name,
+                    req,
+                    refusal,
+                    &[],
+                )
+                .await
+            }
+        }
+    }
+
+    /// `identity` makes the account and session; `oidc` finishes the request.
+    async fn sign_in(
+        &self,
+        verified: crate::model::VerifiedIdentity,
+        signed_in: SignedInAs<'_>,
+        client_name: Option<String>,
+        req: &LoginRequirements,
+    ) -> Result<Outcome, LoginError> {
+        let p = self.provider;
+        let lifetime = SessionLifetime {
+            lifetime_secs: p.config.session.lifetime.as_secs() as i64,
+            idle_secs: p.config.session.idle_timeout.as_secs() as i64,
+        };
+        let done = match identity::sign_in(
+            &p.store,
+            lifetime,
+            &verified,
+            self.source.link_policy(),
+            signed_in.current,
+            signed_in.user_agent,
+            self.now,
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(IdentityError::Store(e)) => return Err(e.into()),
+            Err(IdentityError::NoAccount { source_id }) => {
+                tracing::info!(source = %source_id, "login verified, but no account has it");
+                return Ok(Outcome::Choose {
+                    chooser: chooser_for(p, self.return_to, client_name, req, &[]).await?,
+                    notice: Notice::NoAccount { source_id },
+                });
+            }
+        };
+        // Someone else signed in on this browser: the previous person's portals hear of it.
+        if let Some(previous) = &done.displaced {
+            crate::oidc::logout::end_session(p, previous, self.now)
+                .await
+                .map_err(|e| {
+                    LoginError::Flow(FlowError::Authorize(
+                        crate::oidc::authorize::AuthorizeError::Page(e),
+                    ))
+                })?;
+        }
+        let next = match self.return_to {
+            ReturnTo::Authorization(id) => Next::Authorization(
+                flow::finish_login(p, id, self.browser_binding, &done.session, self.now).await?,
+            ),
+            ReturnTo::Account => Next::AccountPage,
+        };
+        Ok(Outcome::SignedIn {
+            next,
+            session_token: done.token,
+        })
+    }
+}

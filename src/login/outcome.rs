@@ -1,0 +1,71 @@
+//! What `login` answers the pages: the login page, a source's step, another origin, or
+//! a finished login.
+
+use super::ReturnTo;
+use crate::config::DisplayName;
+use crate::oidc::flow;
+use crate::secret::Secret;
+use crate::sources::{Form, Refusal};
+
+/// A source offered on the login page.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub source_id: String,
+    pub display_name: DisplayName,
+    /// The form shown on the page itself (a source whose first step is a form with no
+    /// state); otherwise the page links to `/login/{source_id}`.
+    pub form: Option<Form>,
+}
+
+/// The login page: who asks, and the sources that can meet the request.
+#[derive(Debug, Clone)]
+pub struct Chooser {
+    pub return_to: ReturnTo,
+    /// The portal's name; `None` for the account page.
+    pub client_name: Option<String>,
+    pub ui_locales: Vec<String>,
+    pub offers: Vec<Offer>,
+}
+
+/// Why the person is shown a page again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Refused(Refusal),
+    /// The login was right, but no account has it and the source may not make one.
+    NoAccount {
+        source_id: String,
+    },
+}
+
+/// One source's form step, on a page of its own.
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub return_to: ReturnTo,
+    pub source_id: String,
+    pub display_name: DisplayName,
+    pub form: Form,
+    /// The attempt's handle, posted back with the form.
+    pub attempt: Option<String>,
+    pub notice: Option<Notice>,
+    pub ui_locales: Vec<String>,
+}
+
+/// What the browser is shown or sent to next.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The login page again, saying why.
+    Choose { chooser: Chooser, notice: Notice },
+    /// A source's form.
+    Step(StepView),
+    /// Another origin (an upstream provider, the certificate listener).
+    Away(String),
+    /// Signed in: set the session cookie and go on.
+    SignedIn { next: Next, session_token: Secret },
+}
+
+/// Where a finished login goes.
+#[derive(Debug)]
+pub enum Next {
+    Authorization(flow::Step),
+    AccountPage,
+}
