@@ -38,7 +38,7 @@ pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::Consents;
 pub use keys::{Keys, StoredKey};
-pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
+pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};

@@ -11,6 +11,7 @@ mod client_jwt;
 mod code_flow;
 mod introspection;
 mod logout;
+mod logout_atomicity;
 mod operations;
 mod subjects_and_keys;
 mod token_errors;
