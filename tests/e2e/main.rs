@@ -9,6 +9,7 @@ mod backchannel;
 mod cli;
 mod client_jwt;
 mod code_flow;
+mod consent;
 mod introspection;
 mod logout;
 mod logout_atomicity;
