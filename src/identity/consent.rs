@@ -13,10 +13,11 @@ pub async fn covers(
     requested: &ScopeSet,
 ) -> Result<bool, StoreError> {
     let granted = provider.store.consents().granted(account, client).await?;
-    Ok(granted.is_some_and(|g| requested.is_subset_of(&ScopeSet::parse(&g))))
+    Ok(!granted.is_empty() && requested.iter().all(|s| granted.iter().any(|g| g == s)))
 }
 
-/// Records the grant of `scopes`, adding to what was granted before.
+/// Records the grant of `scopes`, adding to what was granted before (in the database,
+/// in one statement: two grants at once both count).
 pub async fn grant(
     provider: &Provider,
     account: &AccountId,
@@ -24,14 +25,10 @@ pub async fn grant(
     scopes: &ScopeSet,
     now: i64,
 ) -> Result<(), StoreError> {
-    let before = provider.store.consents().granted(account, client).await?;
-    let all = match before {
-        Some(b) => ScopeSet::parse(&b).union(scopes),
-        None => scopes.clone(),
-    };
+    let scopes: Vec<&str> = scopes.iter().collect();
     provider
         .store
         .consents()
-        .grant(account, client, &all.to_string(), now)
+        .grant(account, client, &scopes, now)
         .await
 }

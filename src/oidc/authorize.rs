@@ -407,14 +407,19 @@ pub enum Decision {
 
 impl AuthorizationRequest {
     /// Whether the session (if any) is good enough for this request, without asking
-    /// the person: present, recent enough for `max_age`, strong enough for
-    /// `acr_values`, and not overridden by `prompt=login`/`select_account`.
+    /// the person: present, recent enough for `max_age` (never for `max_age=0`), strong
+    /// enough for `acr_values`, and not overridden by `prompt=login`/`select_account`.
     pub fn session_suffices(&self, session: Option<&Session>, now: i64) -> bool {
         let Some(s) = session else { return false };
         if self.prompt.login || self.prompt.select_account {
             return false;
         }
-        if self.max_age.is_some_and(|max| now - s.auth_time > max) {
+        // `max_age=0` is `prompt=login` (OIDC Core 3.1.2.1); by the age alone, in whole
+        // seconds, a login in this very second would pass.
+        if self
+            .max_age
+            .is_some_and(|max| max == 0 || now - s.auth_time > max)
+        {
             return false;
         }
         if let Some(min) = self.min_loa {

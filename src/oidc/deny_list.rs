@@ -84,8 +84,15 @@ impl DenyList {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         store.revocations().revoke(key, expires_at).await?;
-        merge(&mut self.write().keys, key.to_owned(), expires_at);
+        self.remember(key, expires_at);
         Ok(())
+    }
+
+    /// Puts in this node's mirror a key that a transaction of more than the deny list
+    /// has committed (a logout, `Sessions::end`): only once it is committed, so the
+    /// mirror never denies what the database does not.
+    pub fn remember(&self, key: &str, expires_at: i64) {
+        merge(&mut self.write().keys, key.to_owned(), expires_at);
     }
 
     /// Reads the revocations made since the last sync (by any node) into the mirror;

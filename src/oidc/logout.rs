@@ -8,7 +8,7 @@ use url::Url;
 use super::authorize::Params;
 use super::error::OAuthError;
 use crate::provider::Provider;
-use crate::store::{Client, Session, sid_key};
+use crate::store::{Client, NewDelivery, Session, sid_key};
 
 /// Where to send the browser after logout: a post-logout redirect URI registered for
 /// the client, with the request's `state`. Only [`validate`] builds one.
@@ -145,30 +145,44 @@ pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequ
 
 /// Ends a session: revokes it, revokes the access tokens issued under it, queues a
 /// back-channel logout for every portal that registered one, and answers the
-/// front-channel logout URLs to load in iframes. It never waits on a portal.
+/// front-channel logout URLs to load in iframes. It never waits on a portal. The first
+/// three are one transaction (`Sessions::end`): should it fail, the session stays live
+/// and a retry does it all.
 pub async fn end_session(
     provider: &Provider,
     session: &Session,
     now: i64,
 ) -> Result<Vec<String>, OAuthError> {
     let store = &provider.store;
-    if !store.sessions().revoke(&session.id, now).await? {
-        return Ok(vec![]);
-    }
     let portals = store.session_clients().of_session(&session.id).await?;
     let token_ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
+    let deny: Vec<(String, i64)> = portals
+        .iter()
+        .map(|p| (sid_key(&p.sid), now + token_ttl + 60))
+        .collect();
+    let deliveries: Vec<NewDelivery<'_>> = portals
+        .iter()
+        .filter_map(|p| {
+            Some(NewDelivery {
+                client_id: p.client_id.as_str(),
+                uri: p.backchannel_logout_uri.as_deref()?,
+                sid: &p.sid,
+                subject: &p.subject,
+            })
+        })
+        .collect();
+    if !store
+        .sessions()
+        .end(&session.id, now, &deny, &deliveries)
+        .await?
+    {
+        return Ok(vec![]);
+    }
+    for (key, expires_at) in &deny {
+        provider.deny_list.remember(key, *expires_at);
+    }
     let mut frontchannel = Vec::new();
     for p in &portals {
-        provider
-            .deny_list
-            .revoke(store, &sid_key(&p.sid), now + token_ttl + 60)
-            .await?;
-        if let Some(uri) = &p.backchannel_logout_uri {
-            store
-                .logout_deliveries()
-                .enqueue(p.client_id.as_str(), uri, &p.sid, &p.subject, now)
-                .await?;
-        }
         if let Some(uri) = &p.frontchannel_logout_uri {
             if let Ok(mut url) = Url::parse(uri) {
                 url.query_pairs_mut()

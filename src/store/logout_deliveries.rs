@@ -1,7 +1,7 @@
 //! The back-channel logout outbox: one row per portal to notify, retried with back-off
 //! by whichever node claims it first.
 
-use super::db::{Db, query};
+use super::db::{Db, On, query};
 
 use super::StoreError;
 
@@ -19,17 +19,27 @@ pub struct LogoutDeliveries<'a> {
     db: &'a Db,
 }
 
+/// A back-channel notice to queue: the portal, its `backchannel_logout_uri`, and the
+/// `sid` and `sub` its tokens carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery<'a> {
+    pub client_id: &'a str,
+    pub uri: &'a str,
+    pub sid: &'a str,
+    pub subject: &'a str,
+}
+
 impl<'a> LogoutDeliveries<'a> {
     pub(super) fn new(db: &'a Db) -> Self {
         LogoutDeliveries { db }
     }
 
-    pub async fn enqueue(
+    /// Queues a delivery, due now, on `on`: ending a session queues its deliveries in
+    /// the transaction that ends it (`Sessions::end`), so none is lost between the two.
+    pub(super) async fn enqueue_on(
         &self,
-        client_id: &str,
-        uri: &str,
-        sid: &str,
-        subject: &str,
+        on: On<'_>,
+        delivery: &NewDelivery<'_>,
         now: i64,
     ) -> Result<(), StoreError> {
         query(
@@ -37,12 +47,12 @@ impl<'a> LogoutDeliveries<'a> {
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
         )
         .bind(crate::ids::new_uuid())
-        .bind(client_id)
-        .bind(uri)
-        .bind(sid)
-        .bind(subject)
+        .bind(delivery.client_id)
+        .bind(delivery.uri)
+        .bind(delivery.sid)
+        .bind(delivery.subject)
         .bind(now)
-        .execute(self.db.write())
+        .execute(on)
         .await?;
         Ok(())
     }

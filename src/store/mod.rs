@@ -42,7 +42,7 @@ pub use consents::Consents;
 pub use identities::{Identities, Resolution, Resolved};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
-pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery};
+pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};

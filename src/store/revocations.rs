@@ -1,7 +1,7 @@
 //! The deny list: revoked access tokens (`jti:...`) and grants (`grant:...`), each kept
 //! until every token it covers has expired.
 
-use super::db::{Db, Query, query};
+use super::db::{Db, On, Query, query};
 
 use super::StoreError;
 
@@ -52,17 +52,23 @@ impl<'a> Revocations<'a> {
     /// time it was (last) revoked is the database's, so that other nodes can read what
     /// is new with one clock (`revoked_since`).
     pub async fn revoke(&self, key: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.revoke_on(self.db.write(), key, expires_at).await
+    }
+
+    /// `revoke`, on `on`: the writer, or a transaction that writes more.
+    pub(super) async fn revoke_on(
+        &self,
+        on: On<'_>,
+        key: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO revocations (revoked_key, revoked_at, expires_at) VALUES ($1, {now}, $2) \
              ON CONFLICT (revoked_key) DO UPDATE SET revoked_at = {now}, expires_at = \
              CASE WHEN revocations.expires_at > $2 THEN revocations.expires_at ELSE $2 END",
             now = self.db.now_expr()
         );
-        query(&sql)
-            .bind(key)
-            .bind(expires_at)
-            .execute(self.db.write())
-            .await?;
+        query(&sql).bind(key).bind(expires_at).execute(on).await?;
         Ok(())
     }
 

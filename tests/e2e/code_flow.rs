@@ -296,6 +296,49 @@ async fn prompt_login_and_max_age_reauthenticate_and_update_auth_time() {
     );
 }
 
+/// OIDC Core 3.1.2.1: `max_age=0` is `prompt=login`, even in the second of the last
+/// login (the test clock stands still; time is counted in whole seconds).
+#[tokio::test]
+async fn max_age_zero_asks_for_a_login_even_in_the_second_of_the_last_one() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client_with(
+            "portal",
+            AuthMethod::ClientSecretBasic,
+            true,
+            SigningAlg::ES256,
+        )
+        .await;
+    let browser = Browser::new(&server);
+    // Start at the beginning of a second, so that the login and the next request fall
+    // in the same one (the case a bare age check lets through).
+    let into_second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    if into_second > 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(1000 - into_second as u64)).await;
+    }
+    let first = server.sign_in(&browser, &client, "mai").await;
+    let t1 = crate::logout::payload(first["id_token"].as_str().unwrap());
+
+    let forced = browser
+        .follow(&server.authorize_url(&client, &[("max_age", "0")]))
+        .await;
+    assert!(
+        forced.starts_with("/login?request="),
+        "max_age=0 shows the login page: {forced}"
+    );
+    let r = browser.submit_login(&forced, "mai", PASSWORD).await;
+    let code = code_from(&location(r.headers()).unwrap(), &server, &client);
+    let t2 = id_token_claims(&server, &client, &code).await;
+    // Required when max_age was asked (OIDC Core section 2).
+    let auth_time = t2["auth_time"].as_i64().expect("auth_time is present");
+    assert!(auth_time >= t1["auth_time"].as_i64().unwrap());
+    assert_eq!(t2["sid"], t1["sid"], "the same person keeps the session");
+}
+
 #[tokio::test]
 async fn failed_login_keeps_the_request_and_says_why() {
     let server = TestServer::start().await;

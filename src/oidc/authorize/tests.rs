@@ -208,6 +208,21 @@ fn prompt_none_answers_exactly() {
 }
 
 #[test]
+fn max_age_zero_is_prompt_login_even_in_the_second_of_the_login() {
+    let s = session(1000, "urn:portico:loa:2");
+    let r = AuthorizationRequest::validate(&params(&[("max_age", "0")]), &client(false), &oauth())
+        .unwrap();
+    assert!(!r.session_suffices(Some(&s), 1000));
+    assert!(!r.session_suffices(Some(&s), 1001));
+    assert_eq!(r.decide(false, true).unwrap(), Decision::Login);
+    // The smallest other age still counts whole seconds.
+    let r = AuthorizationRequest::validate(&params(&[("max_age", "1")]), &client(false), &oauth())
+        .unwrap();
+    assert!(r.session_suffices(Some(&s), 1001));
+    assert!(!r.session_suffices(Some(&s), 1002));
+}
+
+#[test]
 fn max_age_prompt_login_and_acr_force_login() {
     let s = session(1000, "urn:portico:loa:2");
     let r = AuthorizationRequest::validate(&params(&[("max_age", "60")]), &client(false), &oauth())
