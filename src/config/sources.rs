@@ -63,6 +63,8 @@ pub struct TestTwoStepConfig {
     /// Attributes asserted (claim = value), all verified.
     pub attributes: BTreeMap<String, String>,
     pub trusted_for_linking: bool,
+    /// May a login no account knows create one?
+    pub creates_accounts: bool,
 }
 
 /// The raw table as written, tagged by `kind`.
@@ -116,6 +118,7 @@ pub(super) struct RawTestTwoStep {
     attributes: BTreeMap<String, String>,
     #[serde(default)]
     trusted_for_linking: bool,
+    creates_accounts: Option<bool>,
 }
 
 /// The default when no `[[sources]]` is given: local passwords.
@@ -167,6 +170,7 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     subject: t.subject,
                     attributes: t.attributes,
                     trusted_for_linking: t.trusted_for_linking,
+                    creates_accounts: t.creates_accounts.unwrap_or(true),
                 }),
             },
             RawSource::Oidc(_)

@@ -175,7 +175,7 @@ impl Source {
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
-                creates_accounts: true,
+                creates_accounts: s.kind.creates_accounts,
             },
         }
     }

@@ -499,3 +499,70 @@ pub fn code_from(redirect: &str, server: &TestServer, client: &TestClient) -> St
     assert!(!q.contains_key("error"), "{redirect}");
     q["code"].clone()
 }
+
+/// A second connection to the server's database, beside the server's own.
+pub enum SideDoor {
+    Sqlite(rusqlite::Connection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl SideDoor {
+    pub async fn open(url: &str) -> SideDoor {
+        use sqlx::Connection;
+        match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                // The server's writer may hold the write lock for a batch: wait for it.
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+                    .unwrap();
+                SideDoor::Sqlite(conn)
+            }
+            None => SideDoor::Postgres(sqlx::PgConnection::connect(url).await.unwrap()),
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str) {
+        match self {
+            SideDoor::Sqlite(conn) => conn.execute_batch(sql).unwrap(),
+            SideDoor::Postgres(conn) => {
+                sqlx::query(sql).execute(&mut *conn).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn count(&mut self, sql: &str) -> i64 {
+        match self {
+            SideDoor::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap(),
+            SideDoor::Postgres(conn) => {
+                sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
+            }
+        }
+    }
+}
+
+impl TestServer {
+    /// Another node on this server's database with the same master key: a second
+    /// Portico behind the same load balancer (its own issuer URL, as a test needs one).
+    pub async fn second_node(&self, extra_toml: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::copy(
+            self._dir.path().join("keys/master.key"),
+            dir.path().join("keys/master.key"),
+        )
+        .unwrap();
+        let database = TestDatabase::existing(self._database.url.clone());
+        Self::start_on(database, dir, extra_toml).await
+    }
+}
+
+impl Browser {
+    /// The same browser (its cookie jar) talking to another server: cookies are not
+    /// kept per port, as behind one load balancer.
+    pub fn on(&self, server: &TestServer) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            base: server.base.clone(),
+        }
+    }
+}

@@ -11,44 +11,7 @@ use crate::common::*;
 use crate::logout::{payload, portal, receiver, verify_logout_token};
 use crate::token_lifecycle::{introspect, s, userinfo_status};
 
-/// A second connection to the server's database, beside the server's own.
-enum SideDoor {
-    Sqlite(rusqlite::Connection),
-    Postgres(sqlx::PgConnection),
-}
-
 impl SideDoor {
-    async fn open(url: &str) -> SideDoor {
-        use sqlx::Connection;
-        match url.strip_prefix("sqlite://") {
-            Some(path) => {
-                let conn = rusqlite::Connection::open(path).unwrap();
-                // The server's writer may hold the write lock for a batch: wait for it.
-                conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                SideDoor::Sqlite(conn)
-            }
-            None => SideDoor::Postgres(sqlx::PgConnection::connect(url).await.unwrap()),
-        }
-    }
-
-    async fn execute(&mut self, sql: &str) {
-        match self {
-            SideDoor::Sqlite(conn) => conn.execute_batch(sql).unwrap(),
-            SideDoor::Postgres(conn) => {
-                sqlx::query(sql).execute(&mut *conn).await.unwrap();
-            }
-        }
-    }
-
-    async fn count(&mut self, sql: &str) -> i64 {
-        match self {
-            SideDoor::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap(),
-            SideDoor::Postgres(conn) => {
-                sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
-            }
-        }
-    }
-
     /// Makes every insert into the back-channel outbox fail: the last of logout's
     /// writes, so the others have been made when it fails.
     async fn break_the_outbox(&mut self) {
