@@ -119,7 +119,7 @@ async fn consent_given(
 ) -> Result<bool, StoreError> {
     Ok(client.first_party
         || consent::covers(
-            provider,
+            &provider.store,
             &session.account_id,
             &client.client_id,
             &req.scopes,
@@ -374,7 +374,7 @@ pub async fn consent(
         ));
     }
     consent::grant(
-        provider,
+        &provider.store,
         &session.account_id,
         &client.client_id,
         &req.scopes,

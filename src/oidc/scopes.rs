@@ -1,10 +1,5 @@
 //! Scopes as a set, kept sorted so that equal sets compare and store equally.
 
-use std::collections::BTreeSet;
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// The scopes this provider knows. Others are ignored, as OIDC Core section 3.1.2.1
 /// asks of unrecognised scope values.
 pub const SUPPORTED: [&str; 7] = [
@@ -23,69 +18,7 @@ pub fn is_user_scope(scope: &str) -> bool {
     SUPPORTED.contains(&scope)
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScopeSet(BTreeSet<String>);
-
-impl ScopeSet {
-    pub fn parse(text: &str) -> ScopeSet {
-        ScopeSet(
-            text.split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        )
-    }
-
-    pub fn contains(&self, scope: &str) -> bool {
-        self.0.contains(scope)
-    }
-
-    pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
-        self.0.is_subset(&other.0)
-    }
-
-    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
-        ScopeSet(self.0.union(&other.0).cloned().collect())
-    }
-
-    /// The scopes for which `keep` answers true.
-    pub fn filter(&self, keep: impl Fn(&str) -> bool) -> ScopeSet {
-        ScopeSet(self.0.iter().filter(|s| keep(s)).cloned().collect())
-    }
-
-    /// Only the scopes this provider supports.
-    pub fn supported_only(&self) -> ScopeSet {
-        ScopeSet(
-            self.0
-                .iter()
-                .filter(|s| SUPPORTED.contains(&s.as_str()))
-                .cloned()
-                .collect(),
-        )
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Display for ScopeSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for s in &self.0 {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(s)?;
-            first = false;
-        }
-        Ok(())
-    }
-}
+pub use crate::model::ScopeSet;
 
 /// RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
 pub fn is_valid_scope_token(s: &str) -> bool {
@@ -105,7 +38,9 @@ mod tests {
         assert!(ScopeSet::parse("openid").is_subset_of(&s));
         assert!(!ScopeSet::parse("openid phone").is_subset_of(&s));
         assert_eq!(
-            ScopeSet::parse("openid foo").supported_only().to_string(),
+            ScopeSet::parse("openid foo")
+                .filter(|s| SUPPORTED.contains(&s))
+                .to_string(),
             "openid"
         );
     }
