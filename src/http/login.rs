@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::authorize::step_response;
 use super::csrf::Browser;
 use super::errors::{csrf_failure, flow_error};
+use super::i18n::{self, Lang};
 use super::pages::{self, LoginPage};
 use super::{AppState, cookies, forms};
 use crate::ids::PendingId;
@@ -25,17 +26,22 @@ pub struct PageQuery {
 
 fn render(
     app: &AppState,
+    lang: Lang,
     browser: &Browser,
     view: &LoginView,
     username: &str,
     error: Option<String>,
 ) -> Response {
     let csrf = browser.csrf_token(&app.provider.master, PURPOSE, view.pending_id.as_str());
+    // After a POST too: the GET form of the page, which shows the same request.
+    let here = pages::pending_page("/login", view.pending_id.as_str());
     pages::html(
         StatusCode::OK,
         LoginPage {
-            lang: pages::lang(&view.ui_locales),
+            lang,
+            here: Some(&here),
             client_name: &view.client_name,
+            for_account: view.for_account,
             request_id: view.pending_id.as_str(),
             csrf: &csrf,
             username,
@@ -51,16 +57,20 @@ pub async fn page(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let issuer = app.provider.issuer();
+    let default = app.provider.config.default_language;
+    let here = pages::pending_page("/login", &q.request);
+    let lang = i18n::negotiate(&headers, &[], default);
     let Some(browser) = Browser::from_headers(&headers) else {
-        return flow_error(FlowError::WrongBrowser, issuer);
+        return flow_error(lang, Some(&here), FlowError::WrongBrowser, issuer);
     };
     let id = PendingId::new(q.request);
     match flow::login_view(&app.provider, &id, &browser.binding(), app.now()).await {
         Ok(view) => {
+            let lang = i18n::negotiate(&headers, &view.ui_locales, default);
             let hint = view.login_hint.clone().unwrap_or_default();
-            render(&app, &browser, &view, &hint, None)
+            render(&app, lang, &browser, &view, &hint, None)
         }
-        Err(e) => flow_error(e, issuer),
+        Err(e) => flow_error(lang, Some(&here), e, issuer),
     }
 }
 
@@ -68,14 +78,17 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let provider = &app.provider;
     let issuer = provider.issuer();
     let now = app.now();
+    let default = provider.config.default_language;
+    let lang = i18n::negotiate(&headers, &[], default);
     let form = forms::pairs(&body);
     let field = |name| forms::field(&form, name);
     let (Some(browser), Some(request)) = (Browser::from_headers(&headers), field("request")) else {
-        return csrf_failure();
+        return csrf_failure(lang);
     };
     if !browser.check_csrf(&provider.master, PURPOSE, request, field("csrf")) {
-        return csrf_failure();
+        return csrf_failure(lang);
     }
+    let here = pages::pending_page("/login", request);
     let id = PendingId::new(request);
     let username = field("username").unwrap_or_default().to_owned();
     let callback = Callback::UsernamePassword {
@@ -84,7 +97,7 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     };
     let current = match cookies::session(provider, &headers, now).await {
         Ok(s) => s,
-        Err(e) => return flow_error(e.into(), issuer),
+        Err(e) => return flow_error(lang, Some(&here), e.into(), issuer),
     };
     let user_agent = headers
         .get(header::USER_AGENT)
@@ -115,8 +128,10 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         }
         Ok(LoginOutcome::Refused { view, refusal }) => {
             tracing::info!(source, "login refused: {refusal}");
-            render(&app, &browser, &view, &username, Some(refusal.to_string()))
+            let lang = i18n::negotiate(&headers, &view.ui_locales, default);
+            let message = pages::refusal(lang, &refusal);
+            render(&app, lang, &browser, &view, &username, Some(message))
         }
-        Err(e) => flow_error(e, issuer),
+        Err(e) => flow_error(lang, Some(&here), e, issuer),
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::scopes::SUPPORTED;
-use crate::config::Config;
+use crate::config::{Config, Lang};
 use crate::identity::acr_for;
 
 const ASSERTION_ALGS: [&str; 8] = [
@@ -55,6 +55,6 @@ pub fn document(config: &Config) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": Lang::ALL.map(Lang::as_str),
     })
 }

@@ -74,6 +74,9 @@ enum Resumed {
 pub struct LoginView {
     pub pending_id: PendingId,
     pub client_name: String,
+    /// A login for the account page, not for a portal (`client_name` is then empty): the
+    /// page says so in its own language.
+    pub for_account: bool,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
     /// (id, display name) of each source that can satisfy the request.
@@ -341,13 +344,15 @@ fn view_for_login(
         Resumed::Authorization { client, req } => LoginView {
             pending_id: pending.id.clone(),
             client_name: client.name.clone(),
+            for_account: false,
             login_hint: req.login_hint.clone(),
             ui_locales: req.ui_locales.clone(),
             sources,
         },
         Resumed::AccountPage => LoginView {
             pending_id: pending.id.clone(),
-            client_name: "your Portico account".into(),
+            client_name: String::new(),
+            for_account: true,
             login_hint: None,
             ui_locales: vec![],
             sources,
