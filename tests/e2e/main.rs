@@ -10,6 +10,7 @@ mod cli;
 mod client_jwt;
 mod code_flow;
 mod introspection;
+mod languages;
 mod logout;
 mod operations;
 mod subjects_and_keys;
