@@ -37,6 +37,9 @@ pub(super) struct RawConfig {
     #[serde(default)]
     logout: RawLogout,
     sources: Option<Vec<super::sources::RawSource>>,
+    /// default "vi": the pages' language when the switcher, `ui_locales` and
+    /// `Accept-Language` name none that is supported
+    default_language: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -346,6 +349,7 @@ impl RawConfig {
             return Err(err("password.max_concurrent_hashes", "must be at least 1"));
         }
         let sources = super::sources::validate(self.sources)?;
+        let default_language = default_language(self.default_language)?;
         Ok(Config {
             issuer,
             listen,
@@ -359,8 +363,28 @@ impl RawConfig {
             keys,
             logout,
             sources,
+            default_language,
         })
     }
+}
+
+fn default_language(raw: Option<String>) -> Result<Lang, ConfigError> {
+    let Some(text) = raw else {
+        return Ok(Lang::Vi);
+    };
+    Lang::ALL
+        .into_iter()
+        .find(|l| l.as_str() == text)
+        .ok_or_else(|| {
+            let supported: Vec<String> = Lang::ALL.iter().map(|l| format!("\"{l}\"")).collect();
+            err(
+                "default_language",
+                format!(
+                    "`{text}` is not a supported language; use one of {}",
+                    supported.join(", ")
+                ),
+            )
+        })
 }
 
 fn parse_issuer(text: &str) -> Result<Url, ConfigError> {

@@ -27,6 +27,45 @@ pub struct Config {
     pub keys: KeysConfig,
     pub logout: LogoutConfig,
     pub sources: Vec<SourceConfig>,
+    /// The pages' language when neither the person nor the portal chose one.
+    pub default_language: Lang,
+}
+
+/// A language the pages are written in (the catalogues in `locales/`). It is defined
+/// here, not in `http::i18n` (which re-exports it), because the configuration names one
+/// and must not import `http`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// Every supported language, the default first.
+    pub const ALL: [Lang; 2] = [Lang::Vi, Lang::En];
+
+    /// The BCP 47 tag, as in `<html lang>` and `ui_locales_supported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language of a BCP 47 tag by its primary subtag, in any case: `en-GB` and
+    /// `EN` are English.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(primary))
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +314,16 @@ mod tests {
         assert_eq!(c.tokens.code_ttl, Duration::from_secs(60));
         assert_eq!(c.oauth.require_pkce, PkceRequirement::All);
         assert_eq!(c.sources.len(), 1);
+        assert_eq!(c.default_language, Lang::Vi);
+    }
+
+    #[test]
+    fn default_language_is_a_supported_one() {
+        let c = Config::from_parts("default_language = \"en\"\n", &[]).unwrap();
+        assert_eq!(c.default_language, Lang::En);
+        let e = Config::from_parts("", &env(&[("PORTICO_DEFAULT_LANGUAGE", "fr")])).unwrap_err();
+        assert_eq!(e.key, "default_language");
+        assert!(e.message.contains("\"vi\", \"en\""), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{ConfigError, err};
-use crate::model::Loa;
+use crate::model::{Loa, message_id};
 
 /// A configured identity source: what every kind has, and its kind's own settings.
 #[derive(Debug, Clone)]
@@ -153,14 +153,14 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
         let key = |field: &str| format!("sources[{i}].{field}");
         let source = match s {
             RawSource::Password(p) => SourceConfig {
-                display_name: display_name(p.display_name, "source-password"),
+                display_name: display_name(p.display_name, message_id("source-password")),
                 loa: loa(&key("loa"), p.loa)?,
                 id: p.id,
                 kind: SourceKindConfig::Password(PasswordSourceConfig {}),
             },
             #[cfg(feature = "test-sources")]
             RawSource::TestTwoStep(t) => SourceConfig {
-                display_name: display_name(t.display_name, "source-password"),
+                display_name: display_name(t.display_name, message_id("source-password")),
                 loa: loa(&key("loa"), t.loa)?,
                 id: t.id,
                 kind: SourceKindConfig::TestTwoStep(TestTwoStepConfig {

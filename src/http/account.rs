@@ -10,7 +10,7 @@ use super::csrf::Browser;
 use super::end_session::logged_out_page;
 use super::errors::{csrf_failure, error_page, see_other};
 use super::pages::{self, AccountPage, SessionRow, format_time};
-use super::{AppState, cookies, forms};
+use super::{AppState, cookies, forms, i18n};
 use crate::ids::SessionId;
 use crate::oidc::{OAuthError, logout};
 
@@ -19,9 +19,11 @@ const PURPOSE: &str = "account";
 pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let provider = &app.provider;
     let now = app.now();
+    let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
+    let here = Some("/account");
     let session = match cookies::session(provider, &headers, now).await {
         Ok(s) => s,
-        Err(e) => return error_page(&e.into()),
+        Err(e) => return error_page(lang, here, &e.into()),
     };
     let browser = Browser::from_headers_or_new(&headers);
     let Some(session) = session else {
@@ -57,20 +59,13 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                 .collect();
             rows.push(SessionRow {
                 current: s.id == session.id.as_str(),
-                device: s.user_agent.unwrap_or_else(|| "Unknown device".into()),
+                device: s.user_agent,
                 signed_in: format_time(s.created_at),
                 last_used: format_time(s.last_seen_at),
                 source: provider
-                    .config
                     .sources
-                    .iter()
-                    .find(|src| src.id == s.source_id)
-                    .map(|src| match &src.display_name {
-                        crate::config::DisplayName::Message(_) => {
-                            "Username and password".to_owned()
-                        }
-                        crate::config::DisplayName::Text { en, .. } => en.clone(),
-                    })
+                    .get(&s.source_id)
+                    .map(|src| pages::display_name(lang, src.display_name()))
                     .unwrap_or(s.source_id),
                 portals,
                 id: s.id,
@@ -81,15 +76,16 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
     .await;
     let (account, rows) = match result {
         Ok(r) => r,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(lang, here, &e),
     };
     let csrf = browser.csrf_token(&provider.master, PURPOSE, session.id.as_str());
     pages::html(
         StatusCode::OK,
         AccountPage {
-            lang: "en",
-            name: account.name.as_deref().unwrap_or("(no name)"),
-            kind: account.kind.as_str(),
+            lang,
+            here,
+            name: account.name.as_deref(),
+            kind: account.kind,
             csrf: &csrf,
             sessions: rows,
         },
@@ -99,14 +95,15 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
 pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let provider = &app.provider;
     let now = app.now();
+    let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
     let form = forms::pairs(&body);
     let current = match cookies::session(provider, &headers, now).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/account"),
-        Err(e) => return error_page(&e.into()),
+        Err(e) => return error_page(lang, None, &e.into()),
     };
     let Some(browser) = Browser::from_headers(&headers) else {
-        return csrf_failure();
+        return csrf_failure(lang);
     };
     if !browser.check_csrf(
         &provider.master,
@@ -114,22 +111,22 @@ pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         current.id.as_str(),
         forms::field(&form, "csrf"),
     ) {
-        return csrf_failure();
+        return csrf_failure(lang);
     }
     let target_id = SessionId::new(forms::field(&form, "session").unwrap_or_default());
     let target = match provider.store.sessions().get_live(&target_id, now).await {
         Ok(Some(t)) if t.account_id == current.account_id => t,
         Ok(_) => return see_other("/account"),
-        Err(e) => return error_page(&e.into()),
+        Err(e) => return error_page(lang, None, &e.into()),
     };
     match logout::end_session(provider, &target, now).await {
         Ok(frontchannel) if target.id == current.id => {
-            let mut r = logged_out_page(&frontchannel, None);
+            let mut r = logged_out_page(lang, &frontchannel, None);
             r.headers_mut()
                 .append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
             r
         }
         Ok(_) => see_other("/account"),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(lang, None, &e),
     }
 }

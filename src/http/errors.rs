@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use super::i18n::{Lang, t};
 use super::pages::{self, ErrorPage};
 use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::flow::FlowError;
@@ -86,22 +87,32 @@ pub fn see_other(url: &str) -> Response {
     r
 }
 
-pub fn error_page(error: &OAuthError) -> Response {
+/// The page for an error a portal caused or a failure of ours: what it means to a person
+/// in `lang`, with the English `error_description` as a technical detail where it says
+/// more than the message. `here`: the page's GET address, for the language switcher.
+pub fn error_page(lang: Lang, here: Option<&str>, error: &OAuthError) -> Response {
     log(error);
-    let (title, message): (&str, &str) = match error.code {
+    let (title, message, detail) = match error.code {
         ErrorCode::TemporarilyUnavailable => (
-            "Sign-in is unavailable",
-            "The sign-in service cannot reach its database right now. Please try again in a few minutes.",
+            t(lang, "error-unavailable-title"),
+            t(lang, "error-unavailable-message"),
+            None,
         ),
         ErrorCode::ServerError => (
-            "Something went wrong",
-            "The sign-in service could not complete your request.",
+            t(lang, "error-server-title"),
+            t(lang, "error-server-message"),
+            None,
         ),
         ErrorCode::InvalidClient => (
-            "Unknown portal",
-            "The portal that sent you here is not registered with this sign-in service.",
+            t(lang, "error-unknown-portal-title"),
+            t(lang, "error-unknown-portal-message"),
+            None,
         ),
-        _ => ("This sign-in link is not valid", &error.description),
+        _ => (
+            t(lang, "error-invalid-link-title"),
+            t(lang, "error-invalid-link-message"),
+            Some(error.description.as_ref()),
+        ),
     };
     // A page is for a person, not a client: no 401 challenge here.
     let status = match status_of(error.code) {
@@ -111,17 +122,24 @@ pub fn error_page(error: &OAuthError) -> Response {
     pages::html(
         status,
         ErrorPage {
-            lang: "en",
+            lang,
+            here,
             title,
             message,
+            detail,
             code: Some(error.code.as_str()),
         },
     )
 }
 
-pub fn authorize_error(error: AuthorizeError, issuer: &str) -> Response {
+pub fn authorize_error(
+    lang: Lang,
+    here: Option<&str>,
+    error: AuthorizeError,
+    issuer: &str,
+) -> Response {
     match error {
-        AuthorizeError::Page(e) => error_page(&e),
+        AuthorizeError::Page(e) => error_page(lang, here, &e),
         AuthorizeError::Redirect { target, error } => {
             log(&error);
             see_other(&target.with_error(&error, issuer))
@@ -129,45 +147,50 @@ pub fn authorize_error(error: AuthorizeError, issuer: &str) -> Response {
     }
 }
 
-pub fn flow_error(error: FlowError, issuer: &str) -> Response {
+pub fn flow_error(lang: Lang, here: Option<&str>, error: FlowError, issuer: &str) -> Response {
     let (status, title, message) = match error {
-        FlowError::Authorize(e) => return authorize_error(e, issuer),
+        FlowError::Authorize(e) => return authorize_error(lang, here, e, issuer),
         FlowError::Expired => (
             StatusCode::BAD_REQUEST,
-            "This sign-in has expired",
-            "The sign-in request is no longer valid: it took too long, or it was already completed.",
+            t(lang, "error-expired-title"),
+            t(lang, "error-expired-message"),
         ),
         FlowError::WrongBrowser => (
             StatusCode::BAD_REQUEST,
-            "This sign-in belongs to another browser",
-            "The sign-in request was started in another browser, or your browser blocks cookies.",
+            t(lang, "error-wrong-browser-title"),
+            t(lang, "error-wrong-browser-message"),
         ),
         FlowError::NotYourSession => (
             StatusCode::FORBIDDEN,
-            "Please sign in again",
-            "This consent page belongs to another sign-in session.",
+            t(lang, "error-not-your-session-title"),
+            t(lang, "error-not-your-session-message"),
         ),
     };
     pages::html(
         status,
         ErrorPage {
-            lang: "en",
+            lang,
+            here,
             title,
             message,
+            detail: None,
             code: None,
         },
     )
 }
 
-/// A form whose CSRF token is missing or wrong.
-pub fn csrf_failure() -> Response {
+/// A form whose CSRF token is missing or wrong. It answers a POST: there is no GET
+/// address to show it again in another language.
+pub fn csrf_failure(lang: Lang) -> Response {
     tracing::info!("form refused: CSRF token missing or invalid");
     pages::html(
         StatusCode::FORBIDDEN,
         ErrorPage {
-            lang: "en",
-            title: "The form could not be accepted",
-            message: "The form's security token is missing or invalid (CSRF). Go back, reload the page and try again.",
+            lang,
+            here: None,
+            title: t(lang, "error-csrf-title"),
+            message: t(lang, "error-csrf-message"),
+            detail: None,
             code: Some("csrf_token_invalid"),
         },
     )

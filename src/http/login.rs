@@ -11,12 +11,11 @@ use axum::response::Response;
 use super::authorize::step_response;
 use super::csrf::Browser;
 use super::errors::{csrf_failure, error_page, flow_error, see_other};
+use super::i18n::{self, Lang, t, t_args};
 use super::pages::{self, ErrorPage, FieldView, FormView, LoginPage, LoginStepPage, OfferView};
 use super::{AppState, cookies, forms};
-use crate::config::DisplayName;
 use crate::ids::PendingId;
 use crate::login::{self, Chooser, LoginError, Next, Notice, Outcome, ReturnTo, SignedInAs};
-use crate::oidc::OAuthError;
 use crate::oidc::flow::FlowError;
 use crate::sources::{Form, Refusal, Rejection};
 
@@ -31,138 +30,137 @@ fn return_to(pairs: &[(String, String)]) -> Option<ReturnTo> {
     }
 }
 
-fn return_field(to: &ReturnTo) -> (&'static str, &str) {
-    ("request", to.key())
+/// The page's language: the switcher, then the portal's `ui_locales`, then the browser.
+fn lang(app: &AppState, headers: &HeaderMap, ui_locales: &[String]) -> Lang {
+    i18n::negotiate(headers, ui_locales, app.provider.config.default_language)
 }
 
-/// The page language. (Catalogues come with the language negotiation.)
-fn lang() -> &'static str {
-    "en"
+/// The GET address that shows a login page again (for the language switcher).
+fn here(to: &ReturnTo) -> String {
+    pages::pending_page("/login", to.key())
 }
 
-/// A catalogue text by id.
-fn text(id: &str) -> String {
-    match id {
-        "source-password" => "Username and password",
-        "login-username" => "Username",
-        "login-password" => "Password",
-        "login-code" => "Code",
-        "login-submit" => "Sign in",
-        other => other,
-    }
-    .to_owned()
-}
-
-fn name_of(display: &DisplayName) -> String {
-    match display {
-        DisplayName::Message(id) => text(id),
-        DisplayName::Text { en, .. } => en.clone(),
-    }
-}
-
-fn name_of_source(app: &AppState, source_id: &str) -> String {
+fn name_of_source(app: &AppState, lang: Lang, source_id: &str) -> String {
     app.provider
         .sources
         .get(source_id)
-        .map(|s| name_of(s.display_name()))
+        .map(|s| pages::display_name(lang, s.display_name()))
         .unwrap_or_else(|| source_id.to_owned())
 }
 
-fn notice_text(app: &AppState, notice: &Notice) -> String {
-    let (source_id, what) = match notice {
-        Notice::NoAccount { source_id } => (source_id.as_str(), "no account uses this login yet"),
-        Notice::Refused(r) => (
-            r.source_id(),
-            match r {
-                Refusal::Rejected {
-                    reason: Rejection::BadCredentials,
-                    ..
-                } => "the username or password is incorrect",
-                Refusal::Rejected {
-                    reason: Rejection::Incomplete { .. },
-                    ..
-                } => "the form is incomplete",
-                Refusal::Rejected {
-                    reason: Rejection::WrongAnswer,
-                    ..
-                } => "the answer is not correct",
-                Refusal::TooManyAttempts { .. } => "too many attempts; please start again",
-                Refusal::Expired { .. } => "this sign-in attempt has expired; please start again",
-                Refusal::Unavailable { .. } => "not available right now",
-            },
-        ),
+fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
+    let source_id = match notice {
+        Notice::NoAccount { source_id } => source_id.as_str(),
+        Notice::Refused(r) => r.source_id(),
     };
-    format!("{}: {what}", name_of_source(app, source_id))
+    let source = || -> [(&'static str, fluent_templates::fluent_bundle::FluentValue<'static>); 1] {
+        [("source", name_of_source(app, lang, source_id).into())]
+    };
+    match notice {
+        Notice::NoAccount { .. } => t_args(lang, "login-no-account", &source()),
+        Notice::Refused(Refusal::Rejected { reason, .. }) => match reason {
+            Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),
+            Rejection::WrongAnswer => t_args(lang, "refusal-wrong-answer", &source()),
+            Rejection::Incomplete { field } => {
+                let field = match *field {
+                    "password" => t(lang, "refusal-field-password"),
+                    _ => t(lang, "refusal-field-username"),
+                };
+                let [source] = source();
+                t_args(
+                    lang,
+                    "refusal-incomplete",
+                    &[source, ("field", field.into())],
+                )
+            }
+        },
+        Notice::Refused(Refusal::TooManyAttempts { .. }) => {
+            t_args(lang, "refusal-too-many-attempts", &source())
+        }
+        Notice::Refused(Refusal::Expired { .. }) => t_args(lang, "refusal-expired", &source()),
+        Notice::Refused(Refusal::Unavailable { .. }) => {
+            t_args(lang, "refusal-unavailable", &source())
+        }
+    }
 }
 
-fn form_view(form: &Form) -> FormView {
+fn form_view(lang: Lang, form: &Form) -> FormView {
     FormView {
         fields: form
             .fields
             .iter()
             .map(|f| FieldView {
                 name: f.name.clone(),
-                label: text(&f.label),
+                label: i18n::t_message(lang, &f.label),
                 input_type: f.kind.input_type(),
                 autocomplete: f.autocomplete.clone(),
                 value: f.value.clone(),
             })
             .collect(),
-        submit: text(&form.submit),
+        submit: i18n::t_message(lang, &form.submit),
     }
 }
 
 fn render_chooser(
     app: &AppState,
+    headers: &HeaderMap,
     browser: &Browser,
     chooser: &Chooser,
     notice: Option<&Notice>,
 ) -> Response {
+    let lang = lang(app, headers, &chooser.ui_locales);
     let csrf = browser.csrf_token(&app.provider.master, PURPOSE, chooser.return_to.key());
-    let (return_name, return_value) = return_field(&chooser.return_to);
+    let here = here(&chooser.return_to);
     pages::html(
         StatusCode::OK,
         LoginPage {
-            lang: lang(),
+            lang,
+            here: Some(&here),
             client_name: chooser.client_name.as_deref(),
-            return_name,
-            return_value,
+            request_id: chooser.return_to.key(),
             csrf: &csrf,
-            notice: notice.map(|n| notice_text(app, n)),
+            notice: notice.map(|n| notice_text(app, lang, n)),
             offers: chooser
                 .offers
                 .iter()
                 .map(|o| OfferView {
                     source_id: o.source_id.clone(),
-                    name: name_of(&o.display_name),
-                    form: o.form.as_ref().map(form_view),
+                    name: pages::display_name(lang, &o.display_name),
+                    form: o.form.as_ref().map(|f| form_view(lang, f)),
                 })
                 .collect(),
         },
     )
 }
 
-fn render(app: &AppState, browser: &Browser, outcome: Result<Outcome, LoginError>) -> Response {
+fn render(
+    app: &AppState,
+    headers: &HeaderMap,
+    browser: &Browser,
+    outcome: Result<Outcome, LoginError>,
+) -> Response {
     let issuer = app.provider.issuer();
     match outcome {
         Ok(Outcome::Choose { chooser, notice }) => {
-            render_chooser(app, browser, &chooser, Some(&notice))
+            render_chooser(app, headers, browser, &chooser, Some(&notice))
         }
         Ok(Outcome::Step(view)) => {
+            let lang = lang(app, headers, &view.ui_locales);
             let csrf = browser.csrf_token(&app.provider.master, PURPOSE, view.return_to.key());
-            let (return_name, return_value) = return_field(&view.return_to);
+            // A step has no GET address of its own: the switcher goes back to the login page.
+            let here = here(&view.return_to);
             pages::html(
                 StatusCode::OK,
                 LoginStepPage {
-                    lang: lang(),
+                    lang,
+                    here: Some(&here),
                     source_id: &view.source_id,
-                    source_name: &name_of(&view.display_name),
-                    return_name,
-                    return_value,
+                    source_name: &pages::display_name(lang, &view.display_name),
+                    request_id: view.return_to.key(),
                     csrf: &csrf,
                     attempt: view.attempt.as_deref(),
-                    notice: view.notice.as_ref().map(|n| notice_text(app, n)),
-                    form: form_view(&view.form),
+                    notice: view.notice.as_ref().map(|n| notice_text(app, lang, n)),
+                    form: form_view(lang, &view.form),
                 },
             )
         }
@@ -181,40 +179,46 @@ fn render(app: &AppState, browser: &Browser, outcome: Result<Outcome, LoginError
             );
             response
         }
-        Err(e) => login_error(e, issuer),
+        Err(e) => login_error(app, lang(app, headers, &[]), e, issuer),
     }
 }
 
-fn login_error(error: LoginError, issuer: &str) -> Response {
+fn login_error(app: &AppState, lang: Lang, error: LoginError, issuer: &str) -> Response {
     let (status, title, message) = match error {
-        LoginError::Flow(e) => return flow_error(e, issuer),
-        LoginError::WrongBrowser => return flow_error(FlowError::WrongBrowser, issuer),
-        LoginError::Store(e) => return error_page(&e.into()),
+        LoginError::Flow(e) => return flow_error(lang, None, e, issuer),
+        LoginError::WrongBrowser => return flow_error(lang, None, FlowError::WrongBrowser, issuer),
+        LoginError::Store(e) => return error_page(lang, None, &e.into()),
         LoginError::NotOffered => {
-            return error_page(&OAuthError::invalid_request(
-                "that identity source is not offered for this request",
-            ));
+            tracing::info!("login refused: the source is not offered for this request");
+            (
+                StatusCode::BAD_REQUEST,
+                t(lang, "error-source-not-offered-title"),
+                t(lang, "error-source-not-offered-message"),
+            )
         }
         LoginError::AttemptGone => (
             StatusCode::BAD_REQUEST,
-            "This sign-in attempt is no longer valid",
-            "It was already completed, it expired, or the link was used twice. Go back to the portal and sign in again.",
+            t(lang, "error-attempt-gone-title"),
+            t(lang, "error-attempt-gone-message"),
         ),
         LoginError::SourceUnavailable { source_id, detail } => {
             tracing::error!(source = %source_id, %detail, "identity source unavailable");
+            let source = name_of_source(app, lang, &source_id);
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "The sign-in service cannot check your credentials right now. Please try again in a few minutes.",
+                t(lang, "error-unavailable-title"),
+                t_args(lang, "login-outage", &[("source", source.into())]),
             )
         }
     };
     pages::html(
         status,
         ErrorPage {
-            lang: lang(),
+            lang,
+            here: None,
             title,
             message,
+            detail: None,
             code: None,
         },
     )
@@ -226,7 +230,7 @@ async fn signed_in_as(
 ) -> Result<Option<crate::store::Session>, Response> {
     cookies::session(&app.provider, headers, app.now())
         .await
-        .map_err(|e| error_page(&e.into()))
+        .map_err(|e| error_page(lang(app, headers, &[]), None, &e.into()))
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {
@@ -243,11 +247,12 @@ pub async fn page(
 ) -> Response {
     let query = forms::pairs(query.unwrap_or_default().as_bytes());
     let (Some(browser), Some(to)) = (Browser::from_headers(&headers), return_to(&query)) else {
-        return flow_error(FlowError::WrongBrowser, app.provider.issuer());
+        let lang = lang(&app, &headers, &[]);
+        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
     };
     match login::chooser(&app.provider, &to, &browser.binding(), app.now()).await {
-        Ok(chooser) => render_chooser(&app, &browser, &chooser, None),
-        Err(e) => login_error(e, app.provider.issuer()),
+        Ok(chooser) => render_chooser(&app, &headers, &browser, &chooser, None),
+        Err(e) => login_error(&app, lang(&app, &headers, &[]), e, app.provider.issuer()),
     }
 }
 
@@ -260,7 +265,8 @@ pub async fn start(
 ) -> Response {
     let query = forms::pairs(query.unwrap_or_default().as_bytes());
     let (Some(browser), Some(to)) = (Browser::from_headers(&headers), return_to(&query)) else {
-        return flow_error(FlowError::WrongBrowser, app.provider.issuer());
+        let lang = lang(&app, &headers, &[]);
+        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
     };
     let outcome = login::start(
         &app.provider,
@@ -270,7 +276,7 @@ pub async fn start(
         app.now(),
     )
     .await;
-    render(&app, &browser, outcome)
+    render(&app, &headers, &browser, outcome)
 }
 
 /// `POST /login`: the login page's form, naming its source in a field.
@@ -291,7 +297,7 @@ pub async fn submit_to(
 ) -> Response {
     let form = forms::pairs(&body);
     let (Some(browser), Some(to)) = (Browser::from_headers(&headers), return_to(&form)) else {
-        return csrf_failure();
+        return csrf_failure(lang(&app, &headers, &[]));
     };
     if !browser.check_csrf(
         &app.provider.master,
@@ -299,7 +305,7 @@ pub async fn submit_to(
         to.key(),
         forms::field(&form, "csrf"),
     ) {
-        return csrf_failure();
+        return csrf_failure(lang(&app, &headers, &[]));
     }
     let current = match signed_in_as(&app, &headers).await {
         Ok(s) => s,
@@ -319,7 +325,7 @@ pub async fn submit_to(
         app.now(),
     )
     .await;
-    render(&app, &browser, outcome)
+    render(&app, &headers, &browser, outcome)
 }
 
 /// `GET /login/{source_id}/callback`: another origin sends the browser back (a
@@ -332,7 +338,8 @@ pub async fn callback(
 ) -> Response {
     let params = forms::pairs(query.unwrap_or_default().as_bytes());
     let Some(browser) = Browser::from_headers(&headers) else {
-        return flow_error(FlowError::WrongBrowser, app.provider.issuer());
+        let lang = lang(&app, &headers, &[]);
+        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
     };
     let current = match signed_in_as(&app, &headers).await {
         Ok(s) => s,
@@ -350,5 +357,5 @@ pub async fn callback(
         app.now(),
     )
     .await;
-    render(&app, &browser, outcome)
+    render(&app, &headers, &browser, outcome)
 }

@@ -12,6 +12,7 @@ mod end_session;
 mod errors;
 mod forms;
 mod health;
+mod i18n;
 mod introspect;
 mod login;
 mod pages;
@@ -68,6 +69,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/logout", axum::routing::post(end_session::confirmed))
         .route("/account", get(account::page))
         .route("/account/sessions/end", axum::routing::post(account::end))
+        .route("/language", get(i18n::switch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/portico.css", get(pages::stylesheet))

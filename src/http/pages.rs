@@ -1,7 +1,8 @@
 //! HTML pages (askama templates under `templates/`) and their security headers.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 /// A form field as a page shows it (label already in the page's language).
@@ -23,16 +24,22 @@ pub struct OfferView {
     pub name: String,
     pub form: Option<FormView>,
 }
+use super::AppState;
+use super::i18n::{self, Lang};
+use crate::store::AccountKind;
+
+// Every page has `lang` (the negotiated language) and `here`: its own GET address, which
+// the language switcher in base.html returns to (`None`: a page with no such address,
+// after which the switcher lands on the account page).
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
-    pub lang: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
     /// The portal's name; `None` for the account page's own login.
     pub client_name: Option<&'a str>,
-    /// The hidden field that says where the login returns (`request` or `return`).
-    pub return_name: &'a str,
-    pub return_value: &'a str,
+    pub request_id: &'a str,
     pub csrf: &'a str,
     pub notice: Option<String>,
     pub offers: Vec<OfferView>,
@@ -41,63 +48,99 @@ pub struct LoginPage<'a> {
 #[derive(Template)]
 #[template(path = "login_step.html")]
 pub struct LoginStepPage<'a> {
-    pub lang: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
     pub source_id: &'a str,
     pub source_name: &'a str,
-    pub return_name: &'a str,
-    pub return_value: &'a str,
+    pub request_id: &'a str,
     pub csrf: &'a str,
     pub attempt: Option<&'a str>,
     pub notice: Option<String>,
     pub form: FormView,
 }
 
+impl LoginPage<'_> {
+    fn lead(&self) -> String {
+        match self.client_name {
+            Some(portal) => i18n::t_args(self.lang, "login-lead", &[("portal", portal.into())]),
+            None => i18n::t(self.lang, "login-lead-account"),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
-    pub lang: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
     pub client_name: &'a str,
     pub request_id: &'a str,
     pub csrf: &'a str,
-    pub scopes: Vec<&'static str>,
+    pub scopes: Vec<String>,
+}
+
+impl ConsentPage<'_> {
+    fn lead(&self) -> String {
+        i18n::t_args(
+            self.lang,
+            "consent-lead",
+            &[("portal", self.client_name.into())],
+        )
+    }
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub lang: &'a str,
-    pub title: &'a str,
-    pub message: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
+    pub title: String,
+    pub message: String,
+    /// The English `error_description`, for whoever helps the person.
+    pub detail: Option<&'a str>,
     pub code: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 pub struct LogoutConfirmPage<'a> {
-    pub lang: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
     pub client_name: Option<&'a str>,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub state: &'a str,
+    /// The portal's `ui_locales`, carried through the form so the answer is in the
+    /// same language.
+    pub ui_locales: &'a str,
     pub csrf: &'a str,
     pub redirect_refused: bool,
+}
+
+impl LogoutConfirmPage<'_> {
+    fn asked_by(&self, portal: &str) -> String {
+        i18n::t_args(self.lang, "logout-asked-by", &[("portal", portal.into())])
+    }
 }
 
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage<'a> {
-    pub lang: &'a str,
-    pub title: &'a str,
-    pub message: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
+    pub title: String,
+    pub message: String,
     pub frontchannel: &'a [String],
     pub redirect: Option<&'a str>,
 }
 
 pub struct SessionRow {
     pub id: String,
-    pub device: String,
+    /// The browser's `User-Agent`, if it sent one.
+    pub device: Option<String>,
     pub signed_in: String,
     pub last_used: String,
+    /// The source's display name.
     pub source: String,
     pub portals: Vec<String>,
     pub current: bool,
@@ -106,11 +149,70 @@ pub struct SessionRow {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
-    pub lang: &'a str,
-    pub name: &'a str,
-    pub kind: &'a str,
+    pub lang: Lang,
+    pub here: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub kind: AccountKind,
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow>,
+}
+
+impl AccountPage<'_> {
+    fn name_or_none(&self) -> String {
+        match self.name {
+            Some(name) => name.to_owned(),
+            None => i18n::t(self.lang, "account-no-name"),
+        }
+    }
+
+    fn kind_name(&self) -> String {
+        match self.kind {
+            AccountKind::Citizen => i18n::t(self.lang, "account-kind-citizen"),
+            AccountKind::Enterprise => i18n::t(self.lang, "account-kind-enterprise"),
+            AccountKind::Official => i18n::t(self.lang, "account-kind-official"),
+        }
+    }
+
+    fn sessions_count(&self) -> String {
+        i18n::t_args(
+            self.lang,
+            "account-sessions-count",
+            &[("count", self.sessions.len().into())],
+        )
+    }
+
+    fn device(&self, row: &SessionRow) -> String {
+        match &row.device {
+            Some(device) => device.clone(),
+            None => i18n::t(self.lang, "account-unknown-device"),
+        }
+    }
+
+    fn session_detail(&self, row: &SessionRow) -> String {
+        i18n::t_args(
+            self.lang,
+            "account-session-detail",
+            &[
+                ("since", row.signed_in.as_str().into()),
+                ("source", row.source.as_str().into()),
+                ("last", row.last_used.as_str().into()),
+            ],
+        )
+    }
+
+    fn portals(&self, row: &SessionRow) -> String {
+        if row.portals.is_empty() {
+            return i18n::t(self.lang, "account-no-portal");
+        }
+        i18n::t_args(
+            self.lang,
+            "account-portals",
+            &[
+                ("count", row.portals.len().into()),
+                ("portals", row.portals.join(", ").into()),
+            ],
+        )
+    }
 }
 
 /// A unix time as `2026-11-25 14:30 UTC` (days-from-civil, inverted).
@@ -133,22 +235,33 @@ pub fn format_time(t: i64) -> String {
     )
 }
 
-/// The page language: the first of `ui_locales` we have, else English.
-pub fn lang(_ui_locales: &[String]) -> &'static str {
-    "en"
+/// The GET address of a page of the pending request `request_id` (`/login`, `/consent`).
+pub fn pending_page(path: &str, request_id: &str) -> String {
+    let id: String = form_urlencoded::byte_serialize(request_id.as_bytes()).collect();
+    format!("{path}?request={id}")
 }
 
 /// What a scope means, in words a person understands.
-pub fn describe_scope(scope: &str) -> &'static str {
+pub fn describe_scope(lang: Lang, scope: &str) -> String {
     match scope {
-        "openid" => "Know who you are (a login identifier)",
-        "profile" => "See your name and date of birth",
-        "email" => "See your email address",
-        "phone" => "See your phone number",
-        "address" => "See your postal address",
-        "national_id" => "See your national identification number (and tax code for businesses)",
-        "offline_access" => "Stay connected when you are not using it (until you revoke it)",
-        _ => "Other access",
+        "openid" => i18n::t(lang, "scope-openid"),
+        "profile" => i18n::t(lang, "scope-profile"),
+        "email" => i18n::t(lang, "scope-email"),
+        "phone" => i18n::t(lang, "scope-phone"),
+        "address" => i18n::t(lang, "scope-address"),
+        "national_id" => i18n::t(lang, "scope-national-id"),
+        "offline_access" => i18n::t(lang, "scope-offline-access"),
+        _ => i18n::t(lang, "scope-other"),
+    }
+}
+
+/// A source's name as a person reads it: the catalogue's for a built-in default, else
+/// the operator's text in the page's language.
+pub fn display_name(lang: Lang, name: &crate::config::DisplayName) -> String {
+    match (name, lang) {
+        (crate::config::DisplayName::Message(id), _) => i18n::t_message(lang, id),
+        (crate::config::DisplayName::Text { vi, .. }, Lang::Vi) => vi.clone(),
+        (crate::config::DisplayName::Text { en, .. }, Lang::En) => en.clone(),
     }
 }
 
@@ -216,13 +329,17 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     response
 }
 
-pub async fn not_found() -> Response {
+pub async fn not_found(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let lang = i18n::negotiate(&headers, &[], app.provider.config.default_language);
+    let here = uri.path_and_query().map(|p| p.as_str());
     html(
         StatusCode::NOT_FOUND,
         ErrorPage {
-            lang: "en",
-            title: "Page not found",
-            message: "There is no page at this address.",
+            lang,
+            here,
+            title: i18n::t(lang, "error-not-found-title"),
+            message: i18n::t(lang, "error-not-found-message"),
+            detail: None,
             code: None,
         },
     )

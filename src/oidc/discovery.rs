@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::scopes::SUPPORTED;
-use crate::config::Config;
+use crate::config::{Config, Lang};
 
 const ASSERTION_ALGS: [&str; 8] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
@@ -54,6 +54,6 @@ pub fn document(config: &Config) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": Lang::ALL.map(Lang::as_str),
     })
 }

@@ -7,7 +7,7 @@ use super::{
     Advance, BeginContext, Field, FieldKind, Form, Input, Refusal, Rejection, SourceServices, Step,
 };
 use crate::config::SourceConfig;
-use crate::model::VerifiedIdentity;
+use crate::model::{VerifiedIdentity, message_id};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -32,20 +32,20 @@ impl PasswordSource {
             fields: vec![
                 Field {
                     name: "username".into(),
-                    label: "login-username".into(),
+                    label: message_id("login-username").into(),
                     kind: FieldKind::Text,
                     autocomplete: "username".into(),
                     value: username.to_owned(),
                 },
                 Field {
                     name: "password".into(),
-                    label: "login-password".into(),
+                    label: message_id("login-password").into(),
                     kind: FieldKind::Password,
                     autocomplete: "current-password".into(),
                     value: String::new(),
                 },
             ],
-            submit: "login-submit".into(),
+            submit: message_id("login-submit").into(),
         }
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Advance, BeginContext, Field, FieldKind, Form, Input, Refusal, Rejection, Step};
 use crate::config::{SourceConfig, TestTwoStepConfig};
-use crate::model::{Attribute, VerifiedIdentity};
+use crate::model::{Attribute, VerifiedIdentity, message_id};
 
 #[derive(Debug, Clone)]
 pub struct TestTwoStepSource {
@@ -61,12 +61,12 @@ impl TestTwoStepSource {
                     step: Step::Form(Form {
                         fields: vec![Field {
                             name: "code".into(),
-                            label: "login-code".into(),
+                            label: message_id("login-code").into(),
                             kind: FieldKind::OneTimeCode,
                             autocomplete: "one-time-code".into(),
                             value: String::new(),
                         }],
-                        submit: "login-submit".into(),
+                        submit: message_id("login-submit").into(),
                     }),
                     state: super::AttemptState::TestTwoStep(State::AwaitingCode),
                 }

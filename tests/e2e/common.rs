@@ -10,7 +10,7 @@ use portico::provider::Provider;
 use portico::secret::Secret;
 use portico::server::RunningServer;
 use portico::store::{AccountKind, AuthMethod, GrantType, NewAccount};
-use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue, LOCATION};
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -391,12 +391,21 @@ impl Browser {
         Self::for_base(&server.base)
     }
 
-    /// A browser whose relative URLs go to `base`.
+    /// A browser whose relative URLs go to `base`. It asks for English pages, which the
+    /// tests' assertions read; the language tests use [`Browser::with_headers`].
     pub fn for_base(base: &str) -> Browser {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
+        Self::with_headers(base, headers)
+    }
+
+    /// A browser that sends `headers` with every request (none: no `Accept-Language`).
+    pub fn with_headers(base: &str, headers: HeaderMap) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .unwrap(),
             base: base.to_owned(),

@@ -462,6 +462,8 @@ async fn a_cross_site_logout_post_without_the_cookie_asks_and_leaves_the_browser
         .build()
         .unwrap()
         .post(server.url("/end_session"))
+        // The page's text is read below in English, as the test browser asks for it.
+        .header("accept-language", "en")
         .form(&[
             ("id_token_hint", t["id_token"].as_str().unwrap()),
             (

@@ -11,6 +11,7 @@ mod client_jwt;
 mod code_flow;
 mod consent;
 mod introspection;
+mod languages;
 mod login_sources;
 mod logout;
 mod logout_atomicity;

@@ -78,7 +78,9 @@ export function browserSuite() {
  * - every HTML document Portico served (URL, status, headers), frames included.
  */
 export async function openWatched(browser, issuer) {
-  const context = await browser.newContext();
+  // The tests read English texts: the context's locale sets Accept-Language (Portico's
+  // default language is Vietnamese).
+  const context = await browser.newContext({ locale: 'en-US' });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
   const watch = {

@@ -1,0 +1,70 @@
+## Texts of the pages, in English. Every id here is also in vi/pages.ftl.
+
+## Every page
+
+brand-tagline = national sign-in
+# The name of this catalogue's language, written in it: the switcher on a page in the
+# other language shows it.
+language-name = English
+language-switcher = Language
+
+## Login
+
+login-title = Sign in
+login-lead = to continue to { $portal }
+login-lead-account = to your Portico account
+login-username = Username
+login-password = Password
+login-submit = Sign in
+# The default name of a password source, when the operator gave none.
+source-password = Username and password
+
+## Consent
+
+consent-title = Share your information?
+consent-lead = { $portal } asks to:
+consent-allow = Allow
+consent-deny = Deny
+consent-note = You can withdraw this later from your account page.
+
+## Account
+
+account-title = Your account
+account-kind-citizen = citizen
+account-kind-enterprise = enterprise
+account-kind-official = official
+account-no-name = (no name)
+account-sessions-heading = Where you are signed in
+account-sessions-count =
+    { $count ->
+        [one] You are signed in on one device.
+       *[other] You are signed in on { $count } devices.
+    }
+account-this-browser = (this browser)
+account-unknown-device = Unknown device
+account-session-detail = Signed in { $since } with { $source }; last used { $last }
+account-no-portal = No portal yet
+account-portals =
+    { $count ->
+        [one] Portal: { $portals }
+       *[other] Portals ({ $count }): { $portals }
+    }
+account-end-session = End this session
+
+## Logout
+
+logout-title = Sign out
+logout-question = Sign out of Portico?
+logout-asked-by = { $portal } asks to sign you out.
+logout-explanation = Signing out ends your session at every portal you used with it.
+logout-redirect-refused = The address the portal asked to return to is not registered for it: you will stay on this site after signing out.
+logout-confirm = Sign out
+logout-stay = Stay signed in
+logged-out-title = You are signed out
+logged-out-message = Your session has ended at Portico and at the portals you used with it.
+logged-out-frame = Signing out of a portal
+logged-out-return = Return to the portal
+still-signed-in-title = You are still signed in
+still-signed-in-message = Nothing was changed. You can close this page.
+login-code = Verification code
+login-other-way = Choose another way to sign in

@@ -1,0 +1,70 @@
+## Văn bản trên các trang, bằng tiếng Việt (ngôn ngữ mặc định). Mỗi id ở đây cũng có
+## trong en/pages.ftl.
+
+## Mọi trang
+
+brand-tagline = Hệ thống đăng nhập quốc gia
+# Tên ngôn ngữ của tệp này, viết bằng chính ngôn ngữ đó: nút chuyển ngôn ngữ trên trang
+# bằng ngôn ngữ kia hiển thị tên này.
+language-name = Tiếng Việt
+language-switcher = Ngôn ngữ
+
+## Đăng nhập
+
+login-title = Đăng nhập
+login-lead = để tiếp tục sử dụng { $portal }
+login-lead-account = để vào tài khoản Portico của bạn
+login-username = Tên đăng nhập
+login-password = Mật khẩu
+login-submit = Đăng nhập
+# Tên mặc định của nguồn đăng nhập bằng mật khẩu, khi quản trị viên không đặt tên.
+source-password = Tên đăng nhập và mật khẩu
+
+## Đồng ý chia sẻ thông tin
+
+consent-title = Đồng ý chia sẻ thông tin cá nhân?
+consent-lead = { $portal } đề nghị được:
+consent-allow = Đồng ý
+consent-deny = Từ chối
+consent-note = Bạn có thể rút lại sự đồng ý này tại trang tài khoản của mình.
+
+## Tài khoản
+
+account-title = Tài khoản của bạn
+account-kind-citizen = công dân
+account-kind-enterprise = doanh nghiệp
+account-kind-official = cán bộ, công chức
+account-no-name = (chưa có tên)
+account-sessions-heading = Các phiên đăng nhập đang hoạt động
+# Tiếng Việt chỉ có dạng số nhiều "other" (CLDR).
+account-sessions-count =
+    { $count ->
+       *[other] Bạn đang đăng nhập trên { $count } thiết bị.
+    }
+account-this-browser = (trình duyệt này)
+account-unknown-device = Thiết bị không xác định
+account-session-detail = Đăng nhập lúc { $since } bằng { $source }; sử dụng gần nhất lúc { $last }
+account-no-portal = Chưa sử dụng cổng dịch vụ nào
+account-portals =
+    { $count ->
+       *[other] Cổng dịch vụ đã sử dụng ({ $count }): { $portals }
+    }
+account-end-session = Kết thúc phiên này
+
+## Đăng xuất
+
+logout-title = Đăng xuất
+logout-question = Đăng xuất khỏi Portico?
+logout-asked-by = { $portal } đề nghị đăng xuất tài khoản của bạn.
+logout-explanation = Khi đăng xuất, phiên đăng nhập của bạn sẽ kết thúc tại tất cả các cổng dịch vụ đã sử dụng trong phiên.
+logout-redirect-refused = Địa chỉ mà cổng dịch vụ yêu cầu quay lại chưa được đăng ký cho cổng này: sau khi đăng xuất, bạn sẽ ở lại trang này.
+logout-confirm = Đăng xuất
+logout-stay = Duy trì đăng nhập
+logged-out-title = Bạn đã đăng xuất
+logged-out-message = Phiên đăng nhập của bạn đã kết thúc tại Portico và tại các cổng dịch vụ bạn đã sử dụng trong phiên.
+logged-out-frame = Đang đăng xuất khỏi cổng dịch vụ
+logged-out-return = Quay lại cổng dịch vụ
+still-signed-in-title = Bạn vẫn đang đăng nhập
+still-signed-in-message = Không có thay đổi nào. Bạn có thể đóng trang này.
+login-code = Mã xác thực
+login-other-way = Chọn hình thức đăng nhập khác
