@@ -71,6 +71,26 @@ async fn submit_code(browser: &Browser, form_html: &str, code: &str) -> reqwest:
         .await
 }
 
+/// A whole login at the operator through `browser` for a portal that needs no consent:
+/// the token response.
+async fn tokens_via_operator(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+) -> serde_json::Value {
+    let login = browser.follow(&server.authorize_url(client, &[])).await;
+    let other = go_to_other_origin(browser, &login).await;
+    let form = come_back(browser, &other).await.text().await.unwrap();
+    let done = submit_code(browser, &form, CODE).await;
+    let code = code_from(&location(done.headers()).unwrap(), server, client);
+    server
+        .exchange(client, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 fn claims_of(id_token: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = id_token.split('.').nth(1).unwrap();
@@ -167,18 +187,7 @@ async fn a_two_step_source_goes_through_login_identity_and_oidc_and_creates_the_
     assert!(account.national_id_verified);
 
     // The next login at the same source finds the same account.
-    let second = Browser::new(&server);
-    let login = second.follow(&server.authorize_url(&client, &[])).await;
-    let other = go_to_other_origin(&second, &login).await;
-    let form = come_back(&second, &other).await.text().await.unwrap();
-    let done = submit_code(&second, &form, CODE).await;
-    let code = code_from(&location(done.headers()).unwrap(), &server, &client);
-    let again: serde_json::Value = server
-        .exchange(&client, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = tokens_via_operator(&server, &Browser::new(&server), &client).await;
     assert_eq!(
         claims_of(again["id_token"].as_str().unwrap())["sub"],
         claims["sub"]
@@ -207,18 +216,7 @@ async fn a_trusted_source_links_by_verified_national_id_and_an_untrusted_one_doe
                 portico::crypto::SigningAlg::ES256,
             )
             .await;
-        let browser = Browser::new(&server);
-        let login = browser.follow(&server.authorize_url(&client, &[])).await;
-        let other = go_to_other_origin(&browser, &login).await;
-        let form = come_back(&browser, &other).await.text().await.unwrap();
-        let done = submit_code(&browser, &form, CODE).await;
-        let code = code_from(&location(done.headers()).unwrap(), &server, &client);
-        let tokens: serde_json::Value = server
-            .exchange(&client, &code, VERIFIER)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let tokens = tokens_via_operator(&server, &Browser::new(&server), &client).await;
         let sub = claims_of(tokens["id_token"].as_str().unwrap())["sub"]
             .as_str()
             .unwrap()
