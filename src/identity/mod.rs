@@ -85,20 +85,13 @@ pub struct SignedIn {
     pub displaced: Option<Session>,
 }
 
-/// How long sessions live.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionLifetime {
-    pub lifetime_secs: i64,
-    pub idle_secs: i64,
-}
-
 /// Signs a verified login in. The same person re-authenticating (`prompt=login`,
 /// `max_age`, a step-up) keeps the session, and with it the `sid` each portal holds,
 /// with a new cookie token and the new `auth_time`/`acr`/`amr`; anyone else gets a new
 /// session, and the browser's previous one is handed back to be ended.
 pub async fn sign_in(
     store: &Store,
-    lifetime: SessionLifetime,
+    lifetime_secs: i64,
     verified: &VerifiedIdentity,
     policy: LinkPolicy,
     current: Option<&Session>,
@@ -111,7 +104,7 @@ pub async fn sign_in(
         .clone();
     let token = crate::random::token();
     let token_hash = crate::crypto::sha256_b64url(token.expose());
-    let expires_at = now + lifetime.lifetime_secs;
+    let expires_at = now + lifetime_secs;
     let acr = verified.loa.acr();
     if let Some(c) = current.filter(|c| c.account_id == account_id) {
         let renewed = store

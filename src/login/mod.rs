@@ -12,7 +12,7 @@ mod outcome;
 
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{self, IdentityError, SessionLifetime};
+use crate::identity::{self, IdentityError};
 use crate::ids::PendingId;
 use crate::oidc::flow::{self, FlowError, LoginRequirements};
 use crate::provider::Provider;
@@ -275,9 +275,6 @@ pub async fn submit(
             .advance(&services(provider), begun.state, Input::Form(fields))
             .await;
         return match advance {
-            Advance::Refused(Refusal::Unavailable { source_id, detail }) => {
-                Err(LoginError::SourceUnavailable { source_id, detail })
-            }
             Advance::Refused(refusal) => {
                 refused(provider, return_to, client_name, &req, refusal, fields).await
             }
@@ -529,13 +526,10 @@ impl At<'_> {
         req: &LoginRequirements,
     ) -> Result<Outcome, LoginError> {
         let p = self.provider;
-        let lifetime = SessionLifetime {
-            lifetime_secs: p.config.session.lifetime.as_secs() as i64,
-            idle_secs: p.config.session.idle_timeout.as_secs() as i64,
-        };
+        let lifetime_secs = p.config.session.lifetime.as_secs() as i64;
         let done = match identity::sign_in(
             &p.store,
-            lifetime,
+            lifetime_secs,
             &verified,
             self.source.link_policy(),
             signed_in.current,
