@@ -10,11 +10,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::crypto::SigningAlg;
 use crate::oidc::registration::{ClientRegistration, register};
-use crate::provider::Provider;
 use crate::secret::Secret;
 use crate::store::{AccountKind, AuthMethod, GrantType, NewAccount, Store, SubjectType};
 
@@ -270,8 +270,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Client(c) => client(c, config).await,
         Command::Account(AccountCommand::Add(a)) => account_add(a, config).await,
         Command::Keys(KeysCommand::Rotate) => {
-            let provider = Provider::start(config, Arc::new(SystemClock)).await?;
-            let rotated = crate::provider::rotate_keys(
+            let provider = App::start(config, Arc::new(SystemClock)).await?;
+            let rotated = crate::app::rotate_keys(
                 &provider.config,
                 &provider.store,
                 &provider.master,
@@ -295,9 +295,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(KeysCommand::List) => {
-            let provider = Provider::start(config, Arc::new(SystemClock)).await?;
+            let provider = App::start(config, Arc::new(SystemClock)).await?;
             let keys = provider.store.keys().published(provider.now()).await?;
-            let ring = provider.keys();
+            let ring = provider.keys.ring();
             for k in keys {
                 let alg = SigningAlg::parse(&k.alg);
                 let signing =
@@ -317,7 +317,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let listen = config.listen;
-    let provider = Arc::new(Provider::start(config, Arc::new(SystemClock)).await?);
+    let provider = Arc::new(App::start(config, Arc::new(SystemClock)).await?);
     if demo {
         crate::demo::seed(&provider).await?;
     }
@@ -325,7 +325,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen} (configuration key `listen`)"))?;
     let server = crate::server::serve(listener, provider.clone())?;
-    let issuer = provider.issuer();
+    let issuer = provider.issuer_url();
     tracing::info!(%issuer, addr = %server.addr, "portico is serving");
     println!("Portico is serving {issuer} on {}", server.addr);
     if demo {
@@ -452,7 +452,7 @@ async fn account_add(a: AccountAdd, config: Config) -> anyhow::Result<()> {
     if password.expose().chars().count() < 12 {
         bail!("the password must have at least 12 characters");
     }
-    let provider = Provider::start(config, Arc::new(SystemClock)).await?;
+    let provider = App::start(config, Arc::new(SystemClock)).await?;
     if provider
         .store
         .accounts()

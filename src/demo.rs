@@ -1,9 +1,9 @@
 //! `serve --demo`: a demo relying party and one account of each kind, seeded once, so a
 //! fresh checkout can be tried at once. Refused unless the issuer is on localhost.
 
+use crate::app::App;
 use crate::crypto::{SigningAlg, sha256_b64url};
 use crate::ids::ClientId;
-use crate::provider::Provider;
 use crate::secret::Secret;
 use crate::store::{
     AccountKind, Address, AuthMethod, Client, GrantType, NewAccount, StoreError, SubjectType,
@@ -37,7 +37,7 @@ pub enum DemoError {
     Password(#[from] crate::crypto::password::PasswordError),
 }
 
-pub async fn seed(provider: &Provider) -> Result<(), DemoError> {
+pub async fn seed(provider: &App) -> Result<(), DemoError> {
     let issuer = &provider.config.issuer;
     if !matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) {
         return Err(DemoError::NotLocal(issuer.to_string()));

@@ -5,6 +5,7 @@
 //! and consents; `sources` the ways of proving who someone is; `store` the database;
 //! `crypto` keys, hashing and sealing.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,7 +16,6 @@ pub mod ids;
 pub mod login;
 pub mod model;
 pub mod oidc;
-pub mod provider;
 pub mod random;
 pub mod secret;
 pub mod server;

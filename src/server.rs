@@ -7,18 +7,18 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::provider::Provider;
+use crate::app::App;
 
 /// A server running in the background (tests and the CLI).
 pub struct RunningServer {
     pub addr: SocketAddr,
-    pub provider: Arc<Provider>,
+    pub provider: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: JoinHandle<std::io::Result<()>>,
 }
 
 /// Serves the provider on an already bound listener until [`RunningServer::stop`].
-pub fn serve(listener: TcpListener, provider: Arc<Provider>) -> std::io::Result<RunningServer> {
+pub fn serve(listener: TcpListener, provider: Arc<App>) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = crate::http::router(provider.clone());
@@ -26,7 +26,7 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>) -> std::io::Result<
     provider.spawn_janitor();
     provider.spawn_checkpointer();
     provider.spawn_deny_list_sync();
-    crate::oidc::backchannel::spawn_worker(&provider);
+    crate::oidc::backchannel::spawn_worker(&provider.backchannel);
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -17,7 +17,7 @@ use crate::oidc::{OAuthError, logout};
 const PURPOSE: &str = "account";
 
 pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let provider = &app.provider;
+    let provider = &app.services;
     let now = app.now();
     let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
     let here = Some("/account");
@@ -93,7 +93,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let provider = &app.provider;
+    let provider = &app.services;
     let now = app.now();
     let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
     let form = forms::pairs(&body);
@@ -119,7 +119,15 @@ pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         Ok(_) => return see_other("/account"),
         Err(e) => return error_page(lang, None, &e.into()),
     };
-    match logout::end_session(provider, &target, now).await {
+    match logout::end_session(
+        &provider.store,
+        &provider.tokens,
+        &provider.backchannel,
+        &target,
+        now,
+    )
+    .await
+    {
         Ok(frontchannel) if target.id == current.id => {
             let mut r = logged_out_page(lang, &frontchannel, None);
             r.headers_mut()

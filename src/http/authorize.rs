@@ -26,7 +26,7 @@ pub async fn get(
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !forms::is_form(&headers) {
-        let lang = i18n::negotiate(&headers, &[], app.provider.config.default_language);
+        let lang = i18n::negotiate(&headers, &[], app.services.config.default_language);
         let error = OAuthError::invalid_request(
             "POST to /authorize must be application/x-www-form-urlencoded",
         );
@@ -38,7 +38,7 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
 /// An error page here is in the language of the portal's `ui_locales` when it is one
 /// that the request got as far as stating.
 async fn run(app: AppState, headers: HeaderMap, params: Params, here: Option<&str>) -> Response {
-    let provider = &app.provider;
+    let provider = &app.services;
     let now = app.now();
     let ui_locales = i18n::split_ui_locales(params.get("ui_locales").ok().flatten());
     let lang = i18n::negotiate(&headers, &ui_locales, provider.config.default_language);
@@ -47,11 +47,18 @@ async fn run(app: AppState, headers: HeaderMap, params: Params, here: Option<&st
         Ok(s) => s,
         Err(e) => return error_page(lang, here, &e.into()),
     };
-    let mut response =
-        match flow::authorize(provider, params, session.as_ref(), &browser.binding(), now).await {
-            Ok(step) => step_response(&step),
-            Err(e) => authorize_error(lang, here, e, provider.issuer()),
-        };
+    let mut response = match flow::authorize(
+        &provider.flow(),
+        params,
+        session.as_ref(),
+        &browser.binding(),
+        now,
+    )
+    .await
+    {
+        Ok(step) => step_response(&step),
+        Err(e) => authorize_error(lang, here, e, provider.issuer_url()),
+    };
     if browser.is_new {
         response
             .headers_mut()

@@ -26,8 +26,8 @@ pub async fn page(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let provider = &app.provider;
-    let issuer = provider.issuer();
+    let provider = &app.services;
+    let issuer = provider.issuer_url();
     let now = app.now();
     let default = provider.config.default_language;
     let here = pages::pending_page("/consent", &q.request);
@@ -40,7 +40,15 @@ pub async fn page(
         Err(e) => return flow_error(lang, Some(&here), e.into(), issuer),
     };
     let id = PendingId::new(q.request);
-    match flow::consent_view(provider, &id, &browser.binding(), session.as_ref(), now).await {
+    match flow::consent_view(
+        &provider.flow(),
+        &id,
+        &browser.binding(),
+        session.as_ref(),
+        now,
+    )
+    .await
+    {
         Ok(view) => {
             let lang = i18n::negotiate(&headers, &view.ui_locales, default);
             let csrf = browser.csrf_token(&provider.master, PURPOSE, id.as_str());
@@ -65,8 +73,8 @@ pub async fn page(
 }
 
 pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let provider = &app.provider;
-    let issuer = provider.issuer();
+    let provider = &app.services;
+    let issuer = provider.issuer_url();
     let now = app.now();
     let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
     let form = forms::pairs(&body);
@@ -85,7 +93,7 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let allow = field("decision") == Some("allow");
     let id = PendingId::new(request);
     match flow::consent(
-        provider,
+        &provider.flow(),
         &id,
         &browser.binding(),
         session.as_ref(),

@@ -11,7 +11,7 @@ pub const LOGOUT: &str = "__Host-portico_logout";
 
 /// The live SSO session behind the request's session cookie, if any.
 pub async fn session(
-    provider: &crate::provider::Provider,
+    provider: &crate::app::App,
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Option<crate::store::Session>, crate::store::StoreError> {

@@ -21,16 +21,16 @@ fn json(body: Bytes, content_type: &'static str, cache_control: HeaderValue) -> 
 
 pub async fn configuration(State(app): State<AppState>) -> Response {
     json(
-        app.provider.discovery_json.clone(),
+        app.services.discovery_json.clone(),
         "application/json",
         HeaderValue::from_static("public, max-age=3600"),
     )
 }
 
 pub async fn jwks(State(app): State<AppState>) -> Response {
-    let max_age = app.provider.config.keys.jwks_max_age();
+    let max_age = app.services.config.keys.jwks_max_age();
     json(
-        app.provider.keys().jwks_json(),
+        app.services.keys.ring().jwks_json(),
         "application/jwk-set+json",
         HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a number"),
     )

@@ -33,7 +33,7 @@ pub async fn get(
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !forms::is_form(&headers) {
-        let lang = i18n::negotiate(&headers, &[], app.provider.config.default_language);
+        let lang = i18n::negotiate(&headers, &[], app.services.config.default_language);
         let error = OAuthError::invalid_request("the body must be a form");
         return error_page(lang, None, &error);
     }
@@ -46,10 +46,11 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
 /// the POST into a GET instead would put the `id_token_hint`, personal data, in the URL:
 /// browser history and proxy logs, which a portal that POSTs means to avoid.
 async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) -> Response {
-    let provider = &app.provider;
+    let provider = &app.services;
     let now = app.now();
     let default = provider.config.default_language;
-    let request = match logout::validate(provider, &params).await {
+    let request = match logout::validate(&provider.keys, &provider.store, &params, app.now()).await
+    {
         Ok(r) => r,
         Err(e) => return error_page(i18n::negotiate(&headers, &[], default), None, &e),
     };
@@ -61,7 +62,9 @@ async fn run(app: AppState, headers: HeaderMap, params: Params, posted: bool) ->
     match session {
         None if posted => confirm(&app, lang, &headers, &request),
         None => signed_out(lang, &request, &[]),
-        Some(s) if request.is_from_session(provider, &s) => perform(&app, lang, &s, &request).await,
+        Some(s) if request.is_from_session(&provider.issuer, &s) => {
+            perform(&app, lang, &s, &request).await
+        }
         Some(_) => confirm(&app, lang, &headers, &request),
     }
 }
@@ -75,7 +78,7 @@ fn confirm(app: &AppState, lang: Lang, headers: &HeaderMap, request: &LogoutRequ
         .as_ref()
         .map(|c| c.client_id.to_string())
         .unwrap_or_default();
-    let csrf = browser.csrf_token(&app.provider.master, PURPOSE, &client_id);
+    let csrf = browser.csrf_token(&app.services.master, PURPOSE, &client_id);
     let here = confirmation_address(request);
     let ui_locales = request.ui_locales.join(" ");
     let mut response = pages::html(
@@ -110,11 +113,11 @@ pub async fn confirmed(State(app): State<AppState>, headers: HeaderMap, body: By
     let form = forms::pairs(&body);
     let field = |name| forms::field(&form, name);
     let client_id = field("client_id").unwrap_or_default();
-    let lang = i18n::negotiate(&headers, &[], app.provider.config.default_language);
+    let lang = i18n::negotiate(&headers, &[], app.services.config.default_language);
     let Some(browser) = Browser::for_logout(&headers) else {
         return csrf_failure(lang);
     };
-    if !browser.check_csrf(&app.provider.master, PURPOSE, client_id, field("csrf")) {
+    if !browser.check_csrf(&app.services.master, PURPOSE, client_id, field("csrf")) {
         return csrf_failure(lang);
     }
     let mut response = answer(&app, &headers, &form).await;
@@ -125,7 +128,7 @@ pub async fn confirmed(State(app): State<AppState>, headers: HeaderMap, body: By
 }
 
 async fn answer(app: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Response {
-    let provider = &app.provider;
+    let provider = &app.services;
     let now = app.now();
     let field = |name| forms::field(form, name);
     // Validated again: the hidden fields came back through the browser.
@@ -141,7 +144,8 @@ async fn answer(app: &AppState, headers: &HeaderMap, form: &[(String, String)]) 
             .cloned(),
     );
     let default = provider.config.default_language;
-    let request = match logout::validate(provider, &params).await {
+    let request = match logout::validate(&provider.keys, &provider.store, &params, app.now()).await
+    {
         Ok(r) => r,
         Err(e) => return error_page(i18n::negotiate(headers, &[], default), None, &e),
     };
@@ -172,7 +176,15 @@ async fn perform(
     session: &Session,
     request: &LogoutRequest,
 ) -> Response {
-    match logout::end_session(&app.provider, session, app.now()).await {
+    match logout::end_session(
+        &app.services.store,
+        &app.services.tokens,
+        &app.services.backchannel,
+        session,
+        app.now(),
+    )
+    .await
+    {
         Ok(frontchannel) => signed_out(lang, request, &frontchannel),
         Err(e) => error_page(lang, None, &e),
     }

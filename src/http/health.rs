@@ -12,7 +12,7 @@ pub async fn healthz() -> Response {
 
 /// Ready when the database answers.
 pub async fn readyz(State(app): State<AppState>) -> Response {
-    match app.provider.store.ping().await {
+    match app.services.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

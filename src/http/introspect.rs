@@ -11,7 +11,7 @@ use super::errors::{no_store, oauth_json};
 use super::{AppState, client_auth, forms};
 use crate::oidc::authorize::Params;
 use crate::oidc::client_auth::authenticate;
-use crate::oidc::{OAuthError, introspection, revocation};
+use crate::oidc::{OAuthError, introspection};
 use crate::store::Client;
 
 /// The authenticated client and the request's parameters.
@@ -27,7 +27,7 @@ async fn authenticated(
     }
     let mut pairs = forms::pairs(body);
     let credentials = client_auth::credentials(headers, &mut pairs)?;
-    let client = authenticate(&app.provider, credentials, app.now()).await?;
+    let client = authenticate(&app.services.client_auth(), credentials, app.now()).await?;
     Ok((client, Params::from_pairs(pairs)))
 }
 
@@ -50,7 +50,16 @@ pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: B
             ));
         }
         let (token, hint) = token_param(&params)?;
-        introspection::introspect(&app.provider, &client, &token, hint.as_deref(), app.now()).await
+        introspection::introspect(
+            &app.services.tokens,
+            &app.services.issuer,
+            &app.services.store,
+            &client,
+            &token,
+            hint.as_deref(),
+            app.now(),
+        )
+        .await
     }
     .await;
     match result {
@@ -67,7 +76,10 @@ pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let result = async {
         let (client, params) = authenticated(&app, &headers, &body).await?;
         let (token, _hint) = token_param(&params)?;
-        revocation::revoke_token(&app.provider, &client, &token, app.now()).await
+        app.services
+            .tokens
+            .revoke_token(&client, &token, app.now())
+            .await
     }
     .await;
     match result {

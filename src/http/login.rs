@@ -32,7 +32,7 @@ fn return_to(pairs: &[(String, String)]) -> Option<ReturnTo> {
 
 /// The page's language: the switcher, then the portal's `ui_locales`, then the browser.
 fn lang(app: &AppState, headers: &HeaderMap, ui_locales: &[String]) -> Lang {
-    i18n::negotiate(headers, ui_locales, app.provider.config.default_language)
+    i18n::negotiate(headers, ui_locales, app.services.config.default_language)
 }
 
 /// The GET address that shows a login page again (for the language switcher).
@@ -41,7 +41,7 @@ fn here(to: &ReturnTo) -> String {
 }
 
 fn name_of_source(app: &AppState, lang: Lang, source_id: &str) -> String {
-    app.provider
+    app.services
         .sources
         .get(source_id)
         .map(|s| pages::display_name(lang, s.display_name()))
@@ -109,7 +109,7 @@ fn render_chooser(
     notice: Option<&Notice>,
 ) -> Response {
     let lang = lang(app, headers, &chooser.ui_locales);
-    let csrf = browser.csrf_token(&app.provider.master, PURPOSE, chooser.return_to.key());
+    let csrf = browser.csrf_token(&app.services.master, PURPOSE, chooser.return_to.key());
     let here = here(&chooser.return_to);
     pages::html(
         StatusCode::OK,
@@ -139,14 +139,14 @@ fn render(
     browser: &Browser,
     outcome: Result<Outcome, LoginError>,
 ) -> Response {
-    let issuer = app.provider.issuer();
+    let issuer = app.services.issuer_url();
     match outcome {
         Ok(Outcome::Choose { chooser, notice }) => {
             render_chooser(app, headers, browser, &chooser, Some(&notice))
         }
         Ok(Outcome::Step(view)) => {
             let lang = lang(app, headers, &view.ui_locales);
-            let csrf = browser.csrf_token(&app.provider.master, PURPOSE, view.return_to.key());
+            let csrf = browser.csrf_token(&app.services.master, PURPOSE, view.return_to.key());
             // A step has no GET address of its own: the switcher goes back to the login page.
             let here = here(&view.return_to);
             pages::html(
@@ -228,7 +228,7 @@ async fn signed_in_as(
     app: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<crate::store::Session>, Response> {
-    cookies::session(&app.provider, headers, app.now())
+    cookies::session(&app.services, headers, app.now())
         .await
         .map_err(|e| error_page(lang(app, headers, &[]), None, &e.into()))
 }
@@ -248,11 +248,21 @@ pub async fn page(
     let query = forms::pairs(query.unwrap_or_default().as_bytes());
     let (Some(browser), Some(to)) = (Browser::from_headers(&headers), return_to(&query)) else {
         let lang = lang(&app, &headers, &[]);
-        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
+        return flow_error(
+            lang,
+            None,
+            FlowError::WrongBrowser,
+            app.services.issuer_url(),
+        );
     };
-    match login::chooser(&app.provider, &to, &browser.binding(), app.now()).await {
+    match login::chooser(&app.services.login(), &to, &browser.binding(), app.now()).await {
         Ok(chooser) => render_chooser(&app, &headers, &browser, &chooser, None),
-        Err(e) => login_error(&app, lang(&app, &headers, &[]), e, app.provider.issuer()),
+        Err(e) => login_error(
+            &app,
+            lang(&app, &headers, &[]),
+            e,
+            app.services.issuer_url(),
+        ),
     }
 }
 
@@ -266,10 +276,15 @@ pub async fn start(
     let query = forms::pairs(query.unwrap_or_default().as_bytes());
     let (Some(browser), Some(to)) = (Browser::from_headers(&headers), return_to(&query)) else {
         let lang = lang(&app, &headers, &[]);
-        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
+        return flow_error(
+            lang,
+            None,
+            FlowError::WrongBrowser,
+            app.services.issuer_url(),
+        );
     };
     let outcome = login::start(
-        &app.provider,
+        &app.services.login(),
         &source_id,
         &to,
         &browser.binding(),
@@ -300,7 +315,7 @@ pub async fn submit_to(
         return csrf_failure(lang(&app, &headers, &[]));
     };
     if !browser.check_csrf(
-        &app.provider.master,
+        &app.services.master,
         PURPOSE,
         to.key(),
         forms::field(&form, "csrf"),
@@ -312,7 +327,7 @@ pub async fn submit_to(
         Err(r) => return r,
     };
     let outcome = login::submit(
-        &app.provider,
+        &app.services.login(),
         &source_id,
         &to,
         &browser.binding(),
@@ -339,14 +354,19 @@ pub async fn callback(
     let params = forms::pairs(query.unwrap_or_default().as_bytes());
     let Some(browser) = Browser::from_headers(&headers) else {
         let lang = lang(&app, &headers, &[]);
-        return flow_error(lang, None, FlowError::WrongBrowser, app.provider.issuer());
+        return flow_error(
+            lang,
+            None,
+            FlowError::WrongBrowser,
+            app.services.issuer_url(),
+        );
     };
     let current = match signed_in_as(&app, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let outcome = login::callback(
-        &app.provider,
+        &app.services.login(),
         &source_id,
         &params,
         &browser.binding(),

@@ -28,22 +28,22 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::provider::Provider;
+use crate::app::App;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub provider: Arc<Provider>,
+    pub services: Arc<App>,
 }
 
 impl AppState {
     pub fn now(&self) -> i64 {
-        self.provider.now()
+        self.services.now()
     }
 }
 
 /// Every route of the provider.
-pub fn router(provider: Arc<Provider>) -> Router {
-    let state = AppState { provider };
+pub fn router(services: Arc<App>) -> Router {
+    let state = AppState { services };
     Router::new()
         .route(
             "/.well-known/openid-configuration",

@@ -330,7 +330,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 pub async fn not_found(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let lang = i18n::negotiate(&headers, &[], app.provider.config.default_language);
+    let lang = i18n::negotiate(&headers, &[], app.services.config.default_language);
     let here = uri.path_and_query().map(|p| p.as_str());
     html(
         StatusCode::NOT_FOUND,

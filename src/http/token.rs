@@ -23,7 +23,7 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         Err(e) => return oauth_json(e),
     };
     match crate::oidc::token::exchange(
-        &app.provider,
+        &app.services.token_endpoint(),
         Params::from_pairs(pairs),
         credentials,
         app.now(),

@@ -64,7 +64,15 @@ async fn answer(app: AppState, token: Option<String>) -> Response {
         );
         return r;
     };
-    match crate::oidc::userinfo::userinfo(&app.provider, &token, app.now()).await {
+    match crate::oidc::userinfo::userinfo(
+        &app.services.tokens,
+        &app.services.clients,
+        &app.services.store,
+        &token,
+        app.now(),
+    )
+    .await
+    {
         Ok(claims) => {
             let mut r = Json(claims).into_response();
             no_store(&mut r);

@@ -1,5 +1,5 @@
 //! Login: drives the identity sources for a pending request, the way node
-//! `oidc-provider`'s interactions and Hydra's login accept do. `oidc` ends a request
+//! `oidc-services`'s interactions and Hydra's login accept do. `oidc` ends a request
 //! that needs a login as [`flow::Step::Login`] with its requirements; this module offers
 //! the sources that can meet them (and refuses to start the others), begins one,
 //! advances it with what comes back until it answers a verified identity or a refusal,
@@ -12,13 +12,18 @@ mod outcome;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::SessionConfig;
+use crate::crypto::MasterKey;
 use crate::identity::{self, IdentityError};
 use crate::ids::PendingId;
+use crate::oidc::backchannel::Backchannel;
 use crate::oidc::flow::{self, FlowError, LoginRequirements};
-use crate::provider::Provider;
+use crate::oidc::revocation::AccessTokens;
+use crate::sources::Sources;
 use crate::sources::{
     Advance, AttemptState, BeginContext, Form, Input, Refusal, Source, SourceServices, Step,
 };
+use crate::store::Store;
 use crate::store::{Session, StoreError};
 
 pub use attempts::MAX_TRIES;
@@ -75,24 +80,34 @@ impl From<FlowError> for LoginError {
     }
 }
 
-fn services(provider: &Provider) -> SourceServices<'_> {
-    SourceServices {
-        store: &provider.store,
-        passwords: &provider.passwords,
-        http: &provider.outbound,
+/// What a login uses: the authorization flow it finishes, the sources and what they
+/// use, the secrets that seal attempts, and what ending a displaced session needs.
+pub struct LoginServices<'a> {
+    pub flow: crate::oidc::flow::FlowServices<'a>,
+    pub sources: &'a Sources,
+    pub source: SourceServices<'a>,
+    pub secrets: &'a MasterKey,
+    pub tokens: &'a AccessTokens,
+    pub backchannel: &'a Backchannel,
+    pub session: &'a SessionConfig,
+}
+
+impl LoginServices<'_> {
+    fn store(&self) -> &Store {
+        self.flow.store
     }
 }
 
 /// What the login must meet, and for whom it is.
 async fn context(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     return_to: &ReturnTo,
     browser_binding: &str,
     now: i64,
 ) -> Result<(Option<String>, LoginRequirements), LoginError> {
     match return_to {
         ReturnTo::Authorization(id) => {
-            let c = flow::login_context(provider, id, browser_binding, now).await?;
+            let c = flow::login_context(&services.flow, id, browser_binding, now).await?;
             Ok((Some(c.client_name), c.requirements))
         }
         ReturnTo::Account => Ok((None, LoginRequirements::default())),
@@ -101,54 +116,54 @@ async fn context(
 
 /// The sources that can meet the requirements.
 fn eligible<'a>(
-    provider: &'a Provider,
+    services: &'a LoginServices<'a>,
     req: &'a LoginRequirements,
 ) -> impl Iterator<Item = &'a Source> + 'a {
-    provider
+    services
         .sources
         .iter()
         .filter(move |s| req.min_loa.is_none_or(|min| s.loa() >= min))
 }
 
 fn offered<'a>(
-    provider: &'a Provider,
+    services: &'a LoginServices<'a>,
     req: &LoginRequirements,
     source_id: &str,
 ) -> Result<&'a Source, LoginError> {
-    provider
+    services
         .sources
         .get(source_id)
         .filter(|s| req.min_loa.is_none_or(|min| s.loa() >= min))
         .ok_or(LoginError::NotOffered)
 }
 
-fn callback_url(provider: &Provider, source_id: &str) -> String {
-    format!("{}/login/{source_id}/callback", provider.issuer())
+fn callback_url(services: &LoginServices<'_>, source_id: &str) -> String {
+    format!("{}/login/{source_id}/callback", services.flow.issuer.url())
 }
 
 /// The login page for a request.
 pub async fn chooser(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     return_to: &ReturnTo,
     browser_binding: &str,
     now: i64,
 ) -> Result<Chooser, LoginError> {
-    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
-    chooser_for(provider, return_to, client_name, &req, &[]).await
+    let (client_name, req) = context(services, return_to, browser_binding, now).await?;
+    chooser_for(services, return_to, client_name, &req, &[]).await
 }
 
 /// The login page; `typed` refills the inline forms' text fields (never a password).
 async fn chooser_for(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     return_to: &ReturnTo,
     client_name: Option<String>,
     req: &LoginRequirements,
     typed: &[(String, String)],
 ) -> Result<Chooser, LoginError> {
     let mut offers = Vec::new();
-    for source in eligible(provider, req) {
+    for source in eligible(services, req) {
         let form = if source.is_inline() {
-            inline_form(provider, source, req).await.map(|mut form| {
+            inline_form(services, source, req).await.map(|mut form| {
                 refill(&mut form, typed);
                 form
             })
@@ -170,11 +185,11 @@ async fn chooser_for(
 }
 
 async fn inline_form(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     source: &Source,
     req: &LoginRequirements,
 ) -> Option<Form> {
-    let callback = callback_url(provider, source.id());
+    let callback = callback_url(services, source.id());
     let begun = source
         .begin(&BeginContext {
             handle: "",
@@ -201,16 +216,16 @@ fn refill(form: &mut Form, typed: &[(String, String)]) {
 
 /// `GET /login/{source_id}`: begins an attempt at the source.
 pub async fn start(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     source_id: &str,
     return_to: &ReturnTo,
     browser_binding: &str,
     now: i64,
 ) -> Result<Outcome, LoginError> {
-    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
-    let source = offered(provider, &req, source_id)?;
+    let (client_name, req) = context(services, return_to, browser_binding, now).await?;
+    let source = offered(services, &req, source_id)?;
     let handle = crate::random::token();
-    let callback = callback_url(provider, source_id);
+    let callback = callback_url(services, source_id);
     let begun = source
         .begin(&BeginContext {
             handle: handle.expose(),
@@ -221,7 +236,7 @@ pub async fn start(
     match begun {
         Ok(b) => {
             let at = At {
-                provider,
+                services,
                 source,
                 return_to,
                 browser_binding,
@@ -230,7 +245,7 @@ pub async fn start(
             };
             at.present(handle.expose(), b.step, b.state).await
         }
-        Err(refusal) => refused(provider, return_to, client_name, &req, refusal, &[]).await,
+        Err(refusal) => refused(services, return_to, client_name, &req, refusal, &[]).await,
     }
 }
 
@@ -238,7 +253,7 @@ pub async fn start(
 /// the attempt's handle unless it is the login page's own form.
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     source_id: &str,
     return_to: &ReturnTo,
     browser_binding: &str,
@@ -247,10 +262,10 @@ pub async fn submit(
     signed_in: SignedInAs<'_>,
     now: i64,
 ) -> Result<Outcome, LoginError> {
-    let (client_name, req) = context(provider, return_to, browser_binding, now).await?;
-    let source = offered(provider, &req, source_id)?;
+    let (client_name, req) = context(services, return_to, browser_binding, now).await?;
+    let source = offered(services, &req, source_id)?;
     let at = At {
-        provider,
+        services,
         source,
         return_to,
         browser_binding,
@@ -259,7 +274,7 @@ pub async fn submit(
     };
     let Some(handle) = attempt else {
         // The login page's own form: its source keeps no state, so begin afresh.
-        let callback = callback_url(provider, source_id);
+        let callback = callback_url(services, source_id);
         let begun = source
             .begin(&BeginContext {
                 handle: "",
@@ -272,11 +287,11 @@ pub async fn submit(
             return Err(LoginError::AttemptGone);
         }
         let advance = source
-            .advance(&services(provider), begun.state, Input::Form(fields))
+            .advance(&services.source, begun.state, Input::Form(fields))
             .await;
         return match advance {
             Advance::Refused(refusal) => {
-                refused(provider, return_to, client_name, &req, refusal, fields).await
+                refused(services, return_to, client_name, &req, refusal, fields).await
             }
             Advance::Verified(v) => at.sign_in(v, signed_in, client_name, &req).await,
             Advance::Continue { step, state } => {
@@ -285,26 +300,27 @@ pub async fn submit(
             }
         };
     };
-    let attempt = match attempts::count_try(&provider.store, &provider.master, handle, now).await? {
+    let attempt = match attempts::count_try(services.store(), services.secrets, handle, now).await?
+    {
         attempts::Found::Attempt(a) => a,
         attempts::Found::TooManyTries => {
             let refusal = Refusal::TooManyAttempts {
                 source_id: source_id.to_owned(),
             };
-            return refused(provider, return_to, client_name, &req, refusal, &[]).await;
+            return refused(services, return_to, client_name, &req, refusal, &[]).await;
         }
         attempts::Found::Expired => {
             let refusal = Refusal::Expired {
                 source_id: source_id.to_owned(),
             };
-            return refused(provider, return_to, client_name, &req, refusal, &[]).await;
+            return refused(services, return_to, client_name, &req, refusal, &[]).await;
         }
         attempts::Found::Missing => return Err(LoginError::AttemptGone),
     };
     at.check(&attempt).await?;
     let advance = source
         .advance(
-            &services(provider),
+            &services.source,
             attempt.sealed.state.clone(),
             Input::Form(fields),
         )
@@ -324,13 +340,13 @@ pub async fn submit(
             )))
         }
         Advance::Refused(Refusal::Rejected { source_id, .. }) => {
-            attempts::delete(&provider.store, &attempt.handle_hash).await?;
+            attempts::delete(services.store(), &attempt.handle_hash).await?;
             let refusal = Refusal::TooManyAttempts { source_id };
-            refused(provider, return_to, client_name, &req, refusal, &[]).await
+            refused(services, return_to, client_name, &req, refusal, &[]).await
         }
         other => {
             // Finished, failed or moved on: this handle is done (taken once).
-            if !attempts::delete(&provider.store, &attempt.handle_hash).await? {
+            if !attempts::delete(services.store(), &attempt.handle_hash).await? {
                 return Err(LoginError::AttemptGone);
             }
             at.after(other, signed_in, client_name, &req).await
@@ -341,7 +357,7 @@ pub async fn submit(
 /// `/login/{source_id}/callback`: another origin sends the browser back with the
 /// attempt's handle (`state` from an upstream provider, or `handoff`).
 pub async fn callback(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     source_id: &str,
     params: &[(String, String)],
     browser_binding: &str,
@@ -353,18 +369,18 @@ pub async fn callback(
         .find(|(k, _)| k == "state" || k == "handoff")
         .map(|(_, v)| v.as_str())
         .ok_or(LoginError::AttemptGone)?;
-    let attempt = match attempts::take(&provider.store, &provider.master, handle, now).await? {
+    let attempt = match attempts::take(services.store(), services.secrets, handle, now).await? {
         attempts::Found::Attempt(a) => a,
         _ => return Err(LoginError::AttemptGone),
     };
-    let source = provider
+    let source = services
         .sources
         .get(source_id)
         .ok_or(LoginError::NotOffered)?;
     let return_to = attempt.return_to.clone();
-    let (client_name, req) = context(provider, &return_to, browser_binding, now).await?;
+    let (client_name, req) = context(services, &return_to, browser_binding, now).await?;
     let at = At {
-        provider,
+        services,
         source,
         return_to: &return_to,
         browser_binding,
@@ -374,7 +390,7 @@ pub async fn callback(
     at.check(&attempt).await?;
     let advance = source
         .advance(
-            &services(provider),
+            &services.source,
             attempt.sealed.state,
             Input::Returned(params),
         )
@@ -391,7 +407,7 @@ pub struct SignedInAs<'a> {
 }
 
 async fn refused(
-    provider: &Provider,
+    services: &LoginServices<'_>,
     return_to: &ReturnTo,
     client_name: Option<String>,
     req: &LoginRequirements,
@@ -403,14 +419,14 @@ async fn refused(
         return Err(LoginError::SourceUnavailable { source_id, detail });
     }
     Ok(Outcome::Choose {
-        chooser: chooser_for(provider, return_to, client_name, req, typed).await?,
+        chooser: chooser_for(services, return_to, client_name, req, typed).await?,
         notice: Notice::Refused(refusal),
     })
 }
 
 /// One attempt's surroundings.
 struct At<'a> {
-    provider: &'a Provider,
+    services: &'a LoginServices<'a>,
     source: &'a Source,
     return_to: &'a ReturnTo,
     browser_binding: &'a str,
@@ -438,11 +454,11 @@ impl At<'_> {
             self.browser_binding.as_bytes(),
         );
         if attempt.source_id != self.source.id() || &attempt.return_to != self.return_to {
-            attempts::delete(&self.provider.store, &attempt.handle_hash).await?;
+            attempts::delete(self.services.store(), &attempt.handle_hash).await?;
             return Err(LoginError::AttemptGone);
         }
         if !same_browser {
-            attempts::delete(&self.provider.store, &attempt.handle_hash).await?;
+            attempts::delete(self.services.store(), &attempt.handle_hash).await?;
             return Err(LoginError::WrongBrowser);
         }
         Ok(())
@@ -458,12 +474,12 @@ impl At<'_> {
         if let (Step::Form(form), true) = (&step, state.is_stateless()) {
             return Ok(Outcome::Step(self.view(form.clone(), None, None)));
         }
-        let p = self.provider;
-        let expires_at = self.now + p.config.session.login_timeout.as_secs() as i64;
+        let p = self.services;
+        let expires_at = self.now + p.session.login_timeout.as_secs() as i64;
         let sealed = attempts::Sealed { state, step };
         attempts::store(
-            &p.store,
-            &p.master,
+            p.store(),
+            p.secrets,
             handle,
             self.source.id(),
             self.return_to,
@@ -505,7 +521,7 @@ impl At<'_> {
             Advance::Verified(v) => self.sign_in(v, signed_in, client_name, req).await,
             Advance::Refused(refusal) => {
                 refused(
-                    self.provider,
+                    self.services,
                     self.return_to,
                     client_name,
                     req,
@@ -525,10 +541,10 @@ impl At<'_> {
         client_name: Option<String>,
         req: &LoginRequirements,
     ) -> Result<Outcome, LoginError> {
-        let p = self.provider;
-        let lifetime_secs = p.config.session.lifetime.as_secs() as i64;
+        let p = self.services;
+        let lifetime_secs = p.session.lifetime.as_secs() as i64;
         let done = match identity::sign_in(
-            &p.store,
+            p.store(),
             lifetime_secs,
             &verified,
             self.source.link_policy(),
@@ -550,17 +566,24 @@ impl At<'_> {
         };
         // Someone else signed in on this browser: the previous person's portals hear of it.
         if let Some(previous) = &done.displaced {
-            crate::oidc::logout::end_session(p, previous, self.now)
-                .await
-                .map_err(|e| {
-                    LoginError::Flow(FlowError::Authorize(
-                        crate::oidc::authorize::AuthorizeError::Page(e),
-                    ))
-                })?;
+            crate::oidc::logout::end_session(
+                p.store(),
+                p.tokens,
+                p.backchannel,
+                previous,
+                self.now,
+            )
+            .await
+            .map_err(|e| {
+                LoginError::Flow(FlowError::Authorize(
+                    crate::oidc::authorize::AuthorizeError::Page(e),
+                ))
+            })?;
         }
         let next = match self.return_to {
             ReturnTo::Authorization(id) => Next::Authorization(
-                flow::finish_login(p, id, self.browser_binding, &done.session, self.now).await?,
+                flow::finish_login(&p.flow, id, self.browser_binding, &done.session, self.now)
+                    .await?,
             ),
             ReturnTo::Account => Next::AccountPage,
         };

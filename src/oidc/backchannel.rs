@@ -9,8 +9,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::provider::Provider;
-use crate::store::LogoutDelivery;
+use super::keys::Keys;
+use crate::clock::Clock;
+use crate::config::LogoutConfig;
+use crate::store::{LogoutDelivery, Store};
 
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -26,19 +28,58 @@ struct LogoutTokenClaims<'a> {
     events: serde_json::Value,
 }
 
-/// Runs until the provider is dropped: wakes on each logout and once a second.
-pub fn spawn_worker(provider: &Arc<Provider>) -> tokio::task::JoinHandle<()> {
-    let weak = Arc::downgrade(provider);
+/// The outbox's sender: what a delivery needs (the store, the keys that sign logout
+/// tokens, outbound HTTP, the retry settings, the clock) and the bell a logout rings.
+pub struct Backchannel {
+    store: Store,
+    keys: Arc<Keys>,
+    http: reqwest::Client,
+    config: LogoutConfig,
+    clock: Arc<dyn Clock>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Backchannel {
+    pub fn new(
+        store: Store,
+        keys: Arc<Keys>,
+        http: reqwest::Client,
+        config: LogoutConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Backchannel {
+        Backchannel {
+            store,
+            keys,
+            http,
+            config,
+            clock,
+            wake: Arc::default(),
+        }
+    }
+
+    /// Wakes this node's worker: a logout queued deliveries.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Runs until the service is dropped: wakes on each logout and once a second.
+pub fn spawn_worker(backchannel: &Arc<Backchannel>) -> tokio::task::JoinHandle<()> {
+    let weak = Arc::downgrade(backchannel);
     tokio::spawn(async move {
         loop {
-            let Some(provider) = weak.upgrade() else {
+            let Some(channel) = weak.upgrade() else {
                 return;
             };
-            let notified = provider.logout_notify.clone();
-            if let Err(e) = deliver_due(&provider).await {
+            let notified = channel.wake.clone();
+            if let Err(e) = deliver_due(&channel).await {
                 tracing::warn!(error = %e, "back-channel logout deliveries failed to run");
             }
-            drop(provider);
+            drop(channel);
             tokio::select! {
                 _ = notified.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -47,37 +88,37 @@ pub fn spawn_worker(provider: &Arc<Provider>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn deliver_due(provider: &Arc<Provider>) -> Result<(), crate::store::StoreError> {
-    let now = provider.now();
-    let lease = provider.config.logout.backchannel_timeout.as_secs() as i64 + 5;
+async fn deliver_due(channel: &Arc<Backchannel>) -> Result<(), crate::store::StoreError> {
+    let now = channel.now();
+    let lease = channel.config.backchannel_timeout.as_secs() as i64 + 5;
     let mut running = tokio::task::JoinSet::new();
-    for id in provider.store.logout_deliveries().due(now, 50).await? {
-        if let Some(delivery) = provider
+    for id in channel.store.logout_deliveries().due(now, 50).await? {
+        if let Some(delivery) = channel
             .store
             .logout_deliveries()
             .claim(&id, now, lease)
             .await?
         {
-            let provider = provider.clone();
-            running.spawn(async move { attempt(&provider, delivery).await });
+            let channel = channel.clone();
+            running.spawn(async move { attempt(&channel, delivery).await });
         }
     }
     while running.join_next().await.is_some() {}
     Ok(())
 }
 
-async fn attempt(provider: &Provider, d: LogoutDelivery) {
-    let result = send(provider, &d).await;
-    let now = provider.now();
-    let store = provider.store.logout_deliveries();
+async fn attempt(channel: &Backchannel, d: LogoutDelivery) {
+    let result = send(channel, &d).await;
+    let now = channel.now();
+    let store = channel.store.logout_deliveries();
     let recorded = match result {
         Ok(()) => store.delivered(&d.id, now).await,
         Err(error) => {
-            let max = provider.config.logout.backchannel_max_attempts as i64;
+            let max = channel.config.backchannel_max_attempts as i64;
             if d.attempts >= max {
                 tracing::warn!(client_id = %d.client_id, attempts = d.attempts, %error, "back-channel logout failed for good");
                 let detail = format!("{} after {} attempts: {error}", d.uri, d.attempts);
-                let _ = provider
+                let _ = channel
                     .store
                     .audit()
                     .record(
@@ -90,7 +131,7 @@ async fn attempt(provider: &Provider, d: LogoutDelivery) {
                     .await;
                 store.attempt_failed(&d.id, &error, None, now).await
             } else {
-                let base = provider.config.logout.backchannel_initial_backoff.as_secs() as i64;
+                let base = channel.config.backchannel_initial_backoff.as_secs() as i64;
                 let backoff = (base << (d.attempts - 1).clamp(0, 16)).min(600);
                 tracing::info!(client_id = %d.client_id, attempts = d.attempts, %error, "back-channel logout will be retried in {backoff}s");
                 store
@@ -104,17 +145,17 @@ async fn attempt(provider: &Provider, d: LogoutDelivery) {
     }
 }
 
-async fn send(provider: &Provider, d: &LogoutDelivery) -> Result<(), String> {
-    let client = provider
+async fn send(channel: &Backchannel, d: &LogoutDelivery) -> Result<(), String> {
+    let client = channel
         .store
         .clients()
         .get(&d.client_id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the client was removed")?;
-    let now = provider.now();
+    let now = channel.now();
     let claims = LogoutTokenClaims {
-        iss: provider.issuer(),
+        iss: channel.keys.issuer(),
         aud: client.client_id.as_str(),
         iat: now,
         exp: now + 120,
@@ -123,14 +164,15 @@ async fn send(provider: &Provider, d: &LogoutDelivery) -> Result<(), String> {
         sid: &d.sid,
         events: json!({ EVENT: {} }),
     };
-    let token = provider
-        .keys()
+    let token = channel
+        .keys
+        .ring()
         .sign(client.id_token_alg, "logout+jwt", &claims, now)
         .map_err(|e| e.to_string())?;
-    let response = provider
-        .outbound
+    let response = channel
+        .http
         .post(&d.uri)
-        .timeout(provider.config.logout.backchannel_timeout)
+        .timeout(channel.config.backchannel_timeout)
         .form(&[("logout_token", token.as_str())])
         .send()
         .await

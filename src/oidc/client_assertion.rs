@@ -11,8 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::error::OAuthError;
-use crate::provider::Provider;
-use crate::store::Client;
+use crate::store::{Client, Store};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -59,7 +58,9 @@ pub fn unverified_client_id(assertion: &str) -> Option<String> {
 }
 
 pub async fn verify(
-    provider: &Provider,
+    jwks: &JwksCache,
+    store: &Store,
+    issuer: &str,
     client: &Client,
     assertion: &str,
     now: i64,
@@ -72,13 +73,11 @@ pub async fn verify(
             header.alg
         )));
     }
-    let jwk = provider
-        .jwks_cache
+    let jwk = jwks
         .key(client, header.kid.as_deref(), header.alg, now)
         .await?;
     let key =
         DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("client key unusable: {e}")))?;
-    let issuer = provider.issuer();
     let token_endpoint = format!("{issuer}/token");
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[issuer, token_endpoint.as_str()]);
@@ -108,8 +107,7 @@ pub async fn verify(
         .jti
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(|| refused("assertion has no jti"))?;
-    let fresh = provider
-        .store
+    let fresh = store
         .assertion_jtis()
         .first_use(client.client_id.as_str(), &jti, claims.exp + LEEWAY, now)
         .await?;

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::client_assertion::JwksCache;
+use super::clients::ClientCache;
 use super::error::OAuthError;
 use crate::crypto::{constant_time_eq, sha256_b64url};
-use crate::provider::Provider;
 use crate::secret::Secret;
+use crate::store::Store;
 use crate::store::{AuthMethod, Client};
 
 /// What the request presented to authenticate the client.
@@ -67,10 +69,19 @@ fn failed(detail: impl Into<String>) -> OAuthError {
     OAuthError::invalid_client("client authentication failed").with_detail(detail)
 }
 
+/// What client authentication uses: the registered clients, and for `private_key_jwt`
+/// their key sets, the replay cache in the store and the audience (the issuer).
+pub struct ClientAuth<'a> {
+    pub clients: &'a ClientCache,
+    pub jwks: &'a JwksCache,
+    pub store: &'a Store,
+    pub issuer: &'a str,
+}
+
 /// The authenticated client, or `invalid_client` (`invalid_request` when the request
 /// itself is malformed).
 pub async fn authenticate(
-    provider: &Provider,
+    auth: &ClientAuth<'_>,
     presented: PresentedCredentials,
     now: i64,
 ) -> Result<Arc<Client>, OAuthError> {
@@ -101,8 +112,16 @@ pub async fn authenticate(
             (Some(id), _) | (None, Some(id)) => id,
             (None, None) => return Err(failed("assertion names no client")),
         };
-        let client = registered(provider, &id, AuthMethod::PrivateKeyJwt).await?;
-        super::client_assertion::verify(provider, &client, assertion.expose(), now).await?;
+        let client = registered(auth.clients, &id, AuthMethod::PrivateKeyJwt, now).await?;
+        super::client_assertion::verify(
+            auth.jwks,
+            auth.store,
+            auth.issuer,
+            &client,
+            assertion.expose(),
+            now,
+        )
+        .await?;
         return Ok(client);
     }
     let (client_id, method, secret) = match presented {
@@ -133,7 +152,7 @@ pub async fn authenticate(
             ));
         }
     };
-    let client = registered(provider, &client_id, method).await?;
+    let client = registered(auth.clients, &client_id, method, now).await?;
     match (secret, &client.secret_hash) {
         (None, _) if client.is_public() => Ok(client),
         (Some(secret), Some(hash))
@@ -147,12 +166,13 @@ pub async fn authenticate(
 
 /// The client, if it exists and registered `method`.
 async fn registered(
-    provider: &Provider,
+    clients: &ClientCache,
     client_id: &str,
     method: AuthMethod,
+    now: i64,
 ) -> Result<Arc<Client>, OAuthError> {
-    let client = provider
-        .client(client_id)
+    let client = clients
+        .get(client_id, now)
         .await?
         .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
     if client.auth_method != method {

@@ -8,12 +8,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{AuthorizationRequest, AuthorizeError, Decision, Params};
+use super::clients::ClientCache;
 use super::error::{ErrorCode, OAuthError};
+use super::tokens::Issuer;
+use crate::config::OAuthConfig;
 use crate::crypto::sha256_b64url;
 use crate::identity::consent;
 use crate::ids::{GrantId, PendingId};
 use crate::model::Loa;
-use crate::provider::Provider;
+use crate::store::Store;
 use crate::store::{
     AuthorizationCode, Client, PendingAuthorization, Session, SessionPortal, StoreError,
 };
@@ -91,9 +94,25 @@ pub struct ConsentView {
     pub ui_locales: Vec<String>,
 }
 
-async fn load_client(provider: &Provider, client_id: &str) -> Result<Client, AuthorizeError> {
-    provider
-        .client(client_id)
+/// What the authorization flow uses, assembled by the composition root.
+pub struct FlowServices<'a> {
+    pub store: &'a Store,
+    pub clients: &'a ClientCache,
+    pub issuer: &'a Issuer,
+    pub oauth: &'a OAuthConfig,
+    /// Seconds a pending request waits for its login and consent.
+    pub login_timeout: i64,
+    /// The highest level of assurance a configured source reaches.
+    pub max_loa: Option<Loa>,
+}
+
+async fn load_client(
+    flow: &FlowServices<'_>,
+    client_id: &str,
+    now: i64,
+) -> Result<Client, AuthorizeError> {
+    flow.clients
+        .get(client_id, now)
         .await
         .map_err(|e| AuthorizeError::Page(e.into()))?
         .map(|c| (*c).clone())
@@ -106,20 +125,20 @@ async fn load_client(provider: &Provider, client_id: &str) -> Result<Client, Aut
 }
 
 /// Whether some configured source reaches the request's level of assurance.
-fn level_reachable(provider: &Provider, req: &AuthorizationRequest) -> bool {
+fn level_reachable(flow: &FlowServices<'_>, req: &AuthorizationRequest) -> bool {
     req.min_loa
-        .is_none_or(|min| provider.config.sources.iter().any(|s| s.loa >= min))
+        .is_none_or(|min| flow.max_loa.is_some_and(|max| max >= min))
 }
 
 async fn consent_given(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     client: &Client,
     session: &Session,
     req: &AuthorizationRequest,
 ) -> Result<bool, StoreError> {
     Ok(client.first_party
         || consent::covers(
-            &provider.store,
+            flow.store,
             &session.account_id,
             &client.client_id,
             &req.scopes,
@@ -129,27 +148,27 @@ async fn consent_given(
 
 /// `/authorize`: validate, then log in, ask consent, or issue a code at once.
 pub async fn authorize(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     params: Params,
     session: Option<&Session>,
     browser_binding: &str,
     now: i64,
 ) -> Result<Step, AuthorizeError> {
     let client_id = params.client_id().map_err(AuthorizeError::Page)?.to_owned();
-    let client = load_client(provider, &client_id).await?;
-    let req = AuthorizationRequest::validate(&params, &client, &provider.config.oauth)?;
+    let client = load_client(flow, &client_id, now).await?;
+    let req = AuthorizationRequest::validate(&params, &client, flow.oauth)?;
     let redirect = |error: OAuthError| AuthorizeError::Redirect {
         target: req.target.clone(),
         error,
     };
-    if !level_reachable(provider, &req) {
+    if !level_reachable(flow, &req) {
         return Err(redirect(OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "no identity source reaches the requested level of assurance",
         )));
     }
     let hinted_other = match (&req.id_token_hint, session) {
-        (Some(hint), Some(s)) => !hint_names(provider, &client, hint, s)
+        (Some(hint), Some(s)) => !hint_names(flow, &client, hint, s, now)
             .await
             .map_err(redirect)?,
         _ => false,
@@ -158,7 +177,7 @@ pub async fn authorize(
     // not count (prompt=none then answers login_required).
     let session_ok = req.session_suffices(session, now) && !hinted_other;
     let consented = match (session_ok, session) {
-        (true, Some(s)) => consent_given(provider, &client, s, &req)
+        (true, Some(s)) => consent_given(flow, &client, s, &req)
             .await
             .map_err(|e| redirect(e.into()))?,
         _ => false,
@@ -172,17 +191,16 @@ pub async fn authorize(
         .expect("parameters serialise"),
         browser_binding: browser_binding.to_owned(),
         session_id: session,
-        expires_at: now + provider.config.session.login_timeout.as_secs() as i64,
+        expires_at: now + flow.login_timeout,
     };
     match (decision, session) {
-        (Decision::IssueCode, Some(s)) => issue_code(provider, &client, &req, s, now)
+        (Decision::IssueCode, Some(s)) => issue_code(flow, &client, &req, s, now)
             .await
             .map(Step::Redirect)
             .map_err(redirect),
         (Decision::Consent, Some(s)) => {
             let p = pending(Some(s.id.clone()));
-            provider
-                .store
+            flow.store
                 .pending()
                 .insert(&p, now)
                 .await
@@ -191,8 +209,7 @@ pub async fn authorize(
         }
         _ => {
             let p = pending(None);
-            provider
-                .store
+            flow.store
                 .pending()
                 .insert(&p, now)
                 .await
@@ -205,26 +222,32 @@ pub async fn authorize(
 /// Whether an `id_token_hint` (ours, for this client, possibly expired) names the
 /// session's person.
 async fn hint_names(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     client: &Client,
     hint: &str,
     session: &Session,
+    now: i64,
 ) -> Result<bool, OAuthError> {
     #[derive(Deserialize)]
     struct Hint {
         sub: String,
         aud: super::tokens::Audience,
     }
-    let claims: Hint = provider.verify_own(hint, "JWT", None).await.map_err(|e| {
-        OAuthError::invalid_request("`id_token_hint` is not a valid ID token")
-            .with_detail(e.to_string())
-    })?;
+    let claims: Hint = flow
+        .issuer
+        .keys()
+        .verify_own(hint, "JWT", None, now)
+        .await
+        .map_err(|e| {
+            OAuthError::invalid_request("`id_token_hint` is not a valid ID token")
+                .with_detail(e.to_string())
+        })?;
     if !claims.aud.contains(client.client_id.as_str()) {
         return Err(OAuthError::invalid_request(
             "`id_token_hint` was issued to another client",
         ));
     }
-    let sub = super::subject::subject_for(provider, client, &session.account_id);
+    let sub = flow.issuer.subject_for(client, &session.account_id);
     Ok(crate::crypto::constant_time_eq(
         sub.as_bytes(),
         claims.sub.as_bytes(),
@@ -233,12 +256,12 @@ async fn hint_names(
 
 /// Loads a pending request for this browser and validates it again.
 async fn resume(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     now: i64,
 ) -> Result<(PendingAuthorization, Client, AuthorizationRequest), FlowError> {
-    let pending = provider
+    let pending = flow
         .store
         .pending()
         .get(id, now)
@@ -257,19 +280,19 @@ async fn resume(
         .client_id()
         .map_err(AuthorizeError::Page)?
         .to_owned();
-    let client = load_client(provider, &client_id).await?;
-    let req = AuthorizationRequest::validate(&stored.params, &client, &provider.config.oauth)?;
+    let client = load_client(flow, &client_id, now).await?;
+    let req = AuthorizationRequest::validate(&stored.params, &client, flow.oauth)?;
     Ok((pending, client, req))
 }
 
 /// What the login for a pending request must meet, and for whom it is.
 pub async fn login_context(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     now: i64,
 ) -> Result<LoginContext, FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    let (pending, client, req) = resume(flow, id, browser_binding, now).await?;
     Ok(LoginContext {
         pending_id: pending.id,
         client_name: client.name,
@@ -286,53 +309,52 @@ pub async fn login_context(
 
 /// `login` signed someone in for a pending request: ask consent or issue the code.
 pub async fn finish_login(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     session: &Session,
     now: i64,
 ) -> Result<Step, FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    let (pending, client, req) = resume(flow, id, browser_binding, now).await?;
     // `login` offers only sources that reach the level; the protocol checks it anyway.
     if req
         .min_loa
         .is_some_and(|min| Loa::from_acr(&session.acr).is_none_or(|have| have < min))
     {
-        provider.store.pending().take(&pending.id, now).await?;
+        flow.store.pending().take(&pending.id, now).await?;
         let error = OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "the login does not reach the requested level of assurance",
         );
         return Ok(Step::Redirect(
-            req.target.with_error(&error, provider.issuer()),
+            req.target.with_error(&error, flow.issuer.url()),
         ));
     }
-    let consented = consent_given(provider, &client, session, &req).await?;
+    let consented = consent_given(flow, &client, session, &req).await?;
     Ok(match req.decide(true, consented) {
         Ok(Decision::Consent) => {
             // The consent page resumes the request under this session only. (A request
             // that needs no consent is finished now: nothing to attach.)
-            provider
-                .store
+            flow.store
                 .pending()
                 .attach_session(&pending.id, &session.id)
                 .await?;
             Step::Consent(pending.id)
         }
-        Ok(_) => finish(provider, &client, &pending.id, &req, session, now).await?,
-        Err(error) => Step::Redirect(req.target.with_error(&error, provider.issuer())),
+        Ok(_) => finish(flow, &client, &pending.id, &req, session, now).await?,
+        Err(error) => Step::Redirect(req.target.with_error(&error, flow.issuer.url())),
     })
 }
 
 /// Checks that the consent page is used by the session that logged in for it.
 async fn resume_for_consent(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     session: Option<&Session>,
     now: i64,
 ) -> Result<(Client, AuthorizationRequest), FlowError> {
-    let (pending, client, req) = resume(provider, id, browser_binding, now).await?;
+    let (pending, client, req) = resume(flow, id, browser_binding, now).await?;
     match (session, &pending.session_id) {
         (Some(s), Some(expected)) if &s.id == expected => Ok((client, req)),
         _ => Err(FlowError::NotYourSession),
@@ -340,13 +362,13 @@ async fn resume_for_consent(
 }
 
 pub async fn consent_view(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     session: Option<&Session>,
     now: i64,
 ) -> Result<ConsentView, FlowError> {
-    let (client, req) = resume_for_consent(provider, id, browser_binding, session, now).await?;
+    let (client, req) = resume_for_consent(flow, id, browser_binding, session, now).await?;
     Ok(ConsentView {
         pending_id: id.clone(),
         client_name: client.name,
@@ -357,36 +379,36 @@ pub async fn consent_view(
 
 /// The person allowed or denied the request on the consent page.
 pub async fn consent(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     id: &PendingId,
     browser_binding: &str,
     session: Option<&Session>,
     allow: bool,
     now: i64,
 ) -> Result<Step, FlowError> {
-    let (client, req) = resume_for_consent(provider, id, browser_binding, session, now).await?;
+    let (client, req) = resume_for_consent(flow, id, browser_binding, session, now).await?;
     let session = session.expect("resume_for_consent checked the session");
     if !allow {
-        provider.store.pending().take(id, now).await?;
+        flow.store.pending().take(id, now).await?;
         let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return Ok(Step::Redirect(
-            req.target.with_error(&error, provider.issuer()),
+            req.target.with_error(&error, flow.issuer.url()),
         ));
     }
     consent::grant(
-        &provider.store,
+        flow.store,
         &session.account_id,
         &client.client_id,
         &req.scopes,
         now,
     )
     .await?;
-    finish(provider, &client, id, &req, session, now).await
+    finish(flow, &client, id, &req, session, now).await
 }
 
 /// Takes the pending request out (once) and issues the code.
 async fn finish(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     client: &Client,
     id: &PendingId,
     req: &AuthorizationRequest,
@@ -394,11 +416,11 @@ async fn finish(
     now: i64,
 ) -> Result<Step, FlowError> {
     // The request is taken in the same write as the code: one request, one code.
-    match write_code(provider, client, req, session, Some(id), now).await {
+    match write_code(flow, client, req, session, Some(id), now).await {
         Ok(Some(url)) => Ok(Step::Redirect(url)),
         Ok(None) => Err(FlowError::Expired),
         Err(error) => Ok(Step::Redirect(
-            req.target.with_error(&error, provider.issuer()),
+            req.target.with_error(&error, flow.issuer.url()),
         )),
     }
 }
@@ -407,20 +429,20 @@ async fn finish(
 /// session, records the client as a portal of the session (logout must reach it, with
 /// the `sid` and `sub` its tokens will carry), and answers the redirect URL.
 pub async fn issue_code(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     client: &Client,
     req: &AuthorizationRequest,
     session: &Session,
     now: i64,
 ) -> Result<String, OAuthError> {
-    let url = write_code(provider, client, req, session, None, now).await?;
+    let url = write_code(flow, client, req, session, None, now).await?;
     Ok(url.expect("a code that finishes no pending request is always written"))
 }
 
 /// [`issue_code`], taking the pending request `finishing` in the same write; `None`
 /// when that request was already taken or has expired (and no code was written).
 async fn write_code(
-    provider: &Provider,
+    flow: &FlowServices<'_>,
     client: &Client,
     req: &AuthorizationRequest,
     session: &Session,
@@ -442,21 +464,14 @@ async fn write_code(
         acr: session.acr.clone(),
         amr: session.amr.clone(),
         created_at: now,
-        expires_at: now + provider.config.tokens.code_ttl.as_secs() as i64,
+        expires_at: now + flow.issuer.ttl().code_ttl.as_secs() as i64,
     };
     let portal = SessionPortal {
-        sid: provider
-            .master
-            .session_sid(session.id.as_str(), client.client_id.as_str()),
-        subject: super::subject::subject_for(provider, client, &session.account_id),
+        sid: flow.issuer.sid(&session.id, client),
+        subject: flow.issuer.subject_for(client, &session.account_id),
     };
-    if !provider
-        .store
-        .codes()
-        .insert(&row, &portal, finishing)
-        .await?
-    {
+    if !flow.store.codes().insert(&row, &portal, finishing).await? {
         return Ok(None);
     }
-    Ok(Some(req.target.with_code(code.expose(), provider.issuer())))
+    Ok(Some(req.target.with_code(code.expose(), flow.issuer.url())))
 }

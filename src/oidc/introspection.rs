@@ -7,14 +7,15 @@
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::revocation::live_access_token;
-use super::tokens::AccessTokenClaims;
+use super::revocation::AccessTokens;
+use super::tokens::{AccessTokenClaims, Issuer};
 use crate::crypto::sha256_b64url;
-use crate::provider::Provider;
-use crate::store::Client;
+use crate::store::{Client, Store};
 
 pub async fn introspect(
-    provider: &Provider,
+    tokens: &AccessTokens,
+    issuer: &Issuer,
+    store: &Store,
     caller: &Client,
     token: &str,
     hint: Option<&str>,
@@ -24,11 +25,11 @@ pub async fn introspect(
     // The hint only orders the look-ups (RFC 7662 section 2.1).
     let refresh_first = hint == Some("refresh_token");
     if refresh_first {
-        if let Some(v) = refresh(provider, caller, token, now).await? {
+        if let Some(v) = refresh(issuer, store, caller, token, now).await? {
             return Ok(v);
         }
     }
-    match live_access_token(provider, token, now).await {
+    match tokens.live(token, now).await {
         Ok(c) if !may_see(caller, &c) => return Ok(inactive),
         Ok(c) => {
             let mut v = json!({
@@ -55,7 +56,7 @@ pub async fn introspect(
         Err(e) => return Err(e),
     }
     if !refresh_first {
-        if let Some(v) = refresh(provider, caller, token, now).await? {
+        if let Some(v) = refresh(issuer, store, caller, token, now).await? {
             return Ok(v);
         }
     }
@@ -69,33 +70,29 @@ fn may_see(caller: &Client, claims: &AccessTokenClaims) -> bool {
 }
 
 async fn refresh(
-    provider: &Provider,
+    issuer: &Issuer,
+    store: &Store,
     caller: &Client,
     token: &str,
     now: i64,
 ) -> Result<Option<Value>, OAuthError> {
-    let Some(row) = provider
-        .store
-        .refresh_tokens()
-        .get(&sha256_b64url(token))
-        .await?
-    else {
+    let Some(row) = store.refresh_tokens().get(&sha256_b64url(token)).await? else {
         return Ok(None);
     };
     // Refresh tokens are for their client's eyes only.
     if !row.is_live(now) || row.client_id != caller.client_id {
         return Ok(Some(json!({"active": false})));
     }
-    let Some(client) = provider.store.clients().get(row.client_id.as_str()).await? else {
+    let Some(client) = store.clients().get(row.client_id.as_str()).await? else {
         return Ok(Some(json!({"active": false})));
     };
-    let sub = super::subject::subject_for(provider, &client, &row.account_id);
+    let sub = issuer.subject_for(&client, &row.account_id);
     Ok(Some(json!({
         "active": true,
         "scope": row.scope,
         "client_id": row.client_id,
         "sub": sub,
-        "iss": provider.issuer(),
+        "iss": issuer.url(),
         "exp": row.expires_at,
         "iat": row.created_at,
     })))

@@ -6,8 +6,12 @@ use serde::Deserialize;
 use url::Url;
 
 use super::authorize::Params;
+use super::backchannel::Backchannel;
 use super::error::OAuthError;
-use crate::provider::Provider;
+use super::keys::Keys;
+use super::revocation::AccessTokens;
+use super::tokens::Issuer;
+use crate::store::Store;
 use crate::store::{Client, NewDelivery, Session, sid_key};
 
 /// Where to send the browser after logout: a post-logout redirect URI registered for
@@ -55,14 +59,11 @@ pub struct LogoutRequest {
 impl LogoutRequest {
     /// Whether the request provably comes from a portal of this very session (a valid
     /// `id_token_hint` naming it): then no confirmation is asked.
-    pub fn is_from_session(&self, provider: &Provider, session: &Session) -> bool {
+    pub fn is_from_session(&self, issuer: &Issuer, session: &Session) -> bool {
         match (&self.hint, &self.client) {
             (Some((Some(sid), _)), Some(client)) => crate::crypto::constant_time_eq(
                 sid.as_bytes(),
-                provider
-                    .master
-                    .session_sid(session.id.as_str(), client.client_id.as_str())
-                    .as_bytes(),
+                issuer.sid(&session.id, client).as_bytes(),
             ),
             _ => false,
         }
@@ -71,17 +72,24 @@ impl LogoutRequest {
 
 /// RP-Initiated Logout section 2: checks `id_token_hint`, `client_id`,
 /// `post_logout_redirect_uri` (registered only, exact match) and `state`.
-pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequest, OAuthError> {
+pub async fn validate(
+    keys: &Keys,
+    store: &Store,
+    params: &Params,
+    now: i64,
+) -> Result<LogoutRequest, OAuthError> {
     let hint = match params.get("id_token_hint")? {
         None => None,
         Some(token) => {
             let claims: HintClaims =
-                provider.verify_own(token, "JWT", None).await.map_err(|e| {
-                    OAuthError::invalid_request(
-                        "`id_token_hint` is not an ID token from this server",
-                    )
-                    .with_detail(e.to_string())
-                })?;
+                keys.verify_own(token, "JWT", None, now)
+                    .await
+                    .map_err(|e| {
+                        OAuthError::invalid_request(
+                            "`id_token_hint` is not an ID token from this server",
+                        )
+                        .with_detail(e.to_string())
+                    })?;
             Some(claims)
         }
     };
@@ -97,8 +105,7 @@ pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequ
     };
     let client = match &client_id {
         Some(id) => Some(
-            provider
-                .store
+            store
                 .clients()
                 .get(id)
                 .await?
@@ -149,16 +156,16 @@ pub async fn validate(provider: &Provider, params: &Params) -> Result<LogoutRequ
 /// three are one transaction (`Sessions::end`): should it fail, the session stays live
 /// and a retry does it all.
 pub async fn end_session(
-    provider: &Provider,
+    store: &Store,
+    tokens: &AccessTokens,
+    backchannel: &Backchannel,
     session: &Session,
     now: i64,
 ) -> Result<Vec<String>, OAuthError> {
-    let store = &provider.store;
     let portals = store.session_clients().of_session(&session.id).await?;
-    let token_ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
     let deny: Vec<(String, i64)> = portals
         .iter()
-        .map(|p| (sid_key(&p.sid), now + token_ttl + 60))
+        .map(|p| (sid_key(&p.sid), tokens.deny_until(now)))
         .collect();
     let deliveries: Vec<NewDelivery<'_>> = portals
         .iter()
@@ -179,14 +186,14 @@ pub async fn end_session(
         return Ok(vec![]);
     }
     for (key, expires_at) in &deny {
-        provider.deny_list.remember(key, *expires_at);
+        tokens.deny_list().remember(key, *expires_at);
     }
     let mut frontchannel = Vec::new();
     for p in &portals {
         if let Some(uri) = &p.frontchannel_logout_uri {
             if let Ok(mut url) = Url::parse(uri) {
                 url.query_pairs_mut()
-                    .append_pair("iss", provider.issuer())
+                    .append_pair("iss", tokens.issuer())
                     .append_pair("sid", &p.sid);
                 frontchannel.push(url.to_string());
             }
@@ -207,6 +214,6 @@ pub async fn end_session(
             ),
         )
         .await?;
-    provider.logout_notify.notify_one();
+    backchannel.wake();
     Ok(frontchannel)
 }

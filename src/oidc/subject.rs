@@ -2,16 +2,14 @@
 //! per sector, so portals of different sectors cannot correlate a person.
 
 use super::error::OAuthError;
+use crate::crypto::MasterKey;
 use crate::ids::AccountId;
-use crate::provider::Provider;
-use crate::store::{Client, SubjectType};
+use crate::store::{Client, Store, SubjectType};
 
 /// The `sub` this client sees for the account: computed, never looked up.
-pub fn subject_for(provider: &Provider, client: &Client, account: &AccountId) -> String {
+pub fn subject_for(secrets: &MasterKey, client: &Client, account: &AccountId) -> String {
     match (client.subject_type, &client.sector) {
-        (SubjectType::Pairwise, Some(sector)) => {
-            provider.master.pairwise_subject(sector, account.as_str())
-        }
+        (SubjectType::Pairwise, Some(sector)) => secrets.pairwise_subject(sector, account.as_str()),
         _ => account.to_string(),
     }
 }
@@ -19,14 +17,13 @@ pub fn subject_for(provider: &Provider, client: &Client, account: &AccountId) ->
 /// Records a pairwise `sub` so that it leads back to its account (userinfo,
 /// introspection); once per grant, when its first tokens are issued.
 pub async fn record(
-    provider: &Provider,
+    store: &Store,
     client: &Client,
     account: &AccountId,
     sub: &str,
 ) -> Result<(), OAuthError> {
     if let (SubjectType::Pairwise, Some(sector)) = (client.subject_type, &client.sector) {
-        provider
-            .store
+        store
             .pairwise_subjects()
             .record(sector, sub, account)
             .await?;
@@ -36,16 +33,14 @@ pub async fn record(
 
 /// The account behind a `sub` this client was given.
 pub async fn account_of(
-    provider: &Provider,
+    store: &Store,
     client: &Client,
     sub: &str,
 ) -> Result<Option<AccountId>, OAuthError> {
     match (client.subject_type, &client.sector) {
-        (SubjectType::Pairwise, Some(sector)) => Ok(provider
-            .store
-            .pairwise_subjects()
-            .account(sector, sub)
-            .await?),
+        (SubjectType::Pairwise, Some(sector)) => {
+            Ok(store.pairwise_subjects().account(sector, sub).await?)
+        }
         _ => Ok(Some(AccountId::new(sub))),
     }
 }

@@ -2,15 +2,20 @@
 //! request to its grant.
 
 use super::authorize::Params;
-use super::client_auth::{self, PresentedCredentials};
+use super::client_auth::{self, ClientAuth, PresentedCredentials};
 use super::error::{ErrorCode, OAuthError};
-use super::grants;
+use super::grants::{self, GrantServices};
 use super::tokens::TokenResponse;
-use crate::provider::Provider;
 use crate::store::GrantType;
 
+/// What the token endpoint uses: client authentication, then the grants' services.
+pub struct TokenEndpoint<'a> {
+    pub auth: ClientAuth<'a>,
+    pub grants: GrantServices<'a>,
+}
+
 pub async fn exchange(
-    provider: &Provider,
+    endpoint: &TokenEndpoint<'_>,
     params: Params,
     credentials: PresentedCredentials,
     now: i64,
@@ -19,7 +24,7 @@ pub async fn exchange(
         .get("grant_type")?
         .ok_or_else(|| OAuthError::invalid_request("the `grant_type` parameter is missing"))?
         .to_owned();
-    let client = client_auth::authenticate(provider, credentials, now).await?;
+    let client = client_auth::authenticate(&endpoint.auth, credentials, now).await?;
     let unsupported = || {
         OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -34,13 +39,14 @@ pub async fn exchange(
     }
     match grant {
         GrantType::AuthorizationCode => {
-            grants::authorization_code::exchange(provider, &client, &params, now).await
+            grants::authorization_code::exchange(&endpoint.grants, &client, &params, now).await
         }
         GrantType::RefreshToken => {
-            grants::refresh_token::exchange(provider, &client, &params, now).await
+            grants::refresh_token::exchange(&endpoint.grants, &client, &params, now).await
         }
         GrantType::ClientCredentials => {
-            grants::client_credentials::exchange(provider, &client, &params, now).await
+            grants::client_credentials::exchange(endpoint.grants.issuer, &client, &params, now)
+                .await
         }
     }
 }

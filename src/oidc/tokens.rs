@@ -11,8 +11,13 @@ use super::error::OAuthError;
 use super::scopes::ScopeSet;
 use crate::crypto::{SigningAlg, sha256_b64url};
 use crate::ids::{AccountId, GrantId, SessionId};
-use crate::provider::Provider;
+use std::sync::Arc;
+
+use super::keys::Keys;
+use crate::config::TokenConfig;
+use crate::crypto::MasterKey;
 use crate::secret::Secret;
+use crate::store::Store;
 use crate::store::{Client, RefreshToken};
 
 /// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
@@ -130,120 +135,168 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
     }
 }
 
-/// Signs an access token; answers it with its lifetime.
-pub fn sign_access_token(
-    provider: &Provider,
-    claims: &AccessTokenClaims,
-    now: i64,
-) -> Result<String, OAuthError> {
-    Ok(provider
-        .keys()
-        .sign(SigningAlg::ES256, "at+jwt", claims, now)?)
+/// Who mints tokens: the keys that sign them (and the issuer they name), the secrets
+/// that derive `sub` and `sid`, the token lifetimes, and the store for what must be
+/// kept (pairwise subjects, refresh families). Built once at start-up.
+pub struct Issuer {
+    keys: Arc<Keys>,
+    secrets: Arc<MasterKey>,
+    store: Store,
+    ttl: TokenConfig,
 }
 
-/// The response to a person's grant: an access token, an ID token when `openid` is in
-/// `at_scope`, and `refresh_token` if one was issued.
-pub async fn for_user(
-    provider: &Provider,
-    client: &Client,
-    grant: &UserGrant,
-    at_scope: &ScopeSet,
-    refresh_token: Option<Secret>,
-    now: i64,
-) -> Result<TokenResponse, OAuthError> {
-    let issuer = provider.issuer();
-    let sub = super::subject::subject_for(provider, client, &grant.account_id);
-    if grant.records_subject {
-        super::subject::record(provider, client, &grant.account_id, &sub).await?;
+impl Issuer {
+    pub fn new(keys: Arc<Keys>, secrets: Arc<MasterKey>, store: Store, ttl: TokenConfig) -> Issuer {
+        Issuer {
+            keys,
+            secrets,
+            store,
+            ttl,
+        }
     }
-    // The session recorded this client, with this sid, when it issued the code
-    // (flow::issue_code): logout reaches it.
-    let sid = grant.session_id.as_ref().map(|session| {
-        provider
-            .master
-            .session_sid(session.as_str(), client.client_id.as_str())
-    });
-    let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
-    let claims = AccessTokenClaims {
-        iss: issuer.to_owned(),
-        sub: sub.clone(),
-        aud: Audience(vec![issuer.to_owned()]),
-        exp: now + ttl,
-        iat: now,
-        jti: crate::ids::new_uuid(),
-        client_id: client.client_id.to_string(),
-        scope: at_scope.to_string(),
-        grant_id: Some(grant.grant_id.to_string()),
-        auth_time: Some(grant.auth_time),
-        acr: Some(grant.acr.clone()),
-        amr: Some(grant.amr.clone()),
-        sid: sid.clone(),
-    };
-    let access_token = sign_access_token(provider, &claims, now)?;
-    let id_token = if at_scope.contains("openid") {
-        let id_claims = IdTokenClaims {
-            iss: issuer,
-            sub: &sub,
-            aud: client.client_id.as_str(),
-            exp: now + provider.config.tokens.id_token_ttl.as_secs() as i64,
-            iat: now,
-            auth_time: grant.auth_time,
-            nonce: grant.nonce.as_deref(),
-            acr: &grant.acr,
-            amr: &grant.amr,
-            sid: sid.as_deref(),
-            at_hash: at_hash(&access_token, client.id_token_alg),
-        };
-        Some(
-            provider
-                .keys()
-                .sign(client.id_token_alg, "JWT", &id_claims, now)?,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        refresh_token: refresh_token.map(|t| t.expose().to_owned()),
-        id_token,
-        scope: at_scope.to_string(),
-    })
-}
 
-/// Starts a refresh token family for a grant; answers the token.
-pub async fn start_refresh_family(
-    provider: &Provider,
-    client: &Client,
-    grant: &UserGrant,
-    now: i64,
-) -> Result<Secret, OAuthError> {
-    let token = crate::random::token();
-    let tokens = &provider.config.tokens;
-    let family_expires_at = now + tokens.refresh_absolute_ttl.as_secs() as i64;
-    let row = RefreshToken {
-        id: crate::ids::new_uuid(),
-        family_id: grant.grant_id.clone(),
-        client_id: client.client_id.clone(),
-        account_id: grant.account_id.clone(),
-        session_id: grant.session_id.clone(),
-        scope: grant.scope.to_string(),
-        auth_time: grant.auth_time,
-        acr: grant.acr.clone(),
-        amr: grant.amr.clone(),
-        created_at: now,
-        expires_at: (now + tokens.refresh_idle_ttl.as_secs() as i64).min(family_expires_at),
-        family_expires_at,
-        rotated_at: None,
-        revoked_at: None,
-    };
-    provider
-        .store
-        .refresh_tokens()
-        .insert(&row, &sha256_b64url(token.expose()))
-        .await?;
-    Ok(token)
+    /// The issuer identifier.
+    pub fn url(&self) -> &str {
+        self.keys.issuer()
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn secrets(&self) -> &MasterKey {
+        &self.secrets
+    }
+
+    pub fn ttl(&self) -> &TokenConfig {
+        &self.ttl
+    }
+
+    /// The `sub` this client sees for the account.
+    pub fn subject_for(&self, client: &Client, account: &AccountId) -> String {
+        super::subject::subject_for(&self.secrets, client, account)
+    }
+
+    /// The `sid` this client is given for the session.
+    pub fn sid(&self, session: &SessionId, client: &Client) -> String {
+        self.secrets
+            .session_sid(session.as_str(), client.client_id.as_str())
+    }
+
+    /// Signs an access token.
+    pub fn sign_access_token(
+        &self,
+        claims: &AccessTokenClaims,
+        now: i64,
+    ) -> Result<String, OAuthError> {
+        Ok(self
+            .keys
+            .ring()
+            .sign(SigningAlg::ES256, "at+jwt", claims, now)?)
+    }
+
+    /// The response to a person's grant: an access token, an ID token when `openid` is
+    /// in `at_scope`, and `refresh_token` if one was issued.
+    pub async fn for_user(
+        &self,
+        client: &Client,
+        grant: &UserGrant,
+        at_scope: &ScopeSet,
+        refresh_token: Option<Secret>,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let issuer = self.url();
+        let sub = self.subject_for(client, &grant.account_id);
+        if grant.records_subject {
+            super::subject::record(&self.store, client, &grant.account_id, &sub).await?;
+        }
+        // The session recorded this client, with this sid, when it issued the code
+        // (flow::issue_code): logout reaches it.
+        let sid = grant
+            .session_id
+            .as_ref()
+            .map(|session| self.sid(session, client));
+        let ttl = self.ttl.access_token_ttl.as_secs() as i64;
+        let claims = AccessTokenClaims {
+            iss: issuer.to_owned(),
+            sub: sub.clone(),
+            aud: Audience(vec![issuer.to_owned()]),
+            exp: now + ttl,
+            iat: now,
+            jti: crate::ids::new_uuid(),
+            client_id: client.client_id.to_string(),
+            scope: at_scope.to_string(),
+            grant_id: Some(grant.grant_id.to_string()),
+            auth_time: Some(grant.auth_time),
+            acr: Some(grant.acr.clone()),
+            amr: Some(grant.amr.clone()),
+            sid: sid.clone(),
+        };
+        let access_token = self.sign_access_token(&claims, now)?;
+        let id_token = if at_scope.contains("openid") {
+            let id_claims = IdTokenClaims {
+                iss: issuer,
+                sub: &sub,
+                aud: client.client_id.as_str(),
+                exp: now + self.ttl.id_token_ttl.as_secs() as i64,
+                iat: now,
+                auth_time: grant.auth_time,
+                nonce: grant.nonce.as_deref(),
+                acr: &grant.acr,
+                amr: &grant.amr,
+                sid: sid.as_deref(),
+                at_hash: at_hash(&access_token, client.id_token_alg),
+            };
+            Some(
+                self.keys
+                    .ring()
+                    .sign(client.id_token_alg, "JWT", &id_claims, now)?,
+            )
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+            refresh_token: refresh_token.map(|t| t.expose().to_owned()),
+            id_token,
+            scope: at_scope.to_string(),
+        })
+    }
+
+    /// Starts a refresh token family for a grant; answers the token.
+    pub async fn start_refresh_family(
+        &self,
+        client: &Client,
+        grant: &UserGrant,
+        now: i64,
+    ) -> Result<Secret, OAuthError> {
+        let token = crate::random::token();
+        let tokens = &self.ttl;
+        let family_expires_at = now + tokens.refresh_absolute_ttl.as_secs() as i64;
+        let row = RefreshToken {
+            id: crate::ids::new_uuid(),
+            family_id: grant.grant_id.clone(),
+            client_id: client.client_id.clone(),
+            account_id: grant.account_id.clone(),
+            session_id: grant.session_id.clone(),
+            scope: grant.scope.to_string(),
+            auth_time: grant.auth_time,
+            acr: grant.acr.clone(),
+            amr: grant.amr.clone(),
+            created_at: now,
+            expires_at: (now + tokens.refresh_idle_ttl.as_secs() as i64).min(family_expires_at),
+            family_expires_at,
+            rotated_at: None,
+            revoked_at: None,
+        };
+        self.store
+            .refresh_tokens()
+            .insert(&row, &sha256_b64url(token.expose()))
+            .await?;
+        Ok(token)
+    }
 }
 
 #[cfg(test)]

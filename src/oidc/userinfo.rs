@@ -3,36 +3,36 @@
 
 use serde_json::{Map, Value, json};
 
+use super::clients::ClientCache;
 use super::error::{ErrorCode, OAuthError};
-use super::revocation;
+use super::revocation::{self, AccessTokens};
 use super::scopes::ScopeSet;
-use crate::provider::Provider;
-use crate::store::{Account, AccountForToken, AccountKind};
+use crate::store::{Account, AccountForToken, AccountKind, Store};
 
-pub async fn userinfo(provider: &Provider, token: &str, now: i64) -> Result<Value, OAuthError> {
-    let claims = revocation::verified_access_token(provider, token, now).await?;
+pub async fn userinfo(
+    tokens: &AccessTokens,
+    clients: &ClientCache,
+    store: &Store,
+    token: &str,
+    now: i64,
+) -> Result<Value, OAuthError> {
+    let claims = tokens.verified(token, now).await?;
     let keys = revocation::deny_keys(&claims);
-    let client = provider.client(&claims.client_id).await?;
+    let client = clients.get(&claims.client_id, now).await?;
     let account_id = match &client {
-        Some(client) => super::subject::account_of(provider, client, &claims.sub).await?,
+        Some(client) => super::subject::account_of(store, client, &claims.sub).await?,
         None => None,
     };
     // The deny list and the account in one read where the account is known.
     let found = match &account_id {
-        Some(id) => {
-            provider
-                .store
-                .accounts()
-                .get_unless_revoked(id, &keys)
-                .await?
-        }
-        None if provider.store.revocations().any_revoked(&keys).await? => AccountForToken::Revoked,
+        Some(id) => store.accounts().get_unless_revoked(id, &keys).await?,
+        None if store.revocations().any_revoked(&keys).await? => AccountForToken::Revoked,
         None => AccountForToken::Gone,
     };
     if matches!(found, AccountForToken::Revoked) {
         return Err(revocation::revoked_error());
     }
-    if !claims.aud.contains(provider.issuer()) {
+    if !claims.aud.contains(tokens.issuer()) {
         return Err(OAuthError::invalid_token(
             "the access token is not for this server",
         ));

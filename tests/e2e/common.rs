@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use portico::app::App;
 use portico::clock::OffsetClock;
 use portico::config::Config;
 use portico::crypto::SigningAlg;
 use portico::oidc::registration::ClientRegistration;
-use portico::provider::Provider;
 use portico::secret::Secret;
 use portico::server::RunningServer;
 use portico::store::{AccountKind, AuthMethod, GrantType, NewAccount};
@@ -139,7 +139,7 @@ impl TestServer {
         let config = Config::from_parts(&toml, &[]).expect("test config");
         let clock = Arc::new(OffsetClock::default());
         let provider = Arc::new(
-            Provider::start(config, clock.clone())
+            App::start(config, clock.clone())
                 .await
                 .expect("provider starts"),
         );
@@ -160,7 +160,7 @@ impl TestServer {
         }
     }
 
-    pub fn provider(&self) -> &Provider {
+    pub fn provider(&self) -> &App {
         &self.server.as_ref().unwrap().provider
     }
 

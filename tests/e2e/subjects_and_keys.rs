@@ -80,7 +80,7 @@ async fn rotation_publishes_before_signing_and_keeps_old_keys_until_tokens_expir
     let old_kid = kid_of(&old_token);
 
     let p = server.provider();
-    let rotated = portico::provider::rotate_keys(&p.config, &p.store, &p.master, p.now())
+    let rotated = portico::app::rotate_keys(&p.config, &p.store, &p.master, p.now())
         .await
         .unwrap();
     let new_kid = rotated
@@ -89,7 +89,7 @@ async fn rotation_publishes_before_signing_and_keeps_old_keys_until_tokens_expir
         .unwrap()
         .kid
         .clone();
-    p.reload_keys().await.unwrap();
+    p.keys.reload(p.now()).await.unwrap();
 
     let jwks = || async {
         let v: Value = reqwest::get(server.url("/jwks"))
@@ -134,7 +134,7 @@ async fn rotation_publishes_before_signing_and_keeps_old_keys_until_tokens_expir
 
     // Once every token of the old key has expired, it is no longer published.
     server.clock.advance(1200);
-    p.reload_keys().await.unwrap();
+    p.keys.reload(p.now()).await.unwrap();
     assert!(!jwks().await.contains(&old_kid));
 }
 
@@ -156,11 +156,11 @@ async fn a_token_signed_with_a_key_this_node_has_not_loaded_yet_verifies() {
         .client("ministry", portico::store::AuthMethod::ClientSecretBasic)
         .await;
     let p = server.provider();
-    portico::provider::rotate_keys(&p.config, &p.store, &p.master, p.now())
+    portico::app::rotate_keys(&p.config, &p.store, &p.master, p.now())
         .await
         .unwrap();
     server.clock.advance(601);
-    let other_node = portico::provider::load_or_create_keys(&p.store, &p.master, p.now())
+    let other_node = portico::app::load_or_create_keys(&p.store, &p.master, p.now())
         .await
         .unwrap();
     let now = p.now();
@@ -183,7 +183,7 @@ async fn a_token_signed_with_a_key_this_node_has_not_loaded_yet_verifies() {
         .sign(portico::crypto::SigningAlg::ES256, "at+jwt", &claims, now)
         .unwrap();
     assert!(
-        p.keys().get(&kid_of(&token)).is_none(),
+        p.keys.ring().get(&kid_of(&token)).is_none(),
         "this node does not know the key yet"
     );
     let r = reqwest::Client::new()
@@ -194,7 +194,7 @@ async fn a_token_signed_with_a_key_this_node_has_not_loaded_yet_verifies() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(
-        p.keys().get(&kid_of(&token)).is_some(),
+        p.keys.ring().get(&kid_of(&token)).is_some(),
         "reloaded on the unknown kid"
     );
 }

@@ -3,16 +3,14 @@
 use super::super::authorize::Params;
 use super::super::error::OAuthError;
 use super::super::pkce;
-use super::super::revocation::revoke_grant;
 use super::super::scopes::ScopeSet;
-use super::super::tokens::{self, TokenResponse, UserGrant};
-use super::required;
+use super::super::tokens::{TokenResponse, UserGrant};
+use super::{GrantServices, required};
 use crate::crypto::sha256_b64url;
-use crate::provider::Provider;
 use crate::store::{Client, ConsumeOutcome, GrantType};
 
 pub async fn exchange(
-    provider: &Provider,
+    services: &GrantServices<'_>,
     client: &Client,
     params: &Params,
     now: i64,
@@ -21,7 +19,7 @@ pub async fn exchange(
     let redirect_uri = required(params, "redirect_uri")?;
     let verifier = params.get("code_verifier")?;
     // Spend the code first: whatever is wrong below, it cannot be tried again.
-    let (code, session_live) = match provider
+    let (code, session_live) = match services
         .store
         .codes()
         .consume(&sha256_b64url(code), now)
@@ -31,9 +29,9 @@ pub async fn exchange(
         ConsumeOutcome::Replayed(grant) => {
             // RFC 6749 section 4.1.2: a replayed code revokes what it issued. The
             // revocation stands although this request fails.
-            revoke_grant(provider, &grant, now).await?;
+            services.tokens.revoke_grant(&grant, now).await?;
             tracing::warn!(grant_id = %grant, client_id = %client.client_id, "authorization code replayed; grant revoked");
-            let _ = provider
+            let _ = services
                 .store
                 .audit()
                 .record(
@@ -107,9 +105,17 @@ pub async fn exchange(
     };
     let refresh =
         if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
-            Some(tokens::start_refresh_family(provider, client, &grant, now).await?)
+            Some(
+                services
+                    .issuer
+                    .start_refresh_family(client, &grant, now)
+                    .await?,
+            )
         } else {
             None
         };
-    tokens::for_user(provider, client, &grant, &scope, refresh, now).await
+    services
+        .issuer
+        .for_user(client, &grant, &scope, refresh, now)
+        .await
 }

@@ -4,12 +4,11 @@
 use super::super::authorize::Params;
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::scopes::{ScopeSet, is_user_scope, is_valid_scope_token};
-use super::super::tokens::{AccessTokenClaims, Audience, TokenResponse, sign_access_token};
-use crate::provider::Provider;
+use super::super::tokens::{AccessTokenClaims, Audience, Issuer, TokenResponse};
 use crate::store::Client;
 
 pub async fn exchange(
-    provider: &Provider,
+    issuer: &Issuer,
     client: &Client,
     params: &Params,
     now: i64,
@@ -42,9 +41,9 @@ pub async fn exchange(
         }
     };
     let audience = audience(client, params.all("resource"))?;
-    let ttl = provider.config.tokens.access_token_ttl.as_secs() as i64;
+    let ttl = issuer.ttl().access_token_ttl.as_secs() as i64;
     let claims = AccessTokenClaims {
-        iss: provider.issuer().to_owned(),
+        iss: issuer.url().to_owned(),
         // RFC 9068 section 2.2: with no resource owner, `sub` is the client.
         sub: client.client_id.to_string(),
         aud: audience,
@@ -60,7 +59,7 @@ pub async fn exchange(
         sid: None,
     };
     Ok(TokenResponse {
-        access_token: sign_access_token(provider, &claims, now)?,
+        access_token: issuer.sign_access_token(&claims, now)?,
         token_type: "Bearer",
         expires_in: ttl,
         refresh_token: None,

@@ -6,6 +6,17 @@ pub mod refresh_token;
 
 use super::authorize::Params;
 use super::error::OAuthError;
+use super::revocation::AccessTokens;
+use super::tokens::Issuer;
+use crate::store::Store;
+
+/// What the user grants use: the issuer (to mint), the access-token service (to revoke a
+/// grant whose code or refresh token was replayed) and the store.
+pub struct GrantServices<'a> {
+    pub issuer: &'a Issuer,
+    pub tokens: &'a AccessTokens,
+    pub store: &'a Store,
+}
 
 fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
     params

@@ -5,30 +5,28 @@
 
 use super::super::authorize::Params;
 use super::super::error::OAuthError;
-use super::super::revocation::revoke_grant;
 use super::super::scopes::ScopeSet;
-use super::super::tokens::{self, TokenResponse, UserGrant};
-use super::required;
+use super::super::tokens::{TokenResponse, UserGrant};
+use super::{GrantServices, required};
 use crate::crypto::sha256_b64url;
-use crate::provider::Provider;
 use crate::secret::Secret;
 use crate::store::{Client, RefreshToken, Rotation, Successor};
 
 pub async fn exchange(
-    provider: &Provider,
+    services: &GrantServices<'_>,
     client: &Client,
     params: &Params,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = required(params, "refresh_token")?;
     let presented_hash = sha256_b64url(presented);
-    let successor = provider.master.refresh_successor(presented);
+    let successor = services.issuer.secrets().refresh_successor(presented);
     let successor_hash = sha256_b64url(successor.expose());
     let asked_scope = params.get("scope")?.map(ScopeSet::parse);
     // The scope asked is checked inside the rotation, on the row it rotates: a refusal
     // changes nothing. Without one, nothing needs checking between the two writes.
     let scope_granted = |current: &RefreshToken| !exceeds_grant(current, asked_scope.as_ref());
-    let rotation = provider
+    let rotation = services
         .store
         .refresh_tokens()
         .rotate(
@@ -37,7 +35,7 @@ pub async fn exchange(
             &Successor {
                 token_hash: &successor_hash,
                 id: crate::ids::new_uuid(),
-                idle_secs: provider.config.tokens.refresh_idle_ttl.as_secs() as i64,
+                idle_secs: services.issuer.ttl().refresh_idle_ttl.as_secs() as i64,
             },
             now,
             asked_scope.is_some().then_some(&scope_granted as _),
@@ -58,7 +56,7 @@ pub async fn exchange(
             let within_grace =
                 client.refresh_grace_secs > 0 && now - rotated_at <= client.refresh_grace_secs;
             let successor_live = match within_grace {
-                true => provider
+                true => services
                     .store
                     .refresh_tokens()
                     .get(&successor_hash)
@@ -67,13 +65,13 @@ pub async fn exchange(
                 false => false,
             };
             if !successor_live {
-                return Err(reuse_detected(provider, client, &old, now).await?);
+                return Err(reuse_detected(services, client, &old, now).await?);
             }
             if exceeds_grant(&old, asked_scope.as_ref()) {
                 return Err(scope_exceeded());
             }
             let session_live = match &old.session_id {
-                Some(id) => provider.store.sessions().get_live(id, now).await?.is_some(),
+                Some(id) => services.store.sessions().get_live(id, now).await?.is_some(),
                 None => false,
             };
             (*old, session_live)
@@ -99,15 +97,16 @@ pub async fn exchange(
         nonce: None,
         records_subject: false,
     };
-    tokens::for_user(
-        provider,
-        client,
-        &grant,
-        &at_scope,
-        Some(Secret::new(successor.expose())),
-        now,
-    )
-    .await
+    services
+        .issuer
+        .for_user(
+            client,
+            &grant,
+            &at_scope,
+            Some(Secret::new(successor.expose())),
+            now,
+        )
+        .await
 }
 
 /// The one answer for a token that cannot be used, whatever the reason (the detail
@@ -130,14 +129,14 @@ fn scope_exceeded() -> OAuthError {
 /// A rotated token came back: someone holds a copy. Revoke the whole family (the newest
 /// token too) and record it.
 async fn reuse_detected(
-    provider: &Provider,
+    services: &GrantServices<'_>,
     client: &Client,
     token: &RefreshToken,
     now: i64,
 ) -> Result<OAuthError, OAuthError> {
-    revoke_grant(provider, &token.family_id, now).await?;
+    services.tokens.revoke_grant(&token.family_id, now).await?;
     tracing::warn!(client_id = %client.client_id, family = %token.family_id, "refresh token reuse; family revoked");
-    provider
+    services
         .store
         .audit()
         .record(
