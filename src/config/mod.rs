@@ -139,15 +139,9 @@ pub struct OAuthConfig {
     pub require_pkce: PkceRequirement,
 }
 
-#[derive(Debug, Clone)]
-pub struct PasswordConfig {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-    /// Password hashes computed at once; more wait in line, so a burst of logins
-    /// cannot take every blocking thread.
-    pub max_concurrent_hashes: usize,
-}
+/// argon2id's settings: defined beside the hasher, which must not depend on the
+/// configuration layer.
+pub use crate::crypto::password::PasswordConfig;
 
 /// A configuration problem, naming the key and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,18 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::config::PasswordConfig;
 use crate::secret::Secret;
+
+/// argon2id's cost and how many hashes run at once (`[password]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct PasswordConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Password hashes computed at once; more wait in line, so a burst of logins
+    /// cannot take every blocking thread.
+    pub max_concurrent_hashes: usize,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {

@@ -14,7 +14,7 @@ pub async fn session(
     provider: &crate::app::App,
     headers: &HeaderMap,
     now: i64,
-) -> Result<Option<crate::store::Session>, crate::store::StoreError> {
+) -> Result<Option<crate::model::Session>, crate::store::StoreError> {
     crate::identity::current_session(
         &provider.store,
         provider.config.session.idle_timeout.as_secs() as i64,

@@ -10,10 +10,10 @@ use super::errors::{csrf_failure, error_page, see_other};
 use super::i18n::{self, Lang};
 use super::pages::{self, LoggedOutPage, LogoutConfirmPage};
 use super::{AppState, cookies, forms};
+use crate::model::Session;
 use crate::oidc::OAuthError;
 use crate::oidc::authorize::Params;
 use crate::oidc::logout::{self, LogoutRequest};
-use crate::store::Session;
 
 const PURPOSE: &str = "logout";
 

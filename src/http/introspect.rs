@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::errors::{no_store, oauth_json};
 use super::{AppState, client_auth, forms};
+use crate::model::Client;
 use crate::oidc::authorize::Params;
 use crate::oidc::client_auth::authenticate;
 use crate::oidc::{OAuthError, introspection};
-use crate::store::Client;
 
 /// The authenticated client and the request's parameters.
 async fn authenticated(

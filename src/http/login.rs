@@ -227,7 +227,7 @@ fn login_error(app: &AppState, lang: Lang, error: LoginError, issuer: &str) -> R
 async fn signed_in_as(
     app: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<crate::store::Session>, Response> {
+) -> Result<Option<crate::model::Session>, Response> {
     cookies::session(&app.services, headers, app.now())
         .await
         .map_err(|e| error_page(lang(app, headers, &[]), None, &e.into()))

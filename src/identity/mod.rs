@@ -4,10 +4,11 @@
 pub mod consent;
 
 use crate::ids::SessionId;
+use crate::model::Session;
 use crate::model::{Loa, VerifiedIdentity};
 use crate::secret::Secret;
 use crate::sources::LinkPolicy;
-use crate::store::{AccountKind, NewAccount, Resolution, Resolved, Session, Store, StoreError};
+use crate::store::{AccountKind, NewAccount, Resolution, Resolved, Store, StoreError};
 
 /// The lowest level at which a trusted source's verified national id links a login to
 /// an existing account ("substantial"): a weaker login could take over an account.

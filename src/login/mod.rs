@@ -16,6 +16,7 @@ use crate::config::SessionConfig;
 use crate::crypto::MasterKey;
 use crate::identity::{self, IdentityError};
 use crate::ids::PendingId;
+use crate::model::Session;
 use crate::oidc::backchannel::Backchannel;
 use crate::oidc::flow::{self, FlowError, LoginRequirements};
 use crate::oidc::revocation::AccessTokens;
@@ -24,7 +25,7 @@ use crate::sources::{
     Advance, AttemptState, BeginContext, Form, Input, Refusal, Source, SourceServices, Step,
 };
 use crate::store::Store;
-use crate::store::{Session, StoreError};
+use crate::store::StoreError;
 
 pub use attempts::MAX_TRIES;
 pub use outcome::{Chooser, Next, Notice, Offer, Outcome, StepView};

@@ -2,11 +2,15 @@
 //! people (`identity`): what each of them says to the others. Nothing here does I/O.
 
 mod assurance;
+mod client;
 mod scopes;
+mod session;
 mod verified;
 
 pub use assurance::Loa;
+pub use client::{AuthMethod, Client, GrantType, SubjectType};
 pub use scopes::ScopeSet;
+pub use session::Session;
 pub use verified::{Attribute, VerifiedIdentity};
 
 /// A catalogue message id carried as data (a form's labels, a source's default name),

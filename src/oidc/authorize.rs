@@ -16,7 +16,7 @@ use super::pkce;
 use super::scopes::{ScopeSet, is_user_scope, is_valid_scope_token};
 use crate::config::{OAuthConfig, PkceRequirement};
 use crate::model::Loa;
-use crate::store::{Client, GrantType, Session};
+use crate::model::{Client, GrantType, Session};
 
 const MAX_STATE: usize = 2048;
 const MAX_NONCE: usize = 512;

@@ -11,7 +11,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::error::OAuthError;
-use crate::store::{Client, Store};
+use crate::model::Client;
+use crate::store::Store;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -11,9 +11,9 @@ use super::client_assertion::JwksCache;
 use super::clients::ClientCache;
 use super::error::OAuthError;
 use crate::crypto::{constant_time_eq, sha256_b64url};
+use crate::model::{AuthMethod, Client};
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::store::{AuthMethod, Client};
 
 /// What the request presented to authenticate the client.
 #[derive(Debug, Default)]

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::store::{Client, Store, StoreError};
+use crate::model::Client;
+use crate::store::{Store, StoreError};
 
 /// Seconds a node may serve a client's registration after it changed elsewhere (a new
 /// secret, a removal): the staleness bound of the client cache.

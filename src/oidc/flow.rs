@@ -16,10 +16,9 @@ use crate::crypto::sha256_b64url;
 use crate::identity::consent;
 use crate::ids::{GrantId, PendingId};
 use crate::model::Loa;
+use crate::model::{Client, Session};
 use crate::store::Store;
-use crate::store::{
-    AuthorizationCode, Client, PendingAuthorization, Session, SessionPortal, StoreError,
-};
+use crate::store::{AuthorizationCode, PendingAuthorization, SessionPortal, StoreError};
 
 /// Where the browser goes next.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,8 @@ use super::error::OAuthError;
 use super::revocation::AccessTokens;
 use super::tokens::{AccessTokenClaims, Issuer};
 use crate::crypto::sha256_b64url;
-use crate::store::{Client, Store};
+use crate::model::Client;
+use crate::store::Store;
 
 pub async fn introspect(
     tokens: &AccessTokens,

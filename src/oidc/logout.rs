@@ -11,8 +11,9 @@ use super::error::OAuthError;
 use super::keys::Keys;
 use super::revocation::AccessTokens;
 use super::tokens::Issuer;
+use crate::model::{Client, Session};
 use crate::store::Store;
-use crate::store::{Client, NewDelivery, Session, sid_key};
+use crate::store::{NewDelivery, sid_key};
 
 /// Where to send the browser after logout: a post-logout redirect URI registered for
 /// the client, with the request's `state`. Only [`validate`] builds one.

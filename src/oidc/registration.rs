@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::scopes::{SUPPORTED, is_valid_scope_token};
 use crate::crypto::{SigningAlg, sha256_b64url};
 use crate::ids::ClientId;
+use crate::model::{AuthMethod, Client, GrantType, SubjectType};
 use crate::secret::Secret;
-use crate::store::{AuthMethod, Client, GrantType, SubjectType};
 
 /// What an operator asks for.
 #[derive(Debug, Clone)]

@@ -12,7 +12,8 @@ use super::keys::Keys;
 use super::tokens::AccessTokenClaims;
 use crate::crypto::sha256_b64url;
 use crate::ids::GrantId;
-use crate::store::{Client, DenyKeys, Store, grant_key, jti_key};
+use crate::model::Client;
+use crate::store::{DenyKeys, Store, grant_key, jti_key};
 
 /// Entries of the verified-token cache before it is cleared whole: the simplest
 /// eviction that cannot grow.

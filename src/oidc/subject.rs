@@ -4,7 +4,8 @@
 use super::error::OAuthError;
 use crate::crypto::MasterKey;
 use crate::ids::AccountId;
-use crate::store::{Client, Store, SubjectType};
+use crate::model::{Client, SubjectType};
+use crate::store::Store;
 
 /// The `sub` this client sees for the account: computed, never looked up.
 pub fn subject_for(secrets: &MasterKey, client: &Client, account: &AccountId) -> String {

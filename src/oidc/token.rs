@@ -6,7 +6,7 @@ use super::client_auth::{self, ClientAuth, PresentedCredentials};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, GrantServices};
 use super::tokens::TokenResponse;
-use crate::store::GrantType;
+use crate::model::GrantType;
 
 /// What the token endpoint uses: client authentication, then the grants' services.
 pub struct TokenEndpoint<'a> {

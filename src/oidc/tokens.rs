@@ -16,9 +16,10 @@ use std::sync::Arc;
 use super::keys::Keys;
 use crate::config::TokenConfig;
 use crate::crypto::MasterKey;
+use crate::model::Client;
 use crate::secret::Secret;
+use crate::store::RefreshToken;
 use crate::store::Store;
-use crate::store::{Client, RefreshToken};
 
 /// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,18 +8,7 @@ use super::revocations::Revocations;
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, SessionId};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub id: SessionId,
-    pub account_id: AccountId,
-    pub source_id: String,
-    pub auth_time: i64,
-    pub acr: String,
-    pub amr: Vec<String>,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-}
+pub use crate::model::Session;
 
 /// What the account page shows of a session.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 use super::*;
 use crate::crypto::SigningAlg;
 use crate::ids::ClientId;
-use crate::store::{AuthMethod, SubjectType};
+use crate::model::{AuthMethod, SubjectType};
 
 fn client(public: bool) -> Client {
     Client {

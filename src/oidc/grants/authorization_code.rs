@@ -7,7 +7,8 @@ use super::super::scopes::ScopeSet;
 use super::super::tokens::{TokenResponse, UserGrant};
 use super::{GrantServices, required};
 use crate::crypto::sha256_b64url;
-use crate::store::{Client, ConsumeOutcome, GrantType};
+use crate::model::{Client, GrantType};
+use crate::store::ConsumeOutcome;
 
 pub async fn exchange(
     services: &GrantServices<'_>,

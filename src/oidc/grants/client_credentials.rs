@@ -5,7 +5,7 @@ use super::super::authorize::Params;
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::scopes::{ScopeSet, is_user_scope, is_valid_scope_token};
 use super::super::tokens::{AccessTokenClaims, Audience, Issuer, TokenResponse};
-use crate::store::Client;
+use crate::model::Client;
 
 pub async fn exchange(
     issuer: &Issuer,

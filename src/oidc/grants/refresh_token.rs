@@ -9,8 +9,9 @@ use super::super::scopes::ScopeSet;
 use super::super::tokens::{TokenResponse, UserGrant};
 use super::{GrantServices, required};
 use crate::crypto::sha256_b64url;
+use crate::model::Client;
 use crate::secret::Secret;
-use crate::store::{Client, RefreshToken, Rotation, Successor};
+use crate::store::{RefreshToken, Rotation, Successor};
 
 pub async fn exchange(
     services: &GrantServices<'_>,
