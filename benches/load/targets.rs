@@ -92,6 +92,10 @@ pub async fn portico(name: &str, database_url: Option<String>) -> Target {
             .env("PORTICO_LISTEN", &addr)
             .env("PORTICO_DATABASE_URL", &db)
             .env("PORTICO_KEYS_DIR", dir.path().join("keys"))
+            // The login workload measures argon2id throughput with every connection
+            // waiting (64 by default): with the default queue (4 per hashing thread)
+            // most would be refused at once, and the run would measure the 503s.
+            .env("PORTICO_PASSWORD__MAX_QUEUED_HASHES", "4096")
             .env("RUST_LOG", "warn")
             .args(args);
         c

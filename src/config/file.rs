@@ -117,6 +117,10 @@ struct RawPassword {
     parallelism: Option<u32>,
     /// default: the number of cores
     max_concurrent_hashes: Option<usize>,
+    /// default: 4 x max_concurrent_hashes; hashes waiting beyond those are refused (503)
+    max_queued_hashes: Option<usize>,
+    /// default "5s" (1s to 60s); a hash waiting longer is refused (503)
+    queue_timeout: Option<DurationText>,
 }
 
 /// A duration as written: `"15m"`, or a bare number of seconds.
@@ -326,11 +330,23 @@ impl RawConfig {
         let oauth = OAuthConfig {
             require_pkce: self.oauth.require_pkce.unwrap_or(PkceRequirement::All),
         };
+        let max_concurrent_hashes = self.password.max_concurrent_hashes.unwrap_or_else(cores);
         let password = PasswordConfig {
             memory_kib: self.password.memory_kib.unwrap_or(19_456),
             iterations: self.password.iterations.unwrap_or(2),
             parallelism: self.password.parallelism.unwrap_or(1),
-            max_concurrent_hashes: self.password.max_concurrent_hashes.unwrap_or_else(cores),
+            max_concurrent_hashes,
+            max_queued_hashes: self
+                .password
+                .max_queued_hashes
+                .unwrap_or(4 * max_concurrent_hashes),
+            queue_timeout: duration(
+                "password.queue_timeout",
+                self.password.queue_timeout,
+                "5s",
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            )?,
         };
         if argon2::Params::new(
             password.memory_kib,

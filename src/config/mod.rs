@@ -369,6 +369,15 @@ mod tests {
     }
 
     #[test]
+    fn the_password_queue_defaults_to_four_per_hashing_thread_and_five_seconds() {
+        let c = Config::from_parts("[password]\nmax_concurrent_hashes = 3\n", &[]).unwrap();
+        assert_eq!(c.password.max_queued_hashes, 12);
+        assert_eq!(c.password.queue_timeout, Duration::from_secs(5));
+        let e = Config::from_parts("[password]\nqueue_timeout = \"2m\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "password.queue_timeout");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("k", "90").unwrap(), Duration::from_secs(90));
         assert_eq!(

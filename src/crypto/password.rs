@@ -1,12 +1,15 @@
-//! argon2id password hashing, always on the blocking pool and bounded by a semaphore,
-//! so a burst of logins neither stalls the async threads nor takes every blocking
-//! thread.
+//! argon2id password hashing, always on the blocking pool, a few at once, behind a
+//! bounded queue with a deadline: a burst of logins neither stalls the async threads,
+//! nor takes every blocking thread, nor makes a real login wait behind a thousand
+//! guesses (a full queue or a missed deadline is an outage the login page answers
+//! with 503 and `Retry-After`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::secret::Secret;
 
@@ -19,6 +22,11 @@ pub struct PasswordConfig {
     /// Password hashes computed at once; more wait in line, so a burst of logins
     /// cannot take every blocking thread.
     pub max_concurrent_hashes: usize,
+    /// Hashes waiting for one of those; past that a hash is refused at once, so an
+    /// attacker's burst costs its own requests a 503, not everyone's logins minutes.
+    pub max_queued_hashes: usize,
+    /// How long a hash may wait in the queue before it is refused.
+    pub queue_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +35,20 @@ pub enum PasswordError {
     Hash(String),
     #[error("the password hashing task was cancelled")]
     Cancelled,
+    #[error("the password hashing queue is full")]
+    QueueFull,
+    #[error("a password hash waited longer than the queue timeout")]
+    QueueTimeout,
 }
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     params: Params,
+    /// A place in line: running or waiting (`max_concurrent + max_queued`).
+    places: Arc<Semaphore>,
+    /// A turn to run (`max_concurrent`).
     permits: Arc<Semaphore>,
+    queue_timeout: Duration,
     /// A hash of a random password, verified against when the username is unknown so
     /// that the answer takes as long as for a known user (no account enumeration by
     /// timing).
@@ -41,6 +57,12 @@ pub struct PasswordHasherPool {
     /// buffer costs a third of a verification. At most one per permit; released after a
     /// minute unused, so an idle server gives the memory back.
     buffers: Arc<std::sync::Mutex<(Vec<Vec<Block>>, i64)>>,
+}
+
+/// Held while a hash runs: its place in the queue and its turn.
+struct Turn {
+    _permit: OwnedSemaphorePermit,
+    _place: OwnedSemaphorePermit,
 }
 
 /// Seconds after which unused argon2 buffers are released.
@@ -58,7 +80,11 @@ impl PasswordHasherPool {
         let decoy = hash_with(&params, crate::random::token().expose())?;
         Ok(PasswordHasherPool {
             params,
+            places: Arc::new(Semaphore::new(
+                config.max_concurrent_hashes + config.max_queued_hashes,
+            )),
             permits: Arc::new(Semaphore::new(config.max_concurrent_hashes)),
+            queue_timeout: config.queue_timeout,
             decoy: Arc::new(decoy),
             buffers: Arc::new(std::sync::Mutex::new((Vec::new(), 0))),
         })
@@ -66,16 +92,35 @@ impl PasswordHasherPool {
 
     /// PHC string of the password, computed on the blocking pool.
     pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Cancelled)?;
+        let turn = self.turn().await?;
         let params = self.params.clone();
         let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_with(&params, password.expose()))
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            hash_with(&params, password.expose())
+        })
+        .await
+        .map_err(|_| PasswordError::Cancelled)?
+    }
+
+    /// A place in the queue (refused at once when it is full), then a turn to run
+    /// (refused when it does not come within the deadline). The turn moves into the
+    /// blocking task: a login whose request is dropped does not free its slot while
+    /// argon2 still runs for it.
+    async fn turn(&self) -> Result<Turn, PasswordError> {
+        let place = self
+            .places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PasswordError::QueueFull)?;
+        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| PasswordError::Cancelled)?
+            .map_err(|_| PasswordError::QueueTimeout)?
+            .map_err(|_| PasswordError::Cancelled)?;
+        Ok(Turn {
+            _permit: permit,
+            _place: place,
+        })
     }
 
     /// Whether `password` matches `phc` (or, when `phc` is `None`, burns the same time
@@ -85,11 +130,9 @@ impl PasswordHasherPool {
         password: &Secret,
         phc: Option<&str>,
     ) -> Result<bool, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Cancelled)?;
+        // The decoy waits in the same line as a real verification, so an unknown
+        // username is told apart neither by its timing nor by when it is refused.
+        let turn = self.turn().await?;
         let known = phc.is_some();
         let phc = phc
             .map(str::to_owned)
@@ -97,6 +140,7 @@ impl PasswordHasherPool {
         let password = password.clone();
         let buffers = self.buffers.clone();
         let matched = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let mut memory = buffers
                 .lock()
                 .expect("argon2 buffers")
@@ -180,6 +224,8 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent_hashes: 2,
+            max_queued_hashes: 8,
+            queue_timeout: Duration::from_secs(5),
         }
     }
 
@@ -224,5 +270,75 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// One running, one waiting: the next is refused at once, the decoy (an unknown
+    /// username) included, and a place comes back when the hash ends.
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_for_known_and_unknown_usernames() {
+        let pool = PasswordHasherPool::new(&PasswordConfig {
+            max_concurrent_hashes: 1,
+            max_queued_hashes: 1,
+            ..small()
+        })
+        .unwrap();
+        let phc = pool.hash(&Secret::new("pw")).await.unwrap();
+        let running = pool.turn().await.unwrap();
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            let phc = phc.clone();
+            async move { pool.verify(&Secret::new("pw"), Some(&phc)).await }
+        });
+        while pool.places.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            pool.verify(&Secret::new("pw"), Some(&phc)).await,
+            Err(PasswordError::QueueFull)
+        ));
+        assert!(matches!(
+            pool.verify(&Secret::new("pw"), None).await,
+            Err(PasswordError::QueueFull)
+        ));
+        assert!(matches!(
+            pool.hash(&Secret::new("pw")).await,
+            Err(PasswordError::QueueFull)
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "refused at once"
+        );
+        drop(running);
+        assert!(waiting.await.unwrap().unwrap(), "the waiting one ran");
+        assert_eq!(pool.places.available_permits(), 2, "every place came back");
+        assert!(pool.verify(&Secret::new("pw"), Some(&phc)).await.unwrap());
+    }
+
+    /// A hash whose turn does not come within the queue timeout is refused then, and
+    /// gives its place back.
+    #[tokio::test]
+    async fn a_hash_that_waits_past_the_deadline_is_refused() {
+        let pool = PasswordHasherPool::new(&PasswordConfig {
+            max_concurrent_hashes: 1,
+            max_queued_hashes: 4,
+            queue_timeout: Duration::from_millis(200),
+            ..small()
+        })
+        .unwrap();
+        let running = pool.turn().await.unwrap();
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            pool.verify(&Secret::new("pw"), None).await,
+            Err(PasswordError::QueueTimeout)
+        ));
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        assert_eq!(pool.places.available_permits(), 4);
+        drop(running);
+        assert!(!pool.verify(&Secret::new("pw"), None).await.unwrap());
     }
 }

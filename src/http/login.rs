@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::authorize::step_response;
@@ -204,11 +204,24 @@ fn login_error(app: &AppState, lang: Lang, error: LoginError, issuer: &str) -> R
         LoginError::SourceUnavailable { source_id, detail } => {
             tracing::error!(source = %source_id, %detail, "identity source unavailable");
             let source = name_of_source(app, lang, &source_id);
-            (
+            let mut response = pages::html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                t(lang, "error-unavailable-title"),
-                t_args(lang, "login-outage", &[("source", source.into())]),
-            )
+                ErrorPage {
+                    lang,
+                    here: None,
+                    title: t(lang, "error-unavailable-title"),
+                    message: t_args(lang, "login-outage", &[("source", source.into())]),
+                    detail: None,
+                    code: None,
+                },
+            );
+            // RFC 9110 section 10.2.3. An outage is usually a full password queue: by
+            // the queue's timeout every hash now waiting has run or been refused.
+            let seconds = app.services.config.password.queue_timeout.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
         }
     };
     pages::html(

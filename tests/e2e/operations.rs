@@ -547,6 +547,8 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
             iterations: 8,
             parallelism: 1,
             max_concurrent_hashes: 1,
+            max_queued_hashes: 4,
+            queue_timeout: Duration::from_secs(5),
         })
         .unwrap();
     let hash = slow
