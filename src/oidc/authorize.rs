@@ -21,6 +21,38 @@ use crate::model::{Client, GrantType, Session};
 const MAX_STATE: usize = 2048;
 const MAX_NONCE: usize = 512;
 const MAX_HINT: usize = 256;
+const MAX_ID_TOKEN_HINT: usize = 8192;
+const MAX_SCOPE: usize = 2048;
+const MAX_ACR_VALUES: usize = 1024;
+const MAX_UI_LOCALES: usize = 256;
+const MAX_PROMPT: usize = 128;
+/// `max_age` as a `u32` of seconds: ten digits (leading zeros would parse too).
+const MAX_MAX_AGE: usize = 10;
+/// The parameters of [`PARAMETERS`] together, names included: each is bounded above
+/// (`client_id` and `redirect_uri` by being registered), and so is their sum, since
+/// that is what a pending request stores.
+const MAX_REQUEST: usize = 16 * 1024;
+
+/// The parameters [`AuthorizationRequest::validate`] reads and a request that passes it
+/// may carry: all that a pending request keeps ([`Params::authorization_only`]).
+/// `request`, `request_uri` and `registration` are read only to be refused.
+pub const PARAMETERS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "ui_locales",
+    "id_token_hint",
+    "acr_values",
+];
 
 /// Where errors and codes go back to: a redirect URI registered for the client, with
 /// the request's `state`. Only [`AuthorizationRequest::validate`] creates one.
@@ -152,6 +184,34 @@ impl Params {
         names.first().map(|k| k.as_str())
     }
 
+    /// Only the [`PARAMETERS`] an authorization request uses. RFC 6749 section 3.1 has
+    /// unrecognised parameters ignored; a pending request stores this, so a request
+    /// padded with junk costs the database no more than a plain one, and validating
+    /// it again on resume reads the same values.
+    pub fn authorization_only(&self) -> Params {
+        Params {
+            values: self
+                .values
+                .iter()
+                .filter(|(k, _)| PARAMETERS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The bytes of the [`PARAMETERS`] present, names and values.
+    fn authorization_size(&self) -> usize {
+        PARAMETERS
+            .iter()
+            .map(|name| {
+                self.all(name)
+                    .iter()
+                    .map(|v| name.len() + v.len())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
     pub fn client_id(&self) -> Result<&str, OAuthError> {
         self.get("client_id")?
             .ok_or_else(|| OAuthError::invalid_request("the `client_id` parameter is missing"))
@@ -203,9 +263,30 @@ impl AuthorizationRequest {
                 "the `{name}` parameter must not be repeated"
             )));
         }
-        if params.get("state")?.is_some_and(|s| s.len() > MAX_STATE) {
-            return Err(OAuthError::invalid_request("`state` is too long"));
+        if params.authorization_size() > MAX_REQUEST {
+            return Err(OAuthError::invalid_request(
+                "the authorization request is too large",
+            ));
         }
+        let too_long = |name: &str, max: usize| -> Result<(), OAuthError> {
+            match params.get(name)? {
+                Some(v) if v.len() > max => {
+                    Err(OAuthError::invalid_request(format!("`{name}` is too long")))
+                }
+                _ => Ok(()),
+            }
+        };
+        // Every stored parameter is bounded: these here, the PKCE pair and the response
+        // type and mode by their allowed values, the client and redirect URI by being
+        // registered.
+        too_long("state", MAX_STATE)?;
+        too_long("nonce", MAX_NONCE)?;
+        too_long("login_hint", MAX_HINT)?;
+        too_long("id_token_hint", MAX_ID_TOKEN_HINT)?;
+        too_long("scope", MAX_SCOPE)?;
+        too_long("acr_values", MAX_ACR_VALUES)?;
+        too_long("ui_locales", MAX_UI_LOCALES)?;
+        too_long("prompt", MAX_PROMPT)?;
         if params.get("request")?.is_some() {
             return Err(OAuthError::new(
                 ErrorCode::RequestNotSupported,
@@ -255,21 +336,19 @@ impl AuthorizationRequest {
         let scopes = parse_scopes(params.get("scope")?, client)?;
         let code_challenge = parse_pkce(params, client, oauth)?;
         let nonce = params.get("nonce")?;
-        if nonce.is_some_and(|n| n.len() > MAX_NONCE) {
-            return Err(OAuthError::invalid_request("`nonce` is too long"));
-        }
         let prompt = parse_prompt(params.get("prompt")?)?;
-        let max_age =
-            match params.get("max_age")? {
-                None => None,
-                Some(v) => Some(v.parse::<u32>().map_err(|_| {
-                    OAuthError::invalid_request("`max_age` must be a number of seconds")
-                })? as i64),
-            };
+        let max_age = match params.get("max_age")? {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|_| v.len() <= MAX_MAX_AGE)
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request("`max_age` must be a number of seconds")
+                    })? as i64,
+            ),
+        };
         let login_hint = params.get("login_hint")?;
-        if login_hint.is_some_and(|h| h.len() > MAX_HINT) {
-            return Err(OAuthError::invalid_request("`login_hint` is too long"));
-        }
         let ui_locales = params
             .get("ui_locales")?
             .map(|l| {
@@ -281,9 +360,6 @@ impl AuthorizationRequest {
             })
             .unwrap_or_default();
         let id_token_hint = params.get("id_token_hint")?;
-        if id_token_hint.is_some_and(|h| h.len() > 8192) {
-            return Err(OAuthError::invalid_request("`id_token_hint` is too long"));
-        }
         let acr_values: Vec<String> = params
             .get("acr_values")?
             .map(|v| {

@@ -56,8 +56,9 @@ impl From<AuthorizeError> for FlowError {
     }
 }
 
-/// What the pending row keeps: the original parameters, validated again on resume so
-/// that a client changed in between is judged by its current registration.
+/// What the pending row keeps: the parameters the request uses (unknown ones dropped,
+/// each bounded by the validation), validated again on resume so that a client changed
+/// in between is judged by its current registration.
 #[derive(Serialize, Deserialize)]
 struct StoredRequest {
     params: Params,
@@ -185,7 +186,7 @@ pub async fn authorize(
     let pending = |session| PendingAuthorization {
         id: PendingId::generate(),
         request: serde_json::to_string(&StoredRequest {
-            params: params.clone(),
+            params: params.authorization_only(),
         })
         .expect("parameters serialise"),
         browser_binding: browser_binding.to_owned(),

@@ -17,6 +17,7 @@ mod logout;
 mod logout_atomicity;
 mod operations;
 mod password_queue;
+mod stored_requests;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;

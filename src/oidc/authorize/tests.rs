@@ -243,3 +243,80 @@ fn max_age_prompt_login_and_acr_force_login() {
     assert!(!r.session_suffices(Some(&s), 1001));
     assert_eq!(r.decide(false, false).unwrap(), Decision::Login);
 }
+
+/// RFC 6749 section 3.1: unrecognised parameters are ignored, and not kept either.
+#[test]
+fn only_the_parameters_used_are_kept_and_they_validate_the_same() {
+    let mut pairs: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("junk{i}"), "x".repeat(1024)))
+        .collect();
+    pairs.push(("nonce".into(), "n".into()));
+    pairs.push(("max_age".into(), "60".into()));
+    pairs.push(("resource".into(), "https://api.example".into()));
+    let mut full = params(&[]);
+    for (k, v) in pairs {
+        full.values.entry(k).or_default().push(v);
+    }
+    let kept = full.authorization_only();
+    let names: Vec<&String> = kept.values.keys().collect();
+    assert!(
+        names.iter().all(|n| PARAMETERS.contains(&n.as_str())),
+        "{names:?}"
+    );
+    assert_eq!(kept.get("nonce").unwrap(), Some("n"));
+    assert!(serde_json::to_string(&kept).unwrap().len() < 512);
+    let (client, oauth) = (client(false), oauth());
+    assert_eq!(
+        AuthorizationRequest::validate(&kept, &client, &oauth).unwrap(),
+        AuthorizationRequest::validate(&full, &client, &oauth).unwrap()
+    );
+}
+
+#[test]
+fn every_kept_parameter_is_bounded() {
+    for (name, max) in [
+        ("state", MAX_STATE),
+        ("nonce", MAX_NONCE),
+        ("login_hint", MAX_HINT),
+        ("id_token_hint", MAX_ID_TOKEN_HINT),
+        ("scope", MAX_SCOPE),
+        ("acr_values", MAX_ACR_VALUES),
+        ("ui_locales", MAX_UI_LOCALES),
+        ("prompt", MAX_PROMPT),
+    ] {
+        // Values that would otherwise pass: repeated valid words.
+        let word = match name {
+            "scope" => "openid ",
+            "prompt" => "login ",
+            "ui_locales" => "vi ",
+            _ => "a",
+        };
+        let long = word.repeat(max / word.len() + 1);
+        assert_eq!(
+            redirect_error(params(&[(name, &long)])),
+            ErrorCode::InvalidRequest,
+            "{name}"
+        );
+    }
+    let padded_max_age = format!("{}60", "0".repeat(MAX_MAX_AGE));
+    assert_eq!(
+        redirect_error(params(&[("max_age", &padded_max_age)])),
+        ErrorCode::InvalidRequest
+    );
+    // Within each bound, but too much together (a long registered redirect URI).
+    let uri = format!("https://rp.example/cb?{}", "p".repeat(8000));
+    let mut client = client(false);
+    client.redirect_uris = vec![uri.clone()];
+    let p = params(&[
+        ("redirect_uri", &uri),
+        ("id_token_hint", &"h".repeat(MAX_ID_TOKEN_HINT)),
+        ("state", &"s".repeat(MAX_STATE)),
+    ]);
+    match AuthorizationRequest::validate(&p, &client, &oauth()) {
+        Err(AuthorizeError::Redirect { error, .. }) => {
+            assert_eq!(error.code, ErrorCode::InvalidRequest);
+            assert!(error.description.contains("too large"), "{error:?}");
+        }
+        other => panic!("expected a redirect error, got {other:?}"),
+    }
+}
