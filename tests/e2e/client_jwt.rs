@@ -178,7 +178,20 @@ async fn rfc7523_assertions_are_checked_strictly() {
     let stranger = client_key(SigningAlg::ES256);
     let forged = stranger.assertion(&claims(&server, "reports", "j-10"));
     assert_invalid_client(token_with(&server, "reports", &forged).await, "unknown key").await;
-    // A secret instead of an assertion.
+}
+
+#[tokio::test]
+async fn rfc7523_a_private_key_jwt_client_presenting_a_secret_is_refused() {
+    let server = TestServer::start().await;
+    let key = client_key(SigningAlg::ES256);
+    register_jwt_client(
+        &server,
+        "reports",
+        Some(json!({"keys": [key.jwk]}).to_string()),
+        None,
+    )
+    .await;
+    // The secret methods accept each other, but not in place of a key.
     let r = reqwest::Client::new()
         .post(server.url("/token"))
         .basic_auth("reports", Some("guess"))
@@ -186,7 +199,18 @@ async fn rfc7523_assertions_are_checked_strictly() {
         .send()
         .await
         .unwrap();
-    assert_invalid_client(r, "wrong method").await;
+    assert_invalid_client(r, "a secret in Basic").await;
+    let r = reqwest::Client::new()
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "reports"),
+            ("client_secret", "guess"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_invalid_client(r, "a secret in the form").await;
 }
 
 #[tokio::test]
