@@ -46,10 +46,32 @@ fn refused(detail: impl Into<String>) -> OAuthError {
 #[derive(Deserialize)]
 struct AssertionClaims {
     sub: String,
+    aud: Audience,
     exp: i64,
     nbf: Option<i64>,
     iat: Option<i64>,
     jti: Option<String>,
+}
+
+/// `aud` as sent: a string or an array (RFC 7519 section 4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Whether the assertion is meant for this server alone. An array naming another party
+/// too is refused (audience injection: RFC 7523 section 3 point 3, the 2025
+/// `private_key_jwt` audience advisory): an assertion made for someone else, who could
+/// replay it here, or one of ours replayed there, must not verify. So one audience only:
+/// the issuer, or for older clients the token endpoint; an array only of exactly one.
+fn audience_is_ours(aud: &Audience, issuer: &str, token_endpoint: &str) -> bool {
+    let ours = |a: &String| a == issuer || a == token_endpoint;
+    match aud {
+        Audience::One(a) => ours(a),
+        Audience::Many(list) => matches!(list.as_slice(), [a] if ours(a)),
+    }
 }
 
 /// The `iss`/`sub` of an assertion, read without verification, to find the client.
@@ -81,7 +103,8 @@ pub async fn verify(
         DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("client key unusable: {e}")))?;
     let token_endpoint = format!("{issuer}/token");
     let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[issuer, token_endpoint.as_str()]);
+    // The audience is checked below: jsonwebtoken accepts an array if any entry matches.
+    validation.validate_aud = false;
     validation.set_issuer(&[client.client_id.as_str()]);
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     // Times are checked against the injected clock below.
@@ -92,6 +115,11 @@ pub async fn verify(
         .claims;
     if claims.sub != client.client_id.as_str() {
         return Err(refused("assertion sub is not the client"));
+    }
+    if !audience_is_ours(&claims.aud, issuer, &token_endpoint) {
+        return Err(refused(
+            "assertion aud must be the issuer or the token endpoint, alone",
+        ));
     }
     if claims.exp <= now - LEEWAY {
         return Err(refused("assertion expired"));
@@ -241,5 +269,35 @@ impl JwksCache {
             }
         }
         serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7523_3_the_audience_is_this_server_alone() {
+        let (iss, token) = ("https://id.example.gov", "https://id.example.gov/token");
+        let one = |a: &str| Audience::One(a.into());
+        let many = |l: &[&str]| Audience::Many(l.iter().map(|a| a.to_string()).collect());
+        assert!(audience_is_ours(&one(iss), iss, token));
+        assert!(audience_is_ours(&one(token), iss, token));
+        assert!(audience_is_ours(&many(&[iss]), iss, token));
+        assert!(audience_is_ours(&many(&[token]), iss, token));
+        assert!(!audience_is_ours(&one("https://evil"), iss, token));
+        assert!(!audience_is_ours(&many(&[iss, "https://evil"]), iss, token));
+        assert!(!audience_is_ours(
+            &many(&["https://evil", token]),
+            iss,
+            token
+        ));
+        assert!(!audience_is_ours(&many(&[iss, token]), iss, token));
+        assert!(!audience_is_ours(&many(&[]), iss, token));
+        assert!(!audience_is_ours(
+            &one("https://id.example.gov/"),
+            iss,
+            token
+        ));
     }
 }

@@ -181,6 +181,46 @@ async fn rfc7523_assertions_are_checked_strictly() {
 }
 
 #[tokio::test]
+async fn rfc7523_3_an_audience_naming_another_party_is_refused() {
+    let server = TestServer::start().await;
+    let key = client_key(SigningAlg::ES256);
+    register_jwt_client(
+        &server,
+        "reports",
+        Some(json!({"keys": [key.jwk]}).to_string()),
+        None,
+    )
+    .await;
+    let with_aud = |jti: &str, aud: Value| {
+        let mut c = claims(&server, "reports", jti);
+        c["aud"] = aud;
+        key.assertion(&c)
+    };
+    // Audience injection: an assertion also valid at another party.
+    for (jti, aud) in [
+        ("inj-1", json!([server.base, "https://evil"])),
+        ("inj-2", json!(["https://evil", server.url("/token")])),
+        ("inj-3", json!([server.base, server.url("/token")])),
+        ("inj-4", json!([])),
+    ] {
+        assert_invalid_client(
+            token_with(&server, "reports", &with_aud(jti, aud.clone())).await,
+            &format!("aud {aud}"),
+        )
+        .await;
+    }
+    // One audience that is ours: the issuer, the token endpoint, or an array of one.
+    for (jti, aud) in [
+        ("ok-1", json!(server.base)),
+        ("ok-2", json!(server.url("/token"))),
+        ("ok-3", json!([server.base])),
+    ] {
+        let r = token_with(&server, "reports", &with_aud(jti, aud.clone())).await;
+        assert_eq!(r.status(), 200, "aud {aud}: {}", r.text().await.unwrap());
+    }
+}
+
+#[tokio::test]
 async fn rfc7523_a_private_key_jwt_client_presenting_a_secret_is_refused() {
     let server = TestServer::start().await;
     let key = client_key(SigningAlg::ES256);
