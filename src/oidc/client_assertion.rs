@@ -38,6 +38,9 @@ const JWKS_TTL: i64 = 300;
 /// ...and refetched on an unknown `kid` at most this often.
 const JWKS_MIN_REFETCH: i64 = 10;
 const JWKS_MAX_BYTES: usize = 256 * 1024;
+/// A failed fetch is answered from memory this many seconds, so that requests that
+/// cost the sender nothing cannot each make the server fetch.
+const JWKS_FAILURE_TTL: i64 = 30;
 
 fn refused(detail: impl Into<String>) -> OAuthError {
     OAuthError::invalid_client("client authentication failed").with_detail(detail)
@@ -46,10 +49,32 @@ fn refused(detail: impl Into<String>) -> OAuthError {
 #[derive(Deserialize)]
 struct AssertionClaims {
     sub: String,
+    aud: Audience,
     exp: i64,
     nbf: Option<i64>,
     iat: Option<i64>,
     jti: Option<String>,
+}
+
+/// `aud` as sent: a string or an array (RFC 7519 section 4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Whether the assertion is meant for this server alone. An array naming another party
+/// too is refused (audience injection: RFC 7523 section 3 point 3, the 2025
+/// `private_key_jwt` audience advisory): an assertion made for someone else, who could
+/// replay it here, or one of ours replayed there, must not verify. So one audience only:
+/// the issuer, or for older clients the token endpoint; an array only of exactly one.
+fn audience_is_ours(aud: &Audience, issuer: &str, token_endpoint: &str) -> bool {
+    let ours = |a: &String| a == issuer || a == token_endpoint;
+    match aud {
+        Audience::One(a) => ours(a),
+        Audience::Many(list) => matches!(list.as_slice(), [a] if ours(a)),
+    }
 }
 
 /// The `iss`/`sub` of an assertion, read without verification, to find the client.
@@ -81,7 +106,8 @@ pub async fn verify(
         DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("client key unusable: {e}")))?;
     let token_endpoint = format!("{issuer}/token");
     let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[issuer, token_endpoint.as_str()]);
+    // The audience is checked below: jsonwebtoken accepts an array if any entry matches.
+    validation.validate_aud = false;
     validation.set_issuer(&[client.client_id.as_str()]);
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     // Times are checked against the injected clock below.
@@ -92,6 +118,11 @@ pub async fn verify(
         .claims;
     if claims.sub != client.client_id.as_str() {
         return Err(refused("assertion sub is not the client"));
+    }
+    if !audience_is_ours(&claims.aud, issuer, &token_endpoint) {
+        return Err(refused(
+            "assertion aud must be the issuer or the token endpoint, alone",
+        ));
     }
     if claims.exp <= now - LEEWAY {
         return Err(refused("assertion expired"));
@@ -118,16 +149,40 @@ pub async fn verify(
     Ok(())
 }
 
-struct Cached {
-    set: Arc<JwkSet>,
-    fetched_at: i64,
+/// What the last fetch of one `jwks_uri` gave.
+enum Outcome {
+    Fetched { set: Arc<JwkSet>, at: i64 },
+    Failed { detail: String, at: i64 },
 }
 
-/// Client key sets from `jwks_uri`, cached per node: rebuilt on demand, stale for at most
-/// five minutes, refetched early when an unknown `kid` appears.
+/// One `jwks_uri`: its last outcome, readable without waiting, and the lock that lets
+/// one request at a time fetch it.
+#[derive(Default)]
+struct Slot {
+    /// The outcome and its generation (one more per fetch), so a request that waited
+    /// for `fetching` sees that another fetched meanwhile even under a frozen clock.
+    last: Mutex<(u64, Option<Outcome>)>,
+    /// Held across the fetch: that is its purpose. Concurrent requests wanting a fetch
+    /// queue here and then use the one result instead of each fetching.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// What a request may do with the cached outcome.
+enum Decision {
+    Key(Jwk),
+    Refuse(OAuthError),
+    Fetch,
+}
+
+/// Client key sets from `jwks_uri`, cached per node and per URI: rebuilt on demand,
+/// stale for at most five minutes, refetched early when an unknown `kid` appears (at
+/// most every ten seconds). Unauthenticated requests drive these fetches, so they are
+/// bounded: concurrent requests share one fetch, and a failure is remembered for
+/// `JWKS_FAILURE_TTL` seconds, so a burst of bogus assertions for one client makes one
+/// outbound request, not one each.
 pub struct JwksCache {
     http: reqwest::Client,
-    entries: Mutex<HashMap<String, Cached>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
 impl Default for JwksCache {
@@ -138,8 +193,35 @@ impl Default for JwksCache {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client"),
-            entries: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
         }
+    }
+}
+
+fn no_match() -> OAuthError {
+    refused("no key of the client's jwks_uri matches the assertion")
+}
+
+/// Whether the cached outcome answers the request, or a fetch is needed (`may_fetch`:
+/// false after another request's fetch, which this one must not repeat).
+fn decide(
+    last: Option<&Outcome>,
+    kid: Option<&str>,
+    alg: Algorithm,
+    now: i64,
+    may_fetch: bool,
+) -> Decision {
+    match last {
+        Some(Outcome::Fetched { set, at }) if now - at < JWKS_TTL => match find(set, kid, alg) {
+            Some(k) => Decision::Key(k),
+            None if now - at < JWKS_MIN_REFETCH || !may_fetch => Decision::Refuse(no_match()),
+            None => Decision::Fetch,
+        },
+        Some(Outcome::Failed { detail, at }) if now - at < JWKS_FAILURE_TTL || !may_fetch => {
+            Decision::Refuse(refused(format!("{detail} (remembered)")))
+        }
+        _ if may_fetch => Decision::Fetch,
+        _ => Decision::Refuse(no_match()),
     }
 }
 
@@ -191,35 +273,54 @@ impl JwksCache {
             .jwks_uri
             .as_deref()
             .ok_or_else(|| refused("client has no jwks or jwks_uri"))?;
-        let key = client.client_id.to_string();
-        let cached = {
-            let entries = self.entries.lock().expect("jwks cache lock");
-            entries
-                .get(&key)
-                .map(|c| (c.set.clone(), now - c.fetched_at))
+        let slot = self
+            .slots
+            .lock()
+            .expect("jwks cache lock")
+            .entry(uri.to_owned())
+            .or_default()
+            .clone();
+        let seen = {
+            let last = slot.last.lock().expect("jwks slot lock");
+            match decide(last.1.as_ref(), kid, alg, now, true) {
+                Decision::Key(k) => return Ok(k),
+                Decision::Refuse(e) => return Err(e),
+                Decision::Fetch => last.0,
+            }
         };
-        if let Some((set, age)) = &cached {
-            if *age < JWKS_TTL {
-                if let Some(k) = find(set, kid, alg) {
-                    return Ok(k);
-                }
-                if *age < JWKS_MIN_REFETCH {
-                    return Err(refused(
-                        "no key of the client's jwks_uri matches the assertion",
-                    ));
-                }
+        let _fetching = slot.fetching.lock().await;
+        {
+            // Another request fetched while this one waited: use its result, whatever
+            // it was, rather than fetch again.
+            let last = slot.last.lock().expect("jwks slot lock");
+            if last.0 != seen {
+                return match decide(last.1.as_ref(), kid, alg, now, false) {
+                    Decision::Key(k) => Ok(k),
+                    Decision::Refuse(e) => Err(e),
+                    Decision::Fetch => Err(no_match()),
+                };
             }
         }
-        let set = Arc::new(self.fetch(uri).await?);
-        self.entries.lock().expect("jwks cache lock").insert(
-            key,
-            Cached {
-                set: set.clone(),
-                fetched_at: now,
-            },
-        );
-        find(&set, kid, alg)
-            .ok_or_else(|| refused("no key of the client's jwks_uri matches the assertion"))
+        let fetched = self.fetch(uri).await;
+        let mut last = slot.last.lock().expect("jwks slot lock");
+        last.0 += 1;
+        match fetched {
+            Ok(set) => {
+                let set = Arc::new(set);
+                last.1 = Some(Outcome::Fetched {
+                    set: set.clone(),
+                    at: now,
+                });
+                find(&set, kid, alg).ok_or_else(no_match)
+            }
+            Err(e) => {
+                last.1 = Some(Outcome::Failed {
+                    detail: e.detail.clone().unwrap_or_default(),
+                    at: now,
+                });
+                Err(e)
+            }
+        }
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, OAuthError> {
@@ -241,5 +342,60 @@ impl JwksCache {
             }
         }
         serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7523_3_the_audience_is_this_server_alone() {
+        let (iss, token) = ("https://id.example.gov", "https://id.example.gov/token");
+        let one = |a: &str| Audience::One(a.into());
+        let many = |l: &[&str]| Audience::Many(l.iter().map(|a| a.to_string()).collect());
+        assert!(audience_is_ours(&one(iss), iss, token));
+        assert!(audience_is_ours(&one(token), iss, token));
+        assert!(audience_is_ours(&many(&[iss]), iss, token));
+        assert!(audience_is_ours(&many(&[token]), iss, token));
+        assert!(!audience_is_ours(&one("https://evil"), iss, token));
+        assert!(!audience_is_ours(&many(&[iss, "https://evil"]), iss, token));
+        assert!(!audience_is_ours(
+            &many(&["https://evil", token]),
+            iss,
+            token
+        ));
+        assert!(!audience_is_ours(&many(&[iss, token]), iss, token));
+        assert!(!audience_is_ours(&many(&[]), iss, token));
+        assert!(!audience_is_ours(
+            &one("https://id.example.gov/"),
+            iss,
+            token
+        ));
+    }
+
+    #[test]
+    fn jwks_fetches_are_bounded_by_what_is_remembered() {
+        let fetch = |last: Option<&Outcome>, now, may_fetch| {
+            matches!(
+                decide(last, Some("unknown"), Algorithm::ES256, now, may_fetch),
+                Decision::Fetch
+            )
+        };
+        assert!(fetch(None, 0, true));
+        assert!(!fetch(None, 0, false), "after another's fetch, never again");
+        let failed = Outcome::Failed {
+            detail: "status 500".into(),
+            at: 100,
+        };
+        assert!(!fetch(Some(&failed), 100 + JWKS_FAILURE_TTL - 1, true));
+        assert!(fetch(Some(&failed), 100 + JWKS_FAILURE_TTL, true));
+        let fetched = Outcome::Fetched {
+            set: Arc::new(JwkSet { keys: vec![] }),
+            at: 100,
+        };
+        assert!(!fetch(Some(&fetched), 100 + JWKS_MIN_REFETCH - 1, true));
+        assert!(fetch(Some(&fetched), 100 + JWKS_MIN_REFETCH, true));
+        assert!(!fetch(Some(&fetched), 100 + JWKS_MIN_REFETCH, false));
     }
 }

@@ -1,6 +1,7 @@
 //! Client authentication at the token endpoint (RFC 6749 section 2.3; OIDC Core
 //! section 9): `client_secret_basic`, `client_secret_post`, and `none` for public
-//! clients. A client uses exactly the method it registered, and only one per request.
+//! clients. A client uses the method it registered, and only one per request; a client
+//! holding a secret may send it either way (Basic or form), since neither is stronger.
 
 use std::sync::Arc;
 
@@ -164,7 +165,23 @@ pub async fn authenticate(
     }
 }
 
-/// The client, if it exists and registered `method`.
+/// Whether a client registered for `registered` may authenticate with `used`. The two
+/// secret methods carry the same secret over the same TLS connection, so either is
+/// accepted for the other, as Keycloak does: libraries differ in their default
+/// (`openid-client` posts the secret in the form, most others use Basic).
+/// `private_key_jwt` and public clients stay strict: a secret is no proof of a key, and a
+/// public client has none.
+fn accepts(registered: AuthMethod, used: AuthMethod) -> bool {
+    let secret = |m| {
+        matches!(
+            m,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    };
+    registered == used || (secret(registered) && secret(used))
+}
+
+/// The client, if it exists and its registered method accepts `method`.
 async fn registered(
     clients: &ClientCache,
     client_id: &str,
@@ -175,7 +192,7 @@ async fn registered(
         .get(client_id, now)
         .await?
         .ok_or_else(|| failed(format!("unknown client {client_id}")))?;
-    if client.auth_method != method {
+    if !accepts(client.auth_method, method) {
         return Err(failed(format!(
             "client {client_id} is registered for {}, used {}",
             client.auth_method.as_str(),
@@ -198,5 +215,28 @@ mod tests {
         assert!(parse_basic("Bearer abc").is_err());
         assert!(parse_basic("Basic !!!").is_err());
         assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
+    }
+
+    #[test]
+    fn secret_methods_accept_each_other_and_nothing_else() {
+        use AuthMethod as M;
+        for (registered, used, ok) in [
+            (M::ClientSecretBasic, M::ClientSecretPost, true),
+            (M::ClientSecretPost, M::ClientSecretBasic, true),
+            (M::ClientSecretBasic, M::ClientSecretBasic, true),
+            (M::PrivateKeyJwt, M::PrivateKeyJwt, true),
+            (M::None, M::None, true),
+            (M::PrivateKeyJwt, M::ClientSecretBasic, false),
+            (M::PrivateKeyJwt, M::ClientSecretPost, false),
+            (M::None, M::ClientSecretPost, false),
+            (M::ClientSecretBasic, M::None, false),
+            (M::ClientSecretPost, M::PrivateKeyJwt, false),
+        ] {
+            assert_eq!(
+                accepts(registered, used),
+                ok,
+                "{registered:?} used as {used:?}"
+            );
+        }
     }
 }

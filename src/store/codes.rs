@@ -156,19 +156,29 @@ impl<'a> Codes<'a> {
     }
 
     /// Marks the code used in one statement, so two concurrent exchanges cannot both
-    /// succeed; expiry and bindings are checked by the caller on the returned row. The
-    /// session's liveness comes back with it (one round trip fewer on PostgreSQL).
-    pub async fn consume(&self, code_hash: &str, now: i64) -> Result<ConsumeOutcome, StoreError> {
+    /// succeed; expiry and the other bindings are checked by the caller on the returned
+    /// row. Only a code of `client_id`, the authenticated client, is touched: another
+    /// client's code is neither spent nor counted as a replay (RFC 6749 section 4.1.3), so
+    /// presenting a code seen elsewhere cannot burn it or revoke its grant. The session's
+    /// liveness comes back with it (one round trip fewer on PostgreSQL).
+    pub async fn consume(
+        &self,
+        code_hash: &str,
+        client_id: &ClientId,
+        now: i64,
+    ) -> Result<ConsumeOutcome, StoreError> {
         let sql = format!(
             "UPDATE authorization_codes SET consumed_at = $2 \
-             WHERE code_hash = $1 AND consumed_at IS NULL \
+             WHERE code_hash = $1 AND client_id = $3 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
              scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, {}",
+            // `now` stays $2: `session_live` reads it there.
             session_live("authorization_codes")
         );
         let row = query(&sql)
             .bind(code_hash)
             .bind(now)
+            .bind(client_id.as_str())
             .fetch_optional(self.db.write())
             .await?;
         if let Some(row) = row {
@@ -177,13 +187,15 @@ impl<'a> Codes<'a> {
                 session_live: row.get("session_live")?,
             });
         }
-        let grant: Option<String> =
-            query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(self.db.read())
-                .await?
-                .map(|r| r.get("grant_id"))
-                .transpose()?;
+        let grant: Option<String> = query(
+            "SELECT grant_id FROM authorization_codes WHERE code_hash = $1 AND client_id = $2",
+        )
+        .bind(code_hash)
+        .bind(client_id.as_str())
+        .fetch_optional(self.db.read())
+        .await?
+        .map(|r| r.get("grant_id"))
+        .transpose()?;
         Ok(match grant {
             Some(g) => ConsumeOutcome::Replayed(GrantId::new(g)),
             None => ConsumeOutcome::NotFound,

@@ -178,7 +178,60 @@ async fn rfc7523_assertions_are_checked_strictly() {
     let stranger = client_key(SigningAlg::ES256);
     let forged = stranger.assertion(&claims(&server, "reports", "j-10"));
     assert_invalid_client(token_with(&server, "reports", &forged).await, "unknown key").await;
-    // A secret instead of an assertion.
+}
+
+#[tokio::test]
+async fn rfc7523_3_an_audience_naming_another_party_is_refused() {
+    let server = TestServer::start().await;
+    let key = client_key(SigningAlg::ES256);
+    register_jwt_client(
+        &server,
+        "reports",
+        Some(json!({"keys": [key.jwk]}).to_string()),
+        None,
+    )
+    .await;
+    let with_aud = |jti: &str, aud: Value| {
+        let mut c = claims(&server, "reports", jti);
+        c["aud"] = aud;
+        key.assertion(&c)
+    };
+    // Audience injection: an assertion also valid at another party.
+    for (jti, aud) in [
+        ("inj-1", json!([server.base, "https://evil"])),
+        ("inj-2", json!(["https://evil", server.url("/token")])),
+        ("inj-3", json!([server.base, server.url("/token")])),
+        ("inj-4", json!([])),
+    ] {
+        assert_invalid_client(
+            token_with(&server, "reports", &with_aud(jti, aud.clone())).await,
+            &format!("aud {aud}"),
+        )
+        .await;
+    }
+    // One audience that is ours: the issuer, the token endpoint, or an array of one.
+    for (jti, aud) in [
+        ("ok-1", json!(server.base)),
+        ("ok-2", json!(server.url("/token"))),
+        ("ok-3", json!([server.base])),
+    ] {
+        let r = token_with(&server, "reports", &with_aud(jti, aud.clone())).await;
+        assert_eq!(r.status(), 200, "aud {aud}: {}", r.text().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn rfc7523_a_private_key_jwt_client_presenting_a_secret_is_refused() {
+    let server = TestServer::start().await;
+    let key = client_key(SigningAlg::ES256);
+    register_jwt_client(
+        &server,
+        "reports",
+        Some(json!({"keys": [key.jwk]}).to_string()),
+        None,
+    )
+    .await;
+    // The secret methods accept each other, but not in place of a key.
     let r = reqwest::Client::new()
         .post(server.url("/token"))
         .basic_auth("reports", Some("guess"))
@@ -186,7 +239,18 @@ async fn rfc7523_assertions_are_checked_strictly() {
         .send()
         .await
         .unwrap();
-    assert_invalid_client(r, "wrong method").await;
+    assert_invalid_client(r, "a secret in Basic").await;
+    let r = reqwest::Client::new()
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "reports"),
+            ("client_secret", "guess"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_invalid_client(r, "a secret in the form").await;
 }
 
 #[tokio::test]
@@ -298,4 +362,118 @@ async fn private_key_jwt_for_the_code_flow_and_introspection() {
         .await
         .unwrap();
     assert_eq!(info["active"], true);
+}
+
+/// A `jwks_uri` on loopback that counts its requests, answering `status` and `body`
+/// after `delay` (so that concurrent requests overlap a fetch).
+async fn counting_jwks_server(
+    status: u16,
+    body: String,
+    delay: std::time::Duration,
+) -> (String, Arc<Mutex<u32>>) {
+    let fetches = Arc::new(Mutex::new(0u32));
+    let counter = fetches.clone();
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let (counter, body) = (counter.clone(), body.clone());
+            async move {
+                *counter.lock().unwrap() += 1;
+                tokio::time::sleep(delay).await;
+                (axum::http::StatusCode::from_u16(status).unwrap(), body)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "http://127.0.0.1:{}/jwks",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (uri, fetches)
+}
+
+/// An assertion for `client_id` signed by a key the client never registered (its `kid`
+/// unknown to the client's set): what anyone can send without credentials.
+fn bogus_assertion(server: &TestServer, client_id: &str, n: usize) -> String {
+    client_key(SigningAlg::ES256).assertion(&claims(server, client_id, &format!("bogus-{n}")))
+}
+
+#[tokio::test]
+async fn rfc7523_concurrent_bogus_assertions_share_one_jwks_fetch() {
+    let server = TestServer::start().await;
+    let key = client_key(SigningAlg::ES256);
+    let (uri, fetches) = counting_jwks_server(
+        200,
+        json!({"keys": [key.jwk]}).to_string(),
+        std::time::Duration::from_millis(300),
+    )
+    .await;
+    register_jwt_client(&server, "reports", None, Some(uri)).await;
+    let bogus: Vec<String> = (0..50)
+        .map(|n| bogus_assertion(&server, "reports", n))
+        .collect();
+    let url = server.url("/token");
+    let requests: Vec<_> = bogus
+        .into_iter()
+        .map(|assertion| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", "reports"),
+                        (
+                            "client_assertion_type",
+                            portico::oidc::client_assertion::JWT_BEARER,
+                        ),
+                        ("client_assertion", assertion.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in requests {
+        assert_invalid_client(r.await.unwrap(), "bogus assertion").await;
+    }
+    let n = *fetches.lock().unwrap();
+    assert!(
+        (1..=2).contains(&n),
+        "{n} fetches for 50 concurrent assertions"
+    );
+    // The client's real key still works, from the cached set.
+    let r = token_with(
+        &server,
+        "reports",
+        &key.assertion(&claims(&server, "reports", "real")),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(*fetches.lock().unwrap(), n, "no fetch for a known kid");
+}
+
+#[tokio::test]
+async fn rfc7523_a_failing_jwks_uri_is_fetched_once_for_a_burst() {
+    let server = TestServer::start().await;
+    let (uri, fetches) = counting_jwks_server(500, "down".into(), std::time::Duration::ZERO).await;
+    register_jwt_client(&server, "reports", None, Some(uri)).await;
+    for n in 0..20 {
+        assert_invalid_client(
+            token_with(&server, "reports", &bogus_assertion(&server, "reports", n)).await,
+            "bogus assertion, jwks_uri failing",
+        )
+        .await;
+    }
+    assert_eq!(*fetches.lock().unwrap(), 1, "the failure is remembered");
+    // Only for a short while: the key set is tried again after 30 s.
+    server.clock.advance(31);
+    assert_invalid_client(
+        token_with(&server, "reports", &bogus_assertion(&server, "reports", 20)).await,
+        "after the failure was forgotten",
+    )
+    .await;
+    assert_eq!(*fetches.lock().unwrap(), 2);
 }

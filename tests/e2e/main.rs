@@ -8,6 +8,7 @@ mod authorize_errors;
 mod backchannel;
 mod cli;
 mod client_jwt;
+mod code_binding;
 mod code_flow;
 mod consent;
 mod introspection;

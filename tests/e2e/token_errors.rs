@@ -62,28 +62,68 @@ async fn wrong_client_secret_is_401_invalid_client_with_a_challenge() {
     );
 }
 
+/// The token request of `code` with the secret in the form (`client_secret_post`).
+async fn exchange_posting_secret(
+    server: &TestServer,
+    client: &TestClient,
+    code: &str,
+    secret: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", VERIFIER),
+            ("client_id", client.id.as_str()),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn client_authentication_must_match_the_registered_method() {
+async fn rfc6749_2_3_1_a_secret_client_may_send_its_secret_either_way() {
+    let server = TestServer::start().await;
+    let basic = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let post = server
+        .client("province", AuthMethod::ClientSecretPost)
+        .await;
+    // Registered for Basic, the secret in the form (openid-client's default).
+    let code = code_for(&server, &basic).await;
+    let r = exchange_posting_secret(&server, &basic, &code, basic.secret.as_deref().unwrap()).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // Registered for the form, the secret in Basic.
+    let redirect = Browser::new(&server)
+        .authorize_interactively(&server.authorize_url(&post, &[]), "mai")
+        .await;
+    let code = code_from(&redirect, &server, &post);
+    let r = server.exchange(&post, &code, VERIFIER).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // Either way, the wrong secret is still refused.
+    let code = code_for_again(&server, &basic).await;
+    let r = exchange_posting_secret(&server, &basic, &code, "not-the-secret").await;
+    assert_error(r, 401, "invalid_client").await;
+}
+
+async fn code_for_again(server: &TestServer, client: &TestClient) -> String {
+    let redirect = Browser::new(server)
+        .authorize_interactively(&server.authorize_url(client, &[]), "mai")
+        .await;
+    code_from(&redirect, server, client)
+}
+
+#[tokio::test]
+async fn rfc6749_2_3_client_authentication_other_than_the_secret_methods_is_strict() {
     let server = TestServer::start().await;
     let client = server
         .client("ministry", AuthMethod::ClientSecretBasic)
         .await;
     let code = code_for(&server, &client).await;
-    // client_secret_post for a client_secret_basic client.
-    let r = reqwest::Client::new()
-        .post(server.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("code_verifier", VERIFIER),
-            ("client_id", client.id.as_str()),
-            ("client_secret", client.secret.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 401, "invalid_client").await;
     // No authentication at all for a confidential client.
     let r = reqwest::Client::new()
         .post(server.url("/token"))
@@ -105,6 +145,11 @@ async fn client_authentication_must_match_the_registered_method() {
         .await
         .unwrap();
     assert_error(r, 400, "invalid_request").await;
+    // A public client has no secret to present.
+    let public = server.client("app", AuthMethod::None).await;
+    let code = code_for_again(&server, &public).await;
+    let r = exchange_posting_secret(&server, &public, &code, "anything").await;
+    assert_error(r, 401, "invalid_client").await;
 }
 
 #[tokio::test]

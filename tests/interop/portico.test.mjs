@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
 
@@ -51,6 +52,31 @@ async function discover(clientId, metadata, clientAuth) {
   // signature is verified against Portico's /jwks.
   client.enableNonRepudiationChecks(config);
   return config;
+}
+
+/**
+ * The README's `openid-client` example, read from README.md, as the body of an async
+ * function of `client` and `browse(url) -> callbackUrl`. Only what names the README's
+ * example deployment is replaced (each must be there, so an edited README fails here
+ * rather than drifting from what is tested); the code itself runs as written.
+ */
+async function readmeSnippet({ issuer, secret, redirectUri }) {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = readme.match(/A minimal client with the npm `openid-client`[^\n]*\n+```js\n([\s\S]*?)```/);
+  assert.ok(block, 'README.md has the openid-client example');
+  let code = block[1];
+  const replace = (from, to) => {
+    assert.ok(code.includes(from), `README example contains ${from}`);
+    code = code.replaceAll(from, to);
+  };
+  // An ES module import cannot sit in a function body: the same module is passed in.
+  replace("import * as client from 'openid-client'\n", '');
+  replace("'https://id.example.gov'", JSON.stringify(issuer));
+  replace("'SECRET'", JSON.stringify(secret));
+  replace("'https://tax.example.gov/oidc/callback'", JSON.stringify(redirectUri));
+  replace('// ... redirect the browser to `url`; on the callback:', 'const callbackUrl = await browse(url)');
+  const AsyncFunction = (async () => {}).constructor;
+  return new AsyncFunction('client', 'browse', `${code}\nreturn { config, tokens, me }`);
 }
 
 /**
@@ -192,6 +218,7 @@ describe('openid-client against Portico (authorization code + PKCE)', { timeout:
     await add('interop-rp');
     await add('interop-public', '--public');
     await add('interop-rs256', '--id-token-alg', 'RS256');
+    await add('tax-portal'); // the README example's client, registered with the defaults
 
     assert.equal(clients['interop-rp'].auth_method, 'client_secret_basic');
     assert.equal(clients['interop-public'].auth_method, 'none');
@@ -222,6 +249,51 @@ describe('openid-client against Portico (authorization code + PKCE)', { timeout:
     assert.equal(md.authorization_response_iss_parameter_supported, true);
     assert.ok(md.scopes_supported.includes('openid'));
     assert.ok(md.scopes_supported.includes('national_id'));
+  });
+
+  test("the README's openid-client example, as written (client_secret_post to a default client)", async () => {
+    assert.equal(clients['tax-portal'].auth_method, 'client_secret_basic');
+    const sent = [];
+    // The test instance is plain HTTP on loopback, which openid-client refuses unless
+    // told; everything else in the call is the README's (its default client_secret_post
+    // included). The token requests are recorded to show which method was used.
+    const readmeClient = {
+      ...client,
+      discovery: async (server, clientId, metadata, auth, options) => {
+        const config = await client.discovery(server, clientId, metadata, auth, {
+          execute: [client.allowInsecureRequests],
+          ...options,
+        });
+        config[client.customFetch] = async (url, init) => {
+          if (String(url) === config.serverMetadata().token_endpoint) {
+            sent.push({ headers: new Headers(init.headers), body: new URLSearchParams(String(init.body ?? '')) });
+          }
+          return fetch(url, init);
+        };
+        return config;
+      },
+    };
+    const browse = async (url) => {
+      const { callbackUrl } = await authorizeInBrowser(new Browser(), url, {
+        username: USERNAME,
+        password: PASSWORD,
+        redirectUri,
+      });
+      return callbackUrl;
+    };
+    const run = await readmeSnippet({
+      issuer: portico.issuer,
+      secret: clients['tax-portal'].client_secret,
+      redirectUri,
+    });
+    const { tokens, me } = await run(readmeClient, browse);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].headers.get('authorization'), null, 'no Basic header');
+    assert.equal(sent[0].body.get('client_id'), 'tax-portal');
+    assert.equal(sent[0].body.get('client_secret'), clients['tax-portal'].client_secret);
+    assert.equal(tokens.claims().aud, 'tax-portal');
+    assert.equal(me.sub, tokens.claims().sub);
+    assert.equal(me.email, 'alice@example.gov');
   });
 
   test('confidential client (client_secret_basic, ES256 ID token)', async () => {

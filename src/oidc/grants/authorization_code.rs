@@ -19,11 +19,13 @@ pub async fn exchange(
     let code = required(params, "code")?;
     let redirect_uri = required(params, "redirect_uri")?;
     let verifier = params.get("code_verifier")?;
-    // Spend the code first: whatever is wrong below, it cannot be tried again.
+    // Spend the code first: whatever is wrong below, it cannot be tried again. Only a
+    // code of this client is found, so another client's code answers `invalid_grant`
+    // and changes nothing, and only its own client's replay revokes the grant.
     let (code, session_live) = match services
         .store
         .codes()
-        .consume(&sha256_b64url(code), now)
+        .consume(&sha256_b64url(code), &client.client_id, now)
         .await?
     {
         ConsumeOutcome::Consumed { code, session_live } => (code, session_live),
@@ -54,15 +56,6 @@ pub async fn exchange(
             ));
         }
     };
-    if code.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        )
-        .with_detail(format!(
-            "code of {} presented by {}",
-            code.client_id, client.client_id
-        )));
-    }
     if code.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the authorization code has expired",
