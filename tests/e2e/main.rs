@@ -16,6 +16,7 @@ mod login_sources;
 mod logout;
 mod logout_atomicity;
 mod operations;
+mod resource_limits;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;
