@@ -10,6 +10,8 @@ mod cli;
 mod client_jwt;
 mod code_flow;
 mod consent;
+#[cfg(unix)]
+mod data_at_rest;
 mod introspection;
 mod languages;
 mod login_sources;
