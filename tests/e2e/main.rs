@@ -19,6 +19,7 @@ mod logout;
 mod logout_atomicity;
 mod operations;
 mod resource_limits;
+mod security_headers;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;
