@@ -9,11 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::app::App;
 use crate::config::ServerConfig;
@@ -31,12 +29,7 @@ pub fn serve(listener: TcpListener, provider: Arc<App>) -> std::io::Result<Runni
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let limits = provider.config.server.clone();
-    // A request that outlives its deadline (a slow body upload or a stuck dependency)
-    // answers 503: the server could not answer in time, the client may retry.
-    let app = crate::http::router(provider.clone()).layer(TimeoutLayer::with_status_code(
-        StatusCode::SERVICE_UNAVAILABLE,
-        limits.request_timeout,
-    ));
+    let app = crate::http::router(provider.clone());
     provider.spawn_key_refresher();
     provider.spawn_janitor();
     provider.spawn_checkpointer();
@@ -63,6 +56,7 @@ async fn accept_loop(
     let deadlines = connection::Deadlines {
         header_read: limits.header_read_timeout,
         idle: limits.idle_timeout,
+        request: limits.request_timeout,
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::pin!(stop);

@@ -63,7 +63,8 @@ struct RawServer {
     header_read_timeout: Option<DurationText>,
     /// default "60s": a kept-alive connection with no new request is closed
     idle_timeout: Option<DurationText>,
-    /// default "30s": a request not answered by then gets 503
+    /// default "30s": a request not answered by then gets 408 if its body had not all
+    /// arrived, else 503
     request_timeout: Option<DurationText>,
     /// default 10000: connections served at once; more wait to be accepted
     max_connections: Option<usize>,

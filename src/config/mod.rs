@@ -78,7 +78,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// How long a kept-alive connection may wait, idle, for its next request.
     pub idle_timeout: Duration,
-    /// From the end of the headers to the response, the body's upload included.
+    /// From the end of the headers to the response, the body's upload included: 408
+    /// past it while the body is still arriving, else 503.
     pub request_timeout: Duration,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,

@@ -3,11 +3,14 @@
 //! kept-alive connection waits, so an idle timeout longer than it would be void).
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::Incoming;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -129,11 +132,73 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// The two connection deadlines.
+/// A request body that says when the client has sent all of it.
+struct Tracked {
+    inner: Incoming,
+    received: Arc<AtomicBool>,
+}
+
+impl Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.received.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Answers a request in time: past the deadline, 408 when the client had not finished
+/// sending it (RFC 9110 section 15.5.9, closing the connection), else 503 (Portico
+/// could not answer in time; the client may retry).
+async fn answer(
+    router: axum::Router,
+    request: hyper::Request<Incoming>,
+    deadline: Duration,
+) -> Response {
+    let received = Arc::new(AtomicBool::new(request.body().is_end_stream()));
+    let request = request.map(|inner| Tracked {
+        inner,
+        received: received.clone(),
+    });
+    match tokio::time::timeout(deadline, router.oneshot(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(_) if received.load(Ordering::Relaxed) => {
+            tracing::warn!("request timed out");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        Err(_) => {
+            tracing::info!("request body not received in time");
+            let mut response = StatusCode::REQUEST_TIMEOUT.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// The connection and request deadlines.
 #[derive(Clone, Copy)]
 pub(super) struct Deadlines {
     pub header_read: Duration,
     pub idle: Duration,
+    pub request: Duration,
 }
 
 /// Serves one connection until it ends, misses a deadline, or the server shuts down
@@ -163,9 +228,9 @@ pub(super) async fn serve(
         let guard = RequestGuard(service_activity.clone());
         let router = router.clone();
         async move {
-            let response = router.oneshot(request).await;
+            let response = answer(router, request, deadlines.request).await;
             drop(guard);
-            response
+            Ok::<_, std::convert::Infallible>(response)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
