@@ -64,6 +64,8 @@ impl Activity {
         });
     }
 
+    /// The response is handed to hyper, which then writes it: the idle time starts a
+    /// little early, which only matters for a body larger than ours ever are.
     fn end_request(&self) {
         self.set(|p| match p {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
