@@ -16,6 +16,7 @@ pub mod ids;
 pub mod login;
 pub mod model;
 pub mod oidc;
+pub mod private_files;
 pub mod random;
 pub mod secret;
 pub mod server;

@@ -36,6 +36,8 @@ pub(super) struct RawConfig {
     keys: RawKeys,
     #[serde(default)]
     logout: RawLogout,
+    #[serde(default)]
+    server: RawServer,
     sources: Option<Vec<super::sources::RawSource>>,
     /// default "vi": the pages' language when the switcher, `ui_locales` and
     /// `Accept-Language` name none that is supported
@@ -51,6 +53,21 @@ struct RawLogout {
     backchannel_max_attempts: Option<u32>,
     /// default "2s"
     backchannel_initial_backoff: Option<DurationText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    /// default "10s", at most "30s": a client that has not sent its headers by then is
+    /// cut off (slowloris)
+    header_read_timeout: Option<DurationText>,
+    /// default "60s": a kept-alive connection with no new request is closed
+    idle_timeout: Option<DurationText>,
+    /// default "30s": a request not answered by then gets 408 if its body had not all
+    /// arrived, else 503
+    request_timeout: Option<DurationText>,
+    /// default 10000: connections served at once; more wait to be accepted
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -304,6 +321,36 @@ impl RawConfig {
                 "must be between 1 and 20",
             ));
         }
+        let server = ServerConfig {
+            header_read_timeout: duration(
+                "server.header_read_timeout",
+                self.server.header_read_timeout,
+                "10s",
+                Duration::from_secs(1),
+                Duration::from_secs(30),
+            )?,
+            idle_timeout: duration(
+                "server.idle_timeout",
+                self.server.idle_timeout,
+                "60s",
+                Duration::from_secs(1),
+                hour,
+            )?,
+            request_timeout: duration(
+                "server.request_timeout",
+                self.server.request_timeout,
+                "30s",
+                Duration::from_secs(1),
+                Duration::from_secs(600),
+            )?,
+            max_connections: self.server.max_connections.unwrap_or(10_000),
+        };
+        if !(1..=1_000_000).contains(&server.max_connections) {
+            return Err(err(
+                "server.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
         let session = SessionConfig {
             lifetime: duration(
                 "session.lifetime",
@@ -378,6 +425,7 @@ impl RawConfig {
             password,
             keys,
             logout,
+            server,
             sources,
             default_language,
         })

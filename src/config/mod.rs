@@ -26,6 +26,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub keys: KeysConfig,
     pub logout: LogoutConfig,
+    pub server: ServerConfig,
     pub sources: Vec<SourceConfig>,
     /// The pages' language when neither the person nor the portal chose one.
     pub default_language: Lang,
@@ -66,6 +67,22 @@ impl fmt::Display for Lang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Limits on client connections, so that slow or idle clients cannot hold the file
+/// descriptors a real request needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// From accepting a connection (or from the first byte of a kept-alive
+    /// connection's next request) to the end of the request's headers.
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may wait, idle, for its next request.
+    pub idle_timeout: Duration,
+    /// From the end of the headers to the response, the body's upload included: 408
+    /// past it while the body is still arriving, else 503.
+    pub request_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -375,6 +392,23 @@ mod tests {
         assert_eq!(c.password.queue_timeout, Duration::from_secs(5));
         let e = Config::from_parts("[password]\nqueue_timeout = \"2m\"\n", &[]).unwrap_err();
         assert_eq!(e.key, "password.queue_timeout");
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_bounds_naming_the_key() {
+        let c = Config::from_parts("", &[]).unwrap();
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.server.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.server.max_connections, 10_000);
+        let e = Config::from_parts("[server]\nheader_read_timeout = \"31s\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "server.header_read_timeout");
+        assert!(e.message.contains("30s"), "{e}");
+        let e =
+            Config::from_parts("", &env(&[("PORTICO_SERVER__MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert_eq!(e.key, "server.max_connections");
+        let e = Config::from_parts("[server]\nidle = 5\n", &[]).unwrap_err();
+        assert_eq!(e.key, "server.idle");
     }
 
     #[test]

@@ -50,8 +50,13 @@ impl MasterKey {
             path: path.display().to_string(),
             reason,
         };
+        // The folder holds the key that unseals every signing key: Portico's user alone
+        // may list or enter it, and the key file is that user's alone too.
+        crate::private_files::create_dir(dir)
+            .and_then(|_| crate::private_files::tighten(dir))
+            .and_then(|_| crate::private_files::tighten(&path))
+            .map_err(|e| fail(format!("cannot make private: {e}")))?;
         if !path.exists() {
-            fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create folder: {e}")))?;
             // Written whole to a private temporary file, then linked into place: a node
             // starting at the same moment sees either no key or the whole key, and the
             // first link wins (the loser reads the winner's key).

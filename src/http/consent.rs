@@ -52,7 +52,7 @@ pub async fn page(
         Ok(view) => {
             let lang = i18n::negotiate(&headers, &view.ui_locales, default);
             let csrf = browser.csrf_token(&provider.master, PURPOSE, id.as_str());
-            pages::html(
+            pages::html_leading_to(
                 StatusCode::OK,
                 ConsentPage {
                     lang,
@@ -66,6 +66,7 @@ pub async fn page(
                         .map(|s| pages::describe_scope(lang, s))
                         .collect(),
                 },
+                Some(&view.redirect_origin),
             )
         }
         Err(e) => flow_error(lang, Some(&here), e, issuer),

@@ -81,7 +81,9 @@ fn confirm(app: &AppState, lang: Lang, headers: &HeaderMap, request: &LogoutRequ
     let csrf = browser.csrf_token(&app.services.master, PURPOSE, &client_id);
     let here = confirmation_address(request);
     let ui_locales = request.ui_locales.join(" ");
-    let mut response = pages::html(
+    // The confirmed logout may redirect straight to the portal's post-logout URI.
+    let leads_to = request.redirect.as_ref().map(|r| r.origin());
+    let mut response = pages::html_leading_to(
         StatusCode::OK,
         LogoutConfirmPage {
             lang,
@@ -98,6 +100,7 @@ fn confirm(app: &AppState, lang: Lang, headers: &HeaderMap, request: &LogoutRequ
             csrf: &csrf,
             redirect_refused: request.redirect_refused,
         },
+        leads_to.as_deref(),
     );
     if browser.is_new {
         response

@@ -111,7 +111,7 @@ fn render_chooser(
     let lang = lang(app, headers, &chooser.ui_locales);
     let csrf = browser.csrf_token(&app.services.master, PURPOSE, chooser.return_to.key());
     let here = here(&chooser.return_to);
-    pages::html(
+    pages::html_leading_to(
         StatusCode::OK,
         LoginPage {
             lang,
@@ -130,6 +130,7 @@ fn render_chooser(
                 })
                 .collect(),
         },
+        chooser.redirect_origin.as_deref(),
     )
 }
 
@@ -149,7 +150,7 @@ fn render(
             let csrf = browser.csrf_token(&app.services.master, PURPOSE, view.return_to.key());
             // A step has no GET address of its own: the switcher goes back to the login page.
             let here = here(&view.return_to);
-            pages::html(
+            pages::html_leading_to(
                 StatusCode::OK,
                 LoginStepPage {
                     lang,
@@ -162,6 +163,7 @@ fn render(
                     notice: view.notice.as_ref().map(|n| notice_text(app, lang, n)),
                     form: form_view(lang, &view.form),
                 },
+                view.redirect_origin.as_deref(),
             )
         }
         Ok(Outcome::Away(url)) => see_other(&url),

@@ -43,6 +43,7 @@ impl AppState {
 
 /// Every route of the provider.
 pub fn router(services: Arc<App>) -> Router {
+    let hsts = strict_transport_security(&services.config.issuer);
     let state = AppState { services };
     Router::new()
         .route(
@@ -85,6 +86,10 @@ pub fn router(services: Arc<App>) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // The path only: queries carry codes and states.
@@ -92,4 +97,31 @@ pub fn router(services: Arc<App>) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// `Strict-Transport-Security` for an https issuer (RFC 6797): a browser that has seen
+/// Portico once never speaks plain http to it or its subdomains again, so a network
+/// attacker cannot strip TLS from a later login. `None` for an http issuer, which the
+/// configuration allows only on localhost: browsers ignore the header over http
+/// (RFC 6797 section 8.1), and pinning localhost to https would break every other
+/// development server on it.
+fn strict_transport_security(issuer: &url::Url) -> Option<HeaderValue> {
+    (issuer.scheme() == "https")
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_transport_security;
+
+    #[test]
+    fn hsts_only_for_an_https_issuer() {
+        let https = url::Url::parse("https://id.example.gov").unwrap();
+        assert_eq!(
+            strict_transport_security(&https).unwrap(),
+            "max-age=31536000; includeSubDomains"
+        );
+        let http = url::Url::parse("http://localhost:8080").unwrap();
+        assert!(strict_transport_security(&http).is_none());
+    }
 }

@@ -266,13 +266,45 @@ pub fn display_name(lang: Lang, name: &crate::config::DisplayName) -> String {
 }
 
 /// Renders a template as an HTML response that is never cached, framed or allowed to
-/// run scripts.
+/// run scripts, whose forms may post only to Portico.
 pub fn html(status: StatusCode, page: impl Template) -> Response {
-    html_framing(status, page, &[])
+    render(status, page, &[], None)
 }
 
 /// Like [`html`], allowing iframes from `frame_origins` (front-channel logout).
 pub fn html_framing(status: StatusCode, page: impl Template, frame_origins: &[String]) -> Response {
+    render(status, page, frame_origins, None)
+}
+
+/// Like [`html`] for a page whose forms, once posted, may be redirected to `origin` (a
+/// portal's redirect URI): browsers apply `form-action` to the redirects that follow a
+/// form's POST too (Chromium does), so without it the code would never reach the portal.
+pub fn html_leading_to(status: StatusCode, page: impl Template, origin: Option<&str>) -> Response {
+    render(status, page, &[], origin)
+}
+
+/// The pages' `Content-Security-Policy`.
+fn content_security_policy(frame_origins: &[String], form_origin: Option<&str>) -> String {
+    let mut csp = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        .to_owned();
+    if let Some(origin) = form_origin {
+        csp.push(' ');
+        csp.push_str(origin);
+    }
+    if !frame_origins.is_empty() {
+        csp.push_str("; frame-src ");
+        csp.push_str(&frame_origins.join(" "));
+    }
+    csp
+}
+
+fn render(
+    status: StatusCode,
+    page: impl Template,
+    frame_origins: &[String],
+    form_origin: Option<&str>,
+) -> Response {
     match page.render() {
         Ok(body) => {
             let mut response = (status, body).into_response();
@@ -283,14 +315,7 @@ pub fn html_framing(status: StatusCode, page: impl Template, frame_origins: &[St
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            let frames = if frame_origins.is_empty() {
-                String::new()
-            } else {
-                format!("; frame-src {}", frame_origins.join(" "))
-            };
-            let csp = format!(
-                "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'{frames}"
-            );
+            let csp = content_security_policy(frame_origins, form_origin);
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_str(&csp)
@@ -347,7 +372,23 @@ pub async fn not_found(State(app): State<AppState>, headers: HeaderMap, uri: Uri
 
 #[cfg(test)]
 mod tests {
-    use super::format_time;
+    use super::{content_security_policy, format_time};
+
+    #[test]
+    fn forms_post_to_portico_and_to_the_origin_the_flow_leads_to() {
+        let csp = content_security_policy(&[], None);
+        assert!(csp.ends_with("; form-action 'self'"), "{csp}");
+        let csp = content_security_policy(
+            &["https://a.example".to_owned()],
+            Some("https://rp.example:8443"),
+        );
+        assert!(
+            csp.contains(
+                "; form-action 'self' https://rp.example:8443; frame-src https://a.example"
+            ),
+            "{csp}"
+        );
+    }
 
     #[test]
     fn times_are_formatted_in_utc() {

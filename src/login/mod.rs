@@ -181,6 +181,7 @@ async fn chooser_for(
         return_to: return_to.clone(),
         client_name,
         ui_locales: req.ui_locales.clone(),
+        redirect_origin: req.redirect_origin.clone(),
         offers,
     })
 }
@@ -241,7 +242,7 @@ pub async fn start(
                 source,
                 return_to,
                 browser_binding,
-                ui_locales: &req.ui_locales,
+                requirements: &req,
                 now,
             };
             at.present(handle.expose(), b.step, b.state).await
@@ -270,7 +271,7 @@ pub async fn submit(
         source,
         return_to,
         browser_binding,
-        ui_locales: &req.ui_locales,
+        requirements: &req,
         now,
     };
     let Some(handle) = attempt else {
@@ -385,7 +386,7 @@ pub async fn callback(
         source,
         return_to: &return_to,
         browser_binding,
-        ui_locales: &req.ui_locales,
+        requirements: &req,
         now,
     };
     at.check(&attempt).await?;
@@ -431,7 +432,7 @@ struct At<'a> {
     source: &'a Source,
     return_to: &'a ReturnTo,
     browser_binding: &'a str,
-    ui_locales: &'a [String],
+    requirements: &'a LoginRequirements,
     now: i64,
 }
 
@@ -444,7 +445,8 @@ impl At<'_> {
             form,
             attempt,
             notice,
-            ui_locales: self.ui_locales.to_vec(),
+            ui_locales: self.requirements.ui_locales.clone(),
+            redirect_origin: self.requirements.redirect_origin.clone(),
         }
     }
 

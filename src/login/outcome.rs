@@ -24,6 +24,8 @@ pub struct Chooser {
     /// The portal's name; `None` for the account page.
     pub client_name: Option<String>,
     pub ui_locales: Vec<String>,
+    /// Where the login leads (the portal's redirect origin), for the page's CSP.
+    pub redirect_origin: Option<String>,
     pub offers: Vec<Offer>,
 }
 
@@ -48,6 +50,8 @@ pub struct StepView {
     pub attempt: Option<String>,
     pub notice: Option<Notice>,
     pub ui_locales: Vec<String>,
+    /// As [`Chooser::redirect_origin`].
+    pub redirect_origin: Option<String>,
 }
 
 /// What the browser is shown or sent to next.

@@ -54,6 +54,20 @@ pub const PARAMETERS: &[&str] = &[
     "acr_values",
 ];
 
+/// The origin a registered redirect URI leads the browser to, as a CSP source
+/// (`https://rp.example:8443`); a private-use scheme (RFC 8252 section 7.1) has no
+/// origin, so it is the scheme (`com.example.app:`).
+pub fn origin_of(uri: &str) -> String {
+    match Url::parse(uri) {
+        Ok(url) => match url.origin() {
+            url::Origin::Tuple(..) => url.origin().ascii_serialization(),
+            url::Origin::Opaque(_) => format!("{}:", url.scheme()),
+        },
+        // Registered URIs are absolute; nothing else is allowed then.
+        Err(_) => "'none'".to_owned(),
+    }
+}
+
 /// Where errors and codes go back to: a redirect URI registered for the client, with
 /// the request's `state`. Only [`AuthorizationRequest::validate`] creates one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +79,11 @@ pub struct RedirectTarget {
 impl RedirectTarget {
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// See [`origin_of`].
+    pub fn origin(&self) -> String {
+        origin_of(&self.uri)
     }
 
     fn with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {

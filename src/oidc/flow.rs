@@ -75,6 +75,9 @@ pub struct LoginRequirements {
     pub prompt: super::authorize::Prompt,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+    /// Not a requirement but where the login leads: the origin of the redirect URI,
+    /// which the login pages' forms must be allowed to reach (CSP `form-action`).
+    pub redirect_origin: Option<String>,
 }
 
 /// A pending request that needs a login: who asks, and what the login must meet.
@@ -92,6 +95,8 @@ pub struct ConsentView {
     pub client_name: String,
     pub scopes: Vec<String>,
     pub ui_locales: Vec<String>,
+    /// The origin of the redirect URI, which the consent form leads to.
+    pub redirect_origin: String,
 }
 
 /// What the authorization flow uses, assembled by the composition root.
@@ -303,6 +308,7 @@ pub async fn login_context(
             prompt: req.prompt,
             login_hint: req.login_hint,
             ui_locales: req.ui_locales,
+            redirect_origin: Some(req.target.origin()),
         },
     })
 }
@@ -374,6 +380,7 @@ pub async fn consent_view(
         client_name: client.name,
         scopes: req.scopes.iter().map(str::to_owned).collect(),
         ui_locales: req.ui_locales,
+        redirect_origin: req.target.origin(),
     })
 }
 

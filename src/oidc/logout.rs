@@ -24,6 +24,11 @@ pub struct LogoutRedirect {
 }
 
 impl LogoutRedirect {
+    /// Where the browser is sent, as a CSP source (see [`super::authorize::origin_of`]).
+    pub fn origin(&self) -> String {
+        super::authorize::origin_of(&self.uri)
+    }
+
     pub fn url(&self) -> String {
         let mut url = Url::parse(&self.uri).expect("registered URIs are absolute");
         if let Some(state) = &self.state {

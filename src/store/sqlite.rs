@@ -164,6 +164,9 @@ impl SqliteDb {
         path: &SqlitePath,
         acquire_timeout: Duration,
     ) -> Result<SqliteDb, StoreError> {
+        if let SqlitePath::File(file) = path {
+            make_private(file)?;
+        }
         let writer = open(path, false)?;
         let (readers, checkpointer) = match path {
             SqlitePath::File(_) => (
@@ -416,10 +419,7 @@ fn open(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = match path {
-        SqlitePath::File(file) => {
-            create_parent(file)?;
-            Connection::open_with_flags(file, flags)?
-        }
+        SqlitePath::File(file) => Connection::open_with_flags(file, flags)?,
         SqlitePath::Memory => Connection::open_in_memory()?,
     };
     // WAL lets readers run beside the writer; in WAL mode NORMAL is durable against
@@ -436,11 +436,23 @@ fn open(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn create_parent(file: &Path) -> Result<(), StoreError> {
+/// The database holds personal data and password hashes: its folder (when created
+/// here), the file and its `-wal` and `-shm` are for Portico's user alone. The file is
+/// made before SQLite opens it, since SQLite would create it 0644 and its `-wal` and
+/// `-shm` with the same mode.
+fn make_private(file: &Path) -> Result<(), StoreError> {
+    let fail = |what: &Path, e: std::io::Error| {
+        StoreError::Unavailable(format!("cannot secure {}: {e}", what.display()))
+    };
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-        })?;
+        crate::private_files::create_dir(parent).map_err(|e| fail(parent, e))?;
+    }
+    crate::private_files::create_file(file).map_err(|e| fail(file, e))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        crate::private_files::tighten(&path).map_err(|e| fail(&path, e))?;
     }
     Ok(())
 }

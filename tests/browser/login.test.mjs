@@ -25,7 +25,7 @@ const SCOPE_TEXTS = [
   'See your email address',
   'See your national identification number (and tax code for businesses)',
 ];
-const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 let portico;
 let rp;
@@ -375,9 +375,14 @@ describe('Portico sign-in pages in headless Chromium', { timeout: 120_000 }, () 
       ['200 /login', '200 /login', '200 /consent', '200 /account', '400 /authorize', '404 /no-such-page',
         '200 /end_session', '200 /logout'],
     );
+    // The login and consent forms lead, after their POST, to the portal's redirect URI:
+    // Chromium applies form-action to that redirect, so its origin is allowed there.
+    const portal = new URL(req.redirectUri).origin;
     for (const d of docs) {
       const where = `${d.status} ${d.url}`;
-      assert.equal(d.headers['content-security-policy'], PAGE_CSP, where);
+      const leadsToPortal = ['/login', '/consent'].includes(new URL(d.url).pathname);
+      const expected = leadsToPortal ? `${PAGE_CSP} ${portal}` : PAGE_CSP;
+      assert.equal(d.headers['content-security-policy'], expected, where);
       assert.equal(d.headers['x-frame-options'], 'DENY', where);
       assert.equal(d.headers['cache-control'], 'no-store', where);
       assert.equal(d.headers['referrer-policy'], 'no-referrer', where);

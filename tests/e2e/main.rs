@@ -11,6 +11,8 @@ mod client_jwt;
 mod code_binding;
 mod code_flow;
 mod consent;
+#[cfg(unix)]
+mod data_at_rest;
 mod introspection;
 mod languages;
 mod login_sources;
@@ -18,6 +20,8 @@ mod logout;
 mod logout_atomicity;
 mod operations;
 mod password_queue;
+mod resource_limits;
+mod security_headers;
 mod stored_requests;
 mod subjects_and_keys;
 mod token_errors;
