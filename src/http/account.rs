@@ -79,7 +79,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
         Err(e) => return error_page(lang, here, &e),
     };
     let csrf = browser.csrf_token(&provider.master, PURPOSE, session.id.as_str());
-    pages::html(
+    let mut response = pages::html(
         StatusCode::OK,
         AccountPage {
             lang,
@@ -89,7 +89,15 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             csrf: &csrf,
             sessions: rows,
         },
-    )
+    );
+    // The token is bound to this cookie: a browser that kept only its session cookie
+    // (the browser cookie cleared) would otherwise post a form no check can accept.
+    if browser.is_new {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, browser.set_cookie());
+    }
+    response
 }
 
 pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
