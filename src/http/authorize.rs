@@ -9,7 +9,7 @@ use super::csrf::Browser;
 use super::errors::{authorize_error, error_page, see_other};
 use super::{AppState, cookies, forms, i18n};
 use crate::oidc::OAuthError;
-use crate::oidc::authorize::Params;
+use crate::oidc::authorize::{PARAMETERS, Params};
 use crate::oidc::flow::{self, Step};
 
 pub async fn get(
@@ -32,7 +32,35 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
         );
         return error_page(lang, None, &error);
     }
+    if Browser::from_headers(&headers).is_none() {
+        if let Some(get) = as_get(&body) {
+            return see_other(&get);
+        }
+    }
     run(app, headers, forms::params(&body), None).await
+}
+
+/// The longest `/authorize` URL a POST is moved to: what every browser and proxy
+/// carries.
+const MAX_GET_URL: usize = 8 * 1024;
+
+/// A POST without the browser cookie is most likely a portal's cross-site form post, which
+/// carries no SameSite=Lax cookie: minting a browser cookie there would replace the real
+/// one and break a sign-in pending in another tab. The same request as a GET (a top-level
+/// navigation, which does carry the cookies) avoids that. It puts the parameters in the
+/// URL, where a GET request has them anyway: nothing a portal could not have sent so.
+/// Only the parameters Portico reads are carried (the rest are ignored either way), each
+/// as often as it came, so a repeated one is still refused. `None` when the URL would be
+/// too long: that request is answered here, binding it to a new cookie as before.
+fn as_get(body: &[u8]) -> Option<String> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in forms::pairs(body) {
+        if PARAMETERS.contains(&k.as_str()) {
+            query.append_pair(&k, &v);
+        }
+    }
+    let url = format!("/authorize?{}", query.finish());
+    (url.len() <= MAX_GET_URL).then_some(url)
 }
 
 /// An error page here is in the language of the portal's `ui_locales` when it is one

@@ -189,6 +189,8 @@ async fn post_authorize_works_like_get() {
         .into_owned()
         .collect();
     let browser = Browser::new(&server);
+    // A browser that holds its cookie (a POST without one is moved to a GET).
+    browser.get("/account").await;
     let r = browser
         .http
         .post(server.url("/authorize"))

@@ -11,6 +11,7 @@ mod client_jwt;
 mod code_binding;
 mod code_flow;
 mod consent;
+mod cross_site_post;
 #[cfg(unix)]
 mod data_at_rest;
 mod introspection;
