@@ -19,6 +19,7 @@ mod languages;
 mod login_sources;
 mod logout;
 mod logout_atomicity;
+mod logs;
 mod operations;
 mod password_queue;
 mod resource_limits;
