@@ -1,7 +1,8 @@
 // RP-Initiated Logout 1.0 in headless Chromium: `/end_session` with and without an
 // `id_token_hint` of the session, the confirmation page and its two answers, the
 // redirect back with `state`, Front-Channel Logout 1.0 iframes, and that the session is
-// gone afterwards (the next authorization request shows the login page).
+// gone afterwards (the next authorization request shows the login page); and, like the
+// cross-site logout POST, a portal's cross-site POST to `/authorize` keeping the cookies.
 //
 // Run: cd tests/browser && npm ci && npm test   (PORTICO_BIN overrides the binary)
 
@@ -262,6 +263,49 @@ describe('RP-initiated logout in headless Chromium', { timeout: 120_000 }, () =>
     await other.close();
     assert.equal(res.status(), 200, `the pending sign-in completes (got ${res.status()} at ${res.url()})`);
     assert.ok(res.url().startsWith(client.redirect_uris[0]));
+    assertClean(watch);
+  });
+
+  test('a cross-site POST to /authorize is moved to a GET, which carries the cookies: the browser cookie is kept and a sign-in pending in another tab still works', async () => {
+    const watch = await newBrowser();
+    const { page, context } = watch;
+    await signIn(watch, 'logout-rp');
+    const before = (await context.cookies(portico.issuer)).find((c) => c.name === BROWSER).value;
+
+    // Another tab: a sign-in forced with prompt=login, left on the login page.
+    const other = await context.newPage();
+    const fc = clients['logout-fc'];
+    await other.goto(authorizationUrl(portico.issuer, {
+      clientId: fc.client_id, redirectUri: fc.redirect_uris[0], scope: 'openid',
+      secrets: newRequestSecrets(), extra: { prompt: 'login' },
+    }));
+    assert.equal(new URL(other.url()).pathname, '/login');
+
+    // The portal's page posts its authorization request as a form.
+    const client = clients['logout-rp'];
+    const secrets = newRequestSecrets();
+    const request = new URL(authorizationUrl(portico.issuer, {
+      clientId: client.client_id, redirectUri: client.redirect_uris[0], scope: 'openid', secrets,
+    }));
+    const inputs = [...request.searchParams]
+      .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('');
+    rp.setPage('/authorize-form', `<form method="post" action="${portico.issuer}/authorize">${inputs}`
+      + '<button type="submit">Sign in with Portico</button></form>');
+    await page.goto(`${rp.origin}/authorize-form`);
+    await submit(page, page.getByRole('button', { name: 'Sign in with Portico' }));
+    const back = new URL(page.url());
+    assert.equal(back.origin + back.pathname, client.redirect_uris[0], 'signed in already: back with a code');
+    assert.ok(back.searchParams.get('code'));
+    assert.equal(back.searchParams.get('state'), secrets.state);
+    const afterwards = (await context.cookies(portico.issuer)).find((c) => c.name === BROWSER).value;
+    assert.equal(afterwards, before, 'the browser cookie is unchanged');
+
+    await other.getByLabel('Username').fill(USERNAME);
+    await other.getByLabel('Password').fill(PASSWORD);
+    const res = await submit(other, other.getByRole('button', { name: 'Sign in' }));
+    await other.close();
+    assert.equal(res.status(), 200, `the pending sign-in completes (got ${res.status()} at ${res.url()})`);
+    assert.ok(res.url().startsWith(fc.redirect_uris[0]));
     assertClean(watch);
   });
 
