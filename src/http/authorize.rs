@@ -103,3 +103,19 @@ pub fn step_response(step: &Step) -> Response {
         Step::Redirect(url) => see_other(url),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_moved_to_a_get_keeps_what_is_read_and_repeated_and_fits_a_url() {
+        let get = as_get(b"client_id=a&scope=openid&scope=x&junk=1&state=a%20b").unwrap();
+        let pairs: Vec<(String, String)> = forms::pairs(&get.as_bytes()["/authorize?".len()..]);
+        let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["client_id", "scope", "scope", "state"], "{get}");
+        assert!(pairs.contains(&("state".into(), "a b".into())));
+        let long = format!("client_id=a&state={}", "s".repeat(MAX_GET_URL));
+        assert_eq!(as_get(long.as_bytes()), None);
+    }
+}
