@@ -11,6 +11,8 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod identity;
 pub mod ids;
 pub mod login;
