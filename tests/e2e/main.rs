@@ -20,6 +20,7 @@ mod login_sources;
 mod logout;
 mod logout_atomicity;
 mod logs;
+mod negative;
 mod operations;
 mod password_queue;
 mod resource_limits;
