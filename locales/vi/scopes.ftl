@@ -9,3 +9,21 @@ scope-address = Xem địa chỉ liên hệ của bạn
 scope-national-id = Xem số định danh cá nhân của bạn (và mã số thuế đối với doanh nghiệp)
 scope-offline-access = Duy trì kết nối khi bạn không sử dụng (cho đến khi bạn thu hồi quyền)
 scope-other = Quyền truy cập khác
+
+## Các thông tin cổng dịch vụ đề nghị xem riêng (tham số `claims`), như trang đồng ý
+## liệt kê.
+claim-name = Họ và tên của bạn
+claim-given-name = Tên của bạn
+claim-family-name = Họ của bạn
+claim-birthdate = Ngày sinh của bạn
+claim-updated-at = Thời điểm thông tin của bạn được cập nhật gần nhất
+claim-account-kind = Loại tài khoản của bạn (công dân, doanh nghiệp hoặc cán bộ, công chức)
+claim-email = Địa chỉ thư điện tử của bạn
+claim-email-verified = Địa chỉ thư điện tử của bạn đã được xác thực hay chưa
+claim-phone-number = Số điện thoại của bạn
+claim-phone-number-verified = Số điện thoại của bạn đã được xác thực hay chưa
+claim-address = Địa chỉ liên hệ của bạn
+claim-national-id = Số định danh cá nhân của bạn
+claim-national-id-verified = Số định danh cá nhân của bạn đã được xác thực hay chưa
+claim-tax-code = Mã số thuế của bạn
+claim-other = Thông tin khác về bạn

@@ -6,6 +6,7 @@ use super::session_clients::{RECORD, SessionPortal};
 use super::sessions::session_live;
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, PendingId, SessionId};
+use crate::model::RequestedClaims;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
@@ -21,6 +22,8 @@ pub struct AuthorizationCode {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The claims asked for by name (OIDC Core section 5.5), for the tokens.
+    pub claims: RequestedClaims,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -39,6 +42,8 @@ fn code_from(r: &Row) -> Result<AuthorizationCode, StoreError> {
         code_challenge: r.get("code_challenge")?,
         auth_time: r.get("auth_time")?,
         acr: r.get("acr")?,
+        claims: RequestedClaims::from_stored(r.get::<Option<String>>("claims")?.as_deref())
+            .map_err(|e| StoreError::Corrupt(format!("code claims: {e}")))?,
         created_at: r.get("created_at")?,
         expires_at: r.get("expires_at")?,
     })
@@ -81,8 +86,8 @@ impl<'a> Codes<'a> {
     ) -> Result<bool, StoreError> {
         const COLUMNS: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, \
              account_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, \
-             amr, created_at, expires_at)";
-        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+             amr, created_at, expires_at, claims)";
+        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15";
         const TAKE: &str = "DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2 \
              RETURNING id";
         let code = |sql| {
@@ -101,13 +106,14 @@ impl<'a> Codes<'a> {
                 .bind(to_json_list(&c.amr))
                 .bind(c.created_at)
                 .bind(c.expires_at)
+                .bind(c.claims.to_stored())
         };
         if let Db::Postgres(_) = self.db {
             // The code's own parameters serve the other writes ($3 client, $5 session, $13
-            // now); the sid, subject and pending request come after them.
+            // now); the sid, subject and pending request come after them ($16 on).
             let taken = match finishing {
                 Some(_) => {
-                    "DELETE FROM pending_authorizations WHERE id = $17 \
+                    "DELETE FROM pending_authorizations WHERE id = $18 \
                             AND expires_at > $13 RETURNING id"
                 }
                 None => "SELECT 1 AS id",
@@ -117,7 +123,7 @@ impl<'a> Codes<'a> {
                  code AS ({COLUMNS} SELECT {VALUES} FROM taken), \
                  portal AS (INSERT INTO session_clients \
                  (session_id, client_id, sid, subject, first_at, last_at) \
-                 SELECT $5, $3, $15, $16, $13, $13 FROM taken \
+                 SELECT $5, $3, $16, $17, $13, $13 FROM taken \
                  ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $13) \
                  SELECT count(*) AS taken FROM taken"
             );
@@ -171,7 +177,8 @@ impl<'a> Codes<'a> {
             "UPDATE authorization_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND client_id = $3 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
-             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, {}",
+             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, claims, \
+             {}",
             // `now` stays $2: `session_live` reads it there.
             session_live("authorization_codes")
         );

@@ -6,6 +6,7 @@ use super::sessions::session_live;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
+use crate::model::RequestedClaims;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
@@ -18,6 +19,8 @@ pub struct RefreshToken {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The claims asked for by name (OIDC Core section 5.5): the family keeps them.
+    pub claims: RequestedClaims,
     pub created_at: i64,
     pub expires_at: i64,
     pub family_expires_at: i64,
@@ -42,6 +45,8 @@ fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
         scope: r.get("scope")?,
         auth_time: r.get("auth_time")?,
         acr: r.get("acr")?,
+        claims: RequestedClaims::from_stored(r.get::<Option<String>>("claims")?.as_deref())
+            .map_err(|e| StoreError::Corrupt(format!("refresh claims: {e}")))?,
         created_at: r.get("created_at")?,
         expires_at: r.get("expires_at")?,
         family_expires_at: r.get("family_expires_at")?,
@@ -51,7 +56,7 @@ fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
 }
 
 const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, auth_time, \
-    acr, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at";
+    acr, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, claims";
 
 /// A rotatable token, at `$2` (now).
 const LIVE: &str = "rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
@@ -87,7 +92,7 @@ pub struct RefreshTokens<'a> {
 async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     query(&sql)
         .bind(token_hash)
@@ -105,6 +110,7 @@ async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(),
         .bind(t.family_expires_at)
         .bind(t.rotated_at)
         .bind(t.revoked_at)
+        .bind(t.claims.to_stored())
         .execute(on)
         .await?;
     Ok(())
@@ -174,7 +180,8 @@ impl<'a> RefreshTokens<'a> {
              WHERE token_hash = $1 AND client_id = $3 AND {LIVE} RETURNING {COLUMNS}), \
              successor AS (INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
              SELECT $4, $5, family_id, client_id, account_id, session_id, scope, auth_time, \
-             acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL \
+             acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL, \
+             claims \
              FROM old) \
              SELECT {COLUMNS}, {} FROM old",
             session_live("old")

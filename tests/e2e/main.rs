@@ -6,6 +6,7 @@ mod common;
 mod account;
 mod authorize_errors;
 mod backchannel;
+mod claims_parameter;
 mod cli;
 mod client_jwt;
 mod code_binding;

@@ -95,6 +95,7 @@ pub async fn exchange(
         acr: code.acr.clone(),
         amr: code.amr.clone(),
         nonce: code.nonce.clone(),
+        claims: code.claims.clone(),
         records_subject: true,
     };
     let refresh =

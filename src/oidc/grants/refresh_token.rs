@@ -96,6 +96,7 @@ pub async fn exchange(
         amr: row.amr.clone(),
         // OIDC Core section 12.2: no nonce in a refreshed ID token.
         nonce: None,
+        claims: row.claims.clone(),
         records_subject: false,
     };
     services
