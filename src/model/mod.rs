@@ -2,6 +2,7 @@
 //! people (`identity`): what each of them says to the others. Nothing here does I/O.
 
 mod assurance;
+pub mod attributes;
 mod claims;
 mod client;
 mod scopes;
@@ -9,6 +10,7 @@ mod session;
 mod verified;
 
 pub use assurance::Loa;
+pub use attributes::{AttributeRecord, Attributes};
 pub use claims::RequestedClaims;
 pub use client::{AuthMethod, Client, GrantType, SubjectType};
 pub use scopes::ScopeSet;

@@ -29,7 +29,16 @@ pub const PERSONAL: &[&str] = &[
     "name",
     "given_name",
     "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
     "birthdate",
+    "zoneinfo",
+    "locale",
     "updated_at",
     "account_kind",
     "email",
@@ -39,6 +48,8 @@ pub const PERSONAL: &[&str] = &[
     "address",
     "national_id",
     "national_id_verified",
+    "place_of_birth",
+    "nationalities",
     "tax_code",
 ];
 
@@ -56,17 +67,32 @@ pub fn of_scope(scope: &str) -> &'static [&'static str] {
     match scope {
         "profile" => &[
             "name",
-            "given_name",
             "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
             "birthdate",
-            "account_kind",
+            "zoneinfo",
+            "locale",
             "updated_at",
+            "account_kind",
         ],
         "email" => &["email", "email_verified"],
         "phone" => &["phone_number", "phone_number_verified"],
         "address" => &["address"],
         // The tax code by scope for enterprises only (a citizen's is asked by name).
-        "national_id" => &["national_id", "national_id_verified", "tax_code"],
+        "national_id" => &[
+            "national_id",
+            "national_id_verified",
+            "place_of_birth",
+            "nationalities",
+            "tax_code",
+        ],
         _ => &[],
     }
 }
@@ -79,32 +105,19 @@ pub fn given_by(scopes: &ScopeSet, claim: &str) -> bool {
 /// The account's value of a claim; `None` when the account lacks it (never invented,
 /// never `null`). A `_verified` flag exists only beside its value.
 pub fn value_of(account: &Account, claim: &str) -> Option<Value> {
-    let text = |v: &Option<String>| v.as_ref().map(|s| json!(s));
+    let flag_of = |of: &str| {
+        account
+            .attributes
+            .get(of)
+            .map(|record| json!(record.verified))
+    };
     match claim {
-        "name" => text(&account.name),
-        "given_name" => text(&account.given_name),
-        "family_name" => text(&account.family_name),
-        "birthdate" => text(&account.birthdate),
         "updated_at" => Some(json!(account.updated_at)),
         "account_kind" => Some(json!(account.kind.as_str())),
-        "email" => text(&account.email),
-        "email_verified" => account
-            .email
-            .as_ref()
-            .map(|_| json!(account.email_verified)),
-        "phone_number" => text(&account.phone),
-        "phone_number_verified" => account
-            .phone
-            .as_ref()
-            .map(|_| json!(account.phone_verified)),
-        "address" => account.address.as_ref().map(|a| json!(a)),
-        "national_id" => text(&account.national_id),
-        "national_id_verified" => account
-            .national_id
-            .as_ref()
-            .map(|_| json!(account.national_id_verified)),
-        "tax_code" => text(&account.tax_code),
-        _ => None,
+        "email_verified" => flag_of("email"),
+        "phone_number_verified" => flag_of("phone_number"),
+        "national_id_verified" => flag_of("national_id"),
+        _ => account.attributes.get(claim).map(|r| r.value.clone()),
     }
 }
 

@@ -68,24 +68,19 @@ pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet, named: &[Stri
 mod tests {
     use super::*;
     use crate::ids::AccountId;
+    use crate::model::Attributes;
     use crate::store::AccountKind;
 
     fn account() -> Account {
         Account {
             id: AccountId::new("a1"),
             kind: AccountKind::Citizen,
-            name: Some("Nguyen Van An".into()),
-            given_name: Some("An".into()),
-            family_name: Some("Nguyen".into()),
-            birthdate: None,
-            email: Some("an@example.vn".into()),
-            email_verified: true,
-            phone: None,
-            phone_verified: false,
-            national_id: Some("001099012345".into()),
-            national_id_verified: true,
-            tax_code: None,
-            address: None,
+            attributes: Attributes::default()
+                .with_entry("name", "Nguyen Van An", false, 5)
+                .with_entry("given_name", "An", false, 5)
+                .with_entry("family_name", "Nguyen", false, 5)
+                .with_entry("email", "an@example.vn", true, 5)
+                .with_entry("national_id", "001099012345", true, 5),
             updated_at: 5,
         }
     }

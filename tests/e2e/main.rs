@@ -4,6 +4,7 @@
 mod common;
 
 mod account;
+mod account_attributes;
 mod authorize_errors;
 mod backchannel;
 mod claims_parameter;
