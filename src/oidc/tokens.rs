@@ -18,8 +18,8 @@ use crate::config::TokenConfig;
 use crate::crypto::MasterKey;
 use crate::model::{Client, RequestedClaims};
 use crate::secret::Secret;
-use crate::store::RefreshToken;
 use crate::store::Store;
+use crate::store::{Account, RefreshToken};
 
 /// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +129,9 @@ pub struct UserGrant {
     pub nonce: Option<String>,
     /// The claims asked for by name (OIDC Core section 5.5) and allowed.
     pub claims: RequestedClaims,
+    /// The account, when the store returned it with the code or refresh token (it does
+    /// when `claims` names some): the ID token's claims need no read of their own.
+    pub account: Option<Box<Account>>,
     /// Whether issuing records the client's pairwise subject (a code exchange does; a
     /// refresh finds it recorded).
     pub records_subject: bool,
@@ -279,7 +282,9 @@ impl Issuer {
     }
 
     /// The claims asked for the ID token by name, with the account's values; absent
-    /// when the account lacks them. The account is read only when some were asked.
+    /// when the account lacks them. The account comes with the grant (read in the
+    /// statement that spent the code or rotated the refresh token); it is read here
+    /// only when it did not (a refresh within the grace period).
     async fn id_token_claims(
         &self,
         grant: &UserGrant,
@@ -290,9 +295,17 @@ impl Issuer {
         }
         // Deleting an account deletes its codes and refresh tokens; one gone in between
         // releases nothing.
-        if let Some(account) = self.store.accounts().get(&grant.account_id).await? {
+        let read;
+        let account = match &grant.account {
+            Some(account) => Some(&**account),
+            None => {
+                read = self.store.accounts().get(&grant.account_id).await?;
+                read.as_ref()
+            }
+        };
+        if let Some(account) = account {
             super::claims::release(
-                &account,
+                account,
                 &ScopeSet::default(),
                 &grant.claims.id_token,
                 &mut out,

@@ -99,6 +99,36 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
 
 const ACCOUNT_COLUMNS: &str = "id, kind, attributes, updated_at";
 
+/// Columns that a statement about a code or a refresh token (`row`, its table or CTE)
+/// returns beside it: its account's, when the row names claims to release (`claims`
+/// is not NULL), so that the token endpoint reads no account of its own. Each is one
+/// primary-key lookup; NULL when nothing is asked or the account is gone.
+pub(super) fn account_beside(row: &str) -> String {
+    let of = |column: &str| {
+        format!(
+            "CASE WHEN {row}.claims IS NULL THEN NULL ELSE \
+             (SELECT {column} FROM accounts WHERE accounts.id = {row}.account_id) END \
+             AS account_{column}"
+        )
+    };
+    [of("kind"), of("attributes"), of("updated_at")].join(", ")
+}
+
+/// The account [`account_beside`] returned, if any.
+pub(super) fn account_returned(r: &Row, id: &AccountId) -> Result<Option<Account>, StoreError> {
+    let Some(kind) = r.get::<Option<String>>("account_kind")? else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        id: id.clone(),
+        kind: AccountKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
+        attributes: Attributes::from_stored(&r.get::<String>("account_attributes")?)
+            .map_err(|e| StoreError::Corrupt(format!("account attributes: {e}")))?,
+        updated_at: r.get("account_updated_at")?,
+    }))
+}
+
 pub struct Accounts<'a> {
     db: &'a Db,
 }

@@ -2,6 +2,7 @@
 
 use super::db::{Db, Row, query};
 
+use super::accounts::{Account, account_beside, account_returned};
 use super::session_clients::{RECORD, SessionPortal};
 use super::sessions::session_live;
 use super::{StoreError, from_json_list, to_json_list};
@@ -57,6 +58,9 @@ pub enum ConsumeOutcome {
     Consumed {
         code: Box<AuthorizationCode>,
         session_live: bool,
+        /// The code's account, read in the same statement, when the code names claims
+        /// to release.
+        account: Option<Box<Account>>,
     },
     /// The code was spent before: a replay. The grant it belonged to is returned so the
     /// tokens issued from it can be revoked.
@@ -178,9 +182,10 @@ impl<'a> Codes<'a> {
              WHERE code_hash = $1 AND client_id = $3 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
              scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, claims, \
-             {}",
+             {}, {}",
             // `now` stays $2: `session_live` reads it there.
-            session_live("authorization_codes")
+            session_live("authorization_codes"),
+            account_beside("authorization_codes"),
         );
         let row = query(&sql)
             .bind(code_hash)
@@ -189,8 +194,10 @@ impl<'a> Codes<'a> {
             .fetch_optional(self.db.write())
             .await?;
         if let Some(row) = row {
+            let code = code_from(&row)?;
             return Ok(ConsumeOutcome::Consumed {
-                code: Box::new(code_from(&row)?),
+                account: account_returned(&row, &code.account_id)?.map(Box::new),
+                code: Box::new(code),
                 session_live: row.get("session_live")?,
             });
         }

@@ -1,6 +1,7 @@
 //! Refresh tokens: stored only as SHA-256, rotated on every use, grouped in families
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
+use super::accounts::{Account, account_beside, account_returned};
 use super::db::{Db, On, Row, query};
 use super::sessions::session_live;
 
@@ -77,6 +78,9 @@ pub enum Rotation {
     Rotated {
         old: Box<RefreshToken>,
         session_live: bool,
+        /// The token's account, read in the same statement, when the family names
+        /// claims to release.
+        account: Option<Box<Account>>,
     },
     /// The token was live but the caller's `accept` refused it: nothing changed.
     Refused,
@@ -183,8 +187,9 @@ impl<'a> RefreshTokens<'a> {
              acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL, \
              claims \
              FROM old) \
-             SELECT {COLUMNS}, {} FROM old",
-            session_live("old")
+             SELECT {COLUMNS}, {}, {} FROM old",
+            session_live("old"),
+            account_beside("old"),
         );
         let row = query(&sql)
             .bind(token_hash)
@@ -196,8 +201,10 @@ impl<'a> RefreshTokens<'a> {
             .fetch_optional(self.db.write())
             .await?;
         row.map(|row| {
+            let old = token_from(&row)?;
             Ok(Rotation::Rotated {
-                old: Box::new(token_from(&row)?),
+                account: account_returned(&row, &old.account_id)?.map(Box::new),
+                old: Box::new(old),
                 session_live: row.get("session_live")?,
             })
         })
@@ -216,8 +223,9 @@ impl<'a> RefreshTokens<'a> {
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
              WHERE token_hash = $1 AND client_id = $3 AND {LIVE} \
-             RETURNING {COLUMNS}, {}",
-            session_live("refresh_tokens")
+             RETURNING {COLUMNS}, {}, {}",
+            session_live("refresh_tokens"),
+            account_beside("refresh_tokens"),
         );
         let rotated = query(&sql)
             .bind(token_hash)
@@ -247,6 +255,7 @@ impl<'a> RefreshTokens<'a> {
         insert_on(tx.on(), &next, successor.token_hash).await?;
         tx.commit().await?;
         Ok(Some(Rotation::Rotated {
+            account: account_returned(&row, &old.account_id)?.map(Box::new),
             old: Box::new(old),
             session_live: row.get("session_live")?,
         }))
