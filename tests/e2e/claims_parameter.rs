@@ -49,6 +49,20 @@ async fn oidc_5_5_an_essential_userinfo_claim_is_released_with_openid_alone_afte
         &[("scope", "openid"), ("claims", asked), ("ui_locales", "vi")],
     );
     let login = browser.follow(&url).await;
+    // The pending request stores the parameter as read: the unknown claim is not kept.
+    let id = login.trim_start_matches("/login?request=");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    );
+    let mut db = SideDoor::open(server.database_url()).await;
+    let sql = |like: &str| {
+        format!(
+            "SELECT COUNT(*) FROM pending_authorizations WHERE id = '{id}' AND request LIKE '%{like}%'"
+        )
+    };
+    assert_eq!(db.count(&sql("national_id")).await, 1);
+    assert_eq!(db.count(&sql("shoe_size")).await, 0);
     let r = browser.submit_login(&login, "mai", PASSWORD).await;
     let consent = location(r.headers()).unwrap();
     assert!(consent.starts_with("/consent?request="), "{consent}");
