@@ -34,6 +34,7 @@ fn claims() -> AccessTokenClaims {
         acr: Some("urn:portico:loa:2".into()),
         amr: Some(vec!["pwd".into()]),
         sid: Some("nMaI9YSUKnw_BQvEDEJytQcB".into()),
+        userinfo_claims: Vec::new(),
     }
 }
 

@@ -1,7 +1,6 @@
 //! The `portico` command line (DESIGN.md, "CLI"). Every command reads the same
 //! configuration as `serve`.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,13 +9,16 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+mod account;
+
+use account::{AccountAdd, account_add};
+
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::crypto::SigningAlg;
 use crate::oidc::registration::{ClientRegistration, register};
-use crate::secret::Secret;
-use crate::store::{AccountKind, AuthMethod, GrantType, NewAccount, Store, SubjectType};
+use crate::store::{AuthMethod, GrantType, Store, SubjectType};
 
 #[derive(Parser)]
 #[command(
@@ -161,39 +163,7 @@ struct ClientAdd {
 #[derive(Subcommand)]
 enum AccountCommand {
     /// Create a local account with a password read from standard input.
-    Add(AccountAdd),
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-#[value(rename_all = "snake_case")]
-enum KindArg {
-    Citizen,
-    Enterprise,
-    Official,
-}
-
-#[derive(clap::Args)]
-struct AccountAdd {
-    #[arg(long)]
-    username: String,
-    /// Read the password from standard input (the only way: never on the command line).
-    #[arg(long, required = true)]
-    password_stdin: bool,
-    #[arg(long, value_enum, default_value = "citizen")]
-    kind: KindArg,
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long)]
-    email: Option<String>,
-    #[arg(long)]
-    phone: Option<String>,
-    /// A national identifier verified by the operator.
-    #[arg(long)]
-    national_id: Option<String>,
-    #[arg(long)]
-    tax_code: Option<String>,
-    #[arg(long)]
-    json: bool,
+    Add(Box<AccountAdd>),
 }
 
 #[derive(Subcommand)]
@@ -268,7 +238,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(c, config).await,
-        Command::Account(AccountCommand::Add(a)) => account_add(a, config).await,
+        Command::Account(AccountCommand::Add(a)) => account_add(*a, config).await,
         Command::Keys(KeysCommand::Rotate) => {
             let provider = App::start(config, Arc::new(SystemClock)).await?;
             let rotated = crate::app::rotate_keys(
@@ -439,62 +409,6 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         if let Some(s) = &secret {
             println!("client_secret: {} (shown once; store it now)", s.expose());
         }
-    }
-    Ok(())
-}
-
-async fn account_add(a: AccountAdd, config: Config) -> anyhow::Result<()> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .context("reading the password from standard input")?;
-    let password = Secret::new(password.trim_end_matches(['\n', '\r']));
-    if password.expose().chars().count() < 12 {
-        bail!("the password must have at least 12 characters");
-    }
-    let provider = App::start(config, Arc::new(SystemClock)).await?;
-    if provider
-        .store
-        .accounts()
-        .username_exists(&a.username)
-        .await?
-    {
-        bail!("username `{}` is taken", a.username);
-    }
-    let hash = provider.passwords.hash(&password).await?;
-    let kind = match a.kind {
-        KindArg::Citizen => AccountKind::Citizen,
-        KindArg::Enterprise => AccountKind::Enterprise,
-        KindArg::Official => AccountKind::Official,
-    };
-    let new = NewAccount {
-        kind: Some(kind),
-        name: a.name,
-        email: a.email,
-        phone: a.phone,
-        national_id_verified: a.national_id.is_some(),
-        national_id: a.national_id,
-        tax_code: a.tax_code,
-        ..NewAccount::default()
-    };
-    let source = provider
-        .config
-        .sources
-        .iter()
-        .find(|s| matches!(s.kind, crate::config::SourceKindConfig::Password(_)))
-        .context("no password source is configured ([[sources]] with kind = \"password\")")?;
-    let id = provider
-        .store
-        .accounts()
-        .create_with_password(&new, &source.id, &a.username, &hash, provider.now())
-        .await?;
-    if a.json {
-        println!(
-            "{}",
-            json!({"account_id": id, "username": a.username, "kind": kind.as_str()})
-        );
-    } else {
-        println!("created {} account `{}` ({id})", kind.as_str(), a.username);
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 use crate::app::App;
 use crate::crypto::{SigningAlg, sha256_b64url};
 use crate::ids::ClientId;
+use crate::model::attributes::OPERATOR;
+use crate::model::{AttributeRecord, Attributes};
 use crate::secret::Secret;
 use crate::store::{
     AccountKind, Address, AuthMethod, Client, GrantType, NewAccount, StoreError, SubjectType,
@@ -96,25 +98,43 @@ fn demo_account(i: usize, kind: AccountKind) -> NewAccount {
         AccountKind::Enterprise => ("Tran Thi Binh (legal representative)", "Binh", "Tran"),
         AccountKind::Official => ("Le Van Cuong", "Cuong", "Le"),
     };
+    let mut attributes = Attributes::default();
+    let mut put = |claim: &str, value: serde_json::Value, verified: bool| {
+        attributes.set(
+            claim,
+            AttributeRecord {
+                value,
+                verified,
+                source: OPERATOR.into(),
+                loa: None,
+                at: 0,
+            },
+        );
+    };
+    put("name", name.into(), false);
+    put("given_name", given.into(), false);
+    put("family_name", family.into(), false);
+    put("birthdate", format!("198{i}-0{}-1{i}", i + 1).into(), false);
+    put(
+        "email",
+        format!("{}@example.gov", kind.as_str()).into(),
+        true,
+    );
+    put("phone_number", format!("+8491234567{i}").into(), true);
+    put("national_id", format!("00109901234{i}").into(), true);
+    if kind == AccountKind::Enterprise {
+        put("tax_code", "0101234567".into(), false);
+    }
+    let address = Address {
+        formatted: Some("1 Demo Street, Hanoi".into()),
+        locality: Some("Hanoi".into()),
+        country: Some("VN".into()),
+        ..Address::default()
+    };
+    put("address", serde_json::json!(address), false);
     NewAccount {
         kind: Some(kind),
-        name: Some(name.into()),
-        given_name: Some(given.into()),
-        family_name: Some(family.into()),
-        birthdate: Some(format!("198{i}-0{}-1{i}", i + 1)),
-        email: Some(format!("{}@example.gov", kind.as_str())),
-        email_verified: true,
-        phone: Some(format!("+8491234567{i}")),
-        phone_verified: true,
-        national_id: Some(format!("00109901234{i}")),
-        national_id_verified: true,
-        tax_code: (kind == AccountKind::Enterprise).then(|| "0101234567".into()),
-        address: Some(Address {
-            formatted: Some("1 Demo Street, Hanoi".into()),
-            locality: Some("Hanoi".into()),
-            country: Some("VN".into()),
-            ..Address::default()
-        }),
+        attributes,
     }
 }
 

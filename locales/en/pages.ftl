@@ -26,6 +26,7 @@ consent-lead = { $portal } asks to:
 consent-allow = Allow
 consent-deny = Deny
 consent-note = You can withdraw this later from your account page.
+consent-claims-lead = It also asks for these details by name:
 
 ## Account
 

@@ -27,6 +27,7 @@ consent-lead = { $portal } đề nghị được:
 consent-allow = Đồng ý
 consent-deny = Từ chối
 consent-note = Bạn có thể rút lại sự đồng ý này tại trang tài khoản của mình.
+consent-claims-lead = Cổng dịch vụ cũng đề nghị được xem riêng các thông tin sau:
 
 ## Tài khoản
 

@@ -84,7 +84,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
         AccountPage {
             lang,
             here,
-            name: account.name.as_deref(),
+            name: account.text("name"),
             kind: account.kind,
             csrf: &csrf,
             sessions: rows,

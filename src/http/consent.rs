@@ -65,6 +65,11 @@ pub async fn page(
                         .iter()
                         .map(|s| pages::describe_scope(lang, s))
                         .collect(),
+                    claims: view
+                        .claims
+                        .iter()
+                        .map(|c| pages::describe_claim(lang, c))
+                        .collect(),
                 },
                 Some(&view.redirect_origin),
             )

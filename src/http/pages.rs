@@ -77,6 +77,8 @@ pub struct ConsentPage<'a> {
     pub request_id: &'a str,
     pub csrf: &'a str,
     pub scopes: Vec<String>,
+    /// The claims asked for by name beyond the scopes, described.
+    pub claims: Vec<String>,
 }
 
 impl ConsentPage<'_> {
@@ -252,6 +254,38 @@ pub fn describe_scope(lang: Lang, scope: &str) -> String {
         "national_id" => i18n::t(lang, "scope-national-id"),
         "offline_access" => i18n::t(lang, "scope-offline-access"),
         _ => i18n::t(lang, "scope-other"),
+    }
+}
+
+/// What a claim asked for by name (OIDC Core section 5.5) shows the portal.
+pub fn describe_claim(lang: Lang, claim: &str) -> String {
+    match claim {
+        "name" => i18n::t(lang, "claim-name"),
+        "given_name" => i18n::t(lang, "claim-given-name"),
+        "family_name" => i18n::t(lang, "claim-family-name"),
+        "middle_name" => i18n::t(lang, "claim-middle-name"),
+        "nickname" => i18n::t(lang, "claim-nickname"),
+        "preferred_username" => i18n::t(lang, "claim-preferred-username"),
+        "profile" => i18n::t(lang, "claim-profile"),
+        "picture" => i18n::t(lang, "claim-picture"),
+        "website" => i18n::t(lang, "claim-website"),
+        "gender" => i18n::t(lang, "claim-gender"),
+        "zoneinfo" => i18n::t(lang, "claim-zoneinfo"),
+        "locale" => i18n::t(lang, "claim-locale"),
+        "place_of_birth" => i18n::t(lang, "claim-place-of-birth"),
+        "nationalities" => i18n::t(lang, "claim-nationalities"),
+        "birthdate" => i18n::t(lang, "claim-birthdate"),
+        "updated_at" => i18n::t(lang, "claim-updated-at"),
+        "account_kind" => i18n::t(lang, "claim-account-kind"),
+        "email" => i18n::t(lang, "claim-email"),
+        "email_verified" => i18n::t(lang, "claim-email-verified"),
+        "phone_number" => i18n::t(lang, "claim-phone-number"),
+        "phone_number_verified" => i18n::t(lang, "claim-phone-number-verified"),
+        "address" => i18n::t(lang, "claim-address"),
+        "national_id" => i18n::t(lang, "claim-national-id"),
+        "national_id_verified" => i18n::t(lang, "claim-national-id-verified"),
+        "tax_code" => i18n::t(lang, "claim-tax-code"),
+        _ => i18n::t(lang, "claim-other"),
     }
 }
 

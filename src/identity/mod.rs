@@ -5,7 +5,8 @@ pub mod consent;
 
 use crate::ids::SessionId;
 use crate::model::Session;
-use crate::model::{Loa, VerifiedIdentity};
+use crate::model::attributes;
+use crate::model::{AttributeRecord, Attributes, Loa, VerifiedIdentity};
 use crate::secret::Secret;
 use crate::sources::LinkPolicy;
 use crate::store::{AccountKind, NewAccount, Resolution, Resolved, Store, StoreError};
@@ -23,32 +24,43 @@ pub enum IdentityError {
     Store(#[from] StoreError),
 }
 
-/// The account a new login would get from what the source asserted.
-fn new_account(verified: &VerifiedIdentity) -> NewAccount {
-    let value = |claim: &str| verified.attribute(claim).map(|a| a.value.clone());
-    let checked = |claim: &str| verified.attribute(claim).is_some_and(|a| a.verified);
-    NewAccount {
-        kind: Some(AccountKind::Citizen),
-        name: value("name"),
-        given_name: value("given_name"),
-        family_name: value("family_name"),
-        birthdate: value("birthdate"),
-        email: value("email"),
-        email_verified: checked("email"),
-        phone: value("phone_number"),
-        phone_verified: checked("phone_number"),
-        // Only a verified national id is recorded: it is what links logins later.
-        national_id: verified.verified("national_id").map(str::to_owned),
-        national_id_verified: verified.verified("national_id").is_some(),
-        tax_code: value("tax_code"),
-        address: None,
+/// A login's attributes as an account records them: each claim an account holds (see
+/// `model::attributes::CLAIMS`; others are dropped, and so is a string of the wrong
+/// form), with the source, its level and the time. Only a verified national id is
+/// recorded: it is what links logins later.
+fn offered(verified: &VerifiedIdentity, now: i64) -> Attributes {
+    let mut out = Attributes::default();
+    for a in &verified.attributes {
+        if a.claim == "national_id" && !a.verified {
+            continue;
+        }
+        let Some(value) = attributes::stored_value(&a.claim, &a.value) else {
+            continue;
+        };
+        if value.is_string() && attributes::check(&a.claim, &a.value).is_err() {
+            continue;
+        }
+        out.set(
+            &a.claim,
+            AttributeRecord {
+                value,
+                verified: a.verified,
+                source: verified.source_id.clone(),
+                loa: Some(verified.loa),
+                at: now,
+            },
+        );
     }
+    out
 }
 
 /// The account a verified login belongs to, in one transaction: the account that has
 /// the login; else, for a source trusted for linking at [`LINK_MIN_LOA`] or above, the
 /// account with the same verified national id; else a new account, when the source
 /// may create one. Audited (`login_identity_found`, `..._linked`, `login_account_created`).
+/// In the same transaction the account takes the login's attributes by the rule of
+/// `model::attributes::replaces` (a new account takes them all), each change audited
+/// as `account_attribute_changed` with the claim and the source, never the value.
 pub async fn resolve_account(
     store: &Store,
     verified: &VerifiedIdentity,
@@ -58,7 +70,11 @@ pub async fn resolve_account(
     let link_by_national_id = verified
         .verified("national_id")
         .filter(|_| policy.trusted_for_linking && verified.loa >= LINK_MIN_LOA);
-    let new = policy.creates_accounts.then(|| new_account(verified));
+    let offered = offered(verified, now);
+    let new = policy.creates_accounts.then(|| NewAccount {
+        kind: Some(AccountKind::Citizen),
+        attributes: offered.clone(),
+    });
     store
         .identities()
         .resolve(
@@ -67,6 +83,7 @@ pub async fn resolve_account(
                 subject: &verified.subject,
                 link_by_national_id,
                 create: new.as_ref(),
+                offered: &offered,
             },
             now,
         )

@@ -2,12 +2,16 @@
 //! people (`identity`): what each of them says to the others. Nothing here does I/O.
 
 mod assurance;
+pub mod attributes;
+mod claims;
 mod client;
 mod scopes;
 mod session;
 mod verified;
 
 pub use assurance::Loa;
+pub use attributes::{AttributeRecord, Attributes};
+pub use claims::RequestedClaims;
 pub use client::{AuthMethod, Client, GrantType, SubjectType};
 pub use scopes::ScopeSet;
 pub use session::Session;

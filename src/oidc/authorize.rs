@@ -18,6 +18,9 @@ use crate::config::{OAuthConfig, PkceRequirement};
 use crate::model::Loa;
 use crate::model::{Client, GrantType, Session};
 
+mod claims_request;
+pub use claims_request::{ClaimRequest, ClaimsRequest, MAX_CLAIMS};
+
 const MAX_STATE: usize = 2048;
 const MAX_NONCE: usize = 512;
 const MAX_HINT: usize = 256;
@@ -52,6 +55,7 @@ pub const PARAMETERS: &[&str] = &[
     "ui_locales",
     "id_token_hint",
     "acr_values",
+    "claims",
 ];
 
 /// The origin a registered redirect URI leads the browser to, as a CSP source
@@ -156,6 +160,9 @@ pub struct AuthorizationRequest {
     pub min_loa: Option<Loa>,
     /// An ID token naming who the client expects to be logged in.
     pub id_token_hint: Option<String>,
+    /// The `claims` parameter (OIDC Core section 5.5), its `acr` already folded into
+    /// `acr_values` and `min_loa`.
+    pub claims: ClaimsRequest,
 }
 
 /// The query or form parameters of a request, with repeated names remembered: RFC 6749
@@ -229,6 +236,16 @@ impl Params {
                     .sum::<usize>()
             })
             .sum()
+    }
+
+    /// The same parameters with `name` set to `value` (or removed): a pending request
+    /// stores the `claims` it read in their normal form, not as sent.
+    pub fn replaced(mut self, name: &str, value: Option<String>) -> Params {
+        match value {
+            Some(v) => self.values.insert(name.to_owned(), vec![v]),
+            None => self.values.remove(name),
+        };
+        self
     }
 
     pub fn client_id(&self) -> Result<&str, OAuthError> {
@@ -306,6 +323,7 @@ impl AuthorizationRequest {
         too_long("acr_values", MAX_ACR_VALUES)?;
         too_long("ui_locales", MAX_UI_LOCALES)?;
         too_long("prompt", MAX_PROMPT)?;
+        too_long("claims", MAX_CLAIMS)?;
         if params.get("request")?.is_some() {
             return Err(OAuthError::new(
                 ErrorCode::RequestNotSupported,
@@ -379,6 +397,11 @@ impl AuthorizationRequest {
             })
             .unwrap_or_default();
         let id_token_hint = params.get("id_token_hint")?;
+        let claims = params
+            .get("claims")?
+            .map(ClaimsRequest::parse)
+            .transpose()?
+            .unwrap_or_default();
         let acr_values: Vec<String> = params
             .get("acr_values")?
             .map(|v| {
@@ -389,7 +412,7 @@ impl AuthorizationRequest {
                     .collect()
             })
             .unwrap_or_default();
-        let min_loa = acr_values.iter().filter_map(|v| Loa::from_acr(v)).min();
+        let (acr_values, min_loa) = claims_request::acr_requirement(acr_values, &claims)?;
         Ok(AuthorizationRequest {
             client_id: client.client_id.to_string(),
             target,
@@ -403,6 +426,7 @@ impl AuthorizationRequest {
             acr_values,
             min_loa,
             id_token_hint: id_token_hint.map(str::to_owned),
+            claims,
         })
     }
 }

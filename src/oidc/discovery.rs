@@ -10,6 +10,16 @@ const ASSERTION_ALGS: [&str; 8] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
 ];
 
+/// Every claim Portico can release: about the authentication, and about the person.
+fn claims_supported() -> Vec<&'static str> {
+    super::claims::PROTOCOL
+        .iter()
+        .chain(super::claims::PERSONAL)
+        .copied()
+        .filter(|c| *c != "at_hash")
+        .collect()
+}
+
 pub fn document(config: &Config) -> Value {
     let issuer = config.issuer.as_str().trim_end_matches('/');
     let mut loas: Vec<crate::model::Loa> = config.sources.iter().map(|s| s.loa).collect();
@@ -43,14 +53,9 @@ pub fn document(config: &Config) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": loas.into_iter().map(crate::model::Loa::acr).collect::<Vec<_>>(),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-            "name", "given_name", "family_name", "birthdate", "updated_at", "account_kind",
-            "email", "email_verified", "phone_number", "phone_number_verified", "address",
-            "national_id", "national_id_verified", "tax_code"
-        ],
+        "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

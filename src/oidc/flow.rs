@@ -75,6 +75,10 @@ pub struct LoginRequirements {
     pub prompt: super::authorize::Prompt,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+    /// The claims the `claims` parameter marks essential, in either member (OIDC Core
+    /// section 5.5.1), sorted. An essential `acr` is already in `min_loa` and
+    /// `acr_values`; the others are for `login` to prefer a source that asserts them.
+    pub essential_claims: Vec<String>,
     /// Not a requirement but where the login leads: the origin of the redirect URI,
     /// which the login pages' forms must be allowed to reach (CSP `form-action`).
     pub redirect_origin: Option<String>,
@@ -94,6 +98,8 @@ pub struct ConsentView {
     pub pending_id: PendingId,
     pub client_name: String,
     pub scopes: Vec<String>,
+    /// The claims asked for by name beyond what the scopes give (OIDC Core section 5.5).
+    pub claims: Vec<String>,
     pub ui_locales: Vec<String>,
     /// The origin of the redirect URI, which the consent form leads to.
     pub redirect_origin: String,
@@ -135,6 +141,21 @@ fn level_reachable(flow: &FlowServices<'_>, req: &AuthorizationRequest) -> bool 
         .is_none_or(|min| flow.max_loa.is_some_and(|max| max >= min))
 }
 
+/// The claims asked for by name that the request's scopes do not give: each needs the
+/// person's consent as a scope does.
+fn claims_to_consent(req: &AuthorizationRequest) -> Vec<String> {
+    let asked = req.claims.requested();
+    let mut names: Vec<String> = asked
+        .id_token
+        .into_iter()
+        .chain(asked.userinfo)
+        .filter(|c| !super::claims::given_by(&req.scopes, c))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 async fn consent_given(
     flow: &FlowServices<'_>,
     client: &Client,
@@ -147,8 +168,24 @@ async fn consent_given(
             &session.account_id,
             &client.client_id,
             &req.scopes,
+            &claims_to_consent(req),
         )
         .await?)
+}
+
+/// Whether the session's person is not the one a `claims` request names as the ID
+/// token's `sub` (OIDC Core section 5.5.1): their session does not count, and a login
+/// as someone else is refused.
+fn other_subject(
+    flow: &FlowServices<'_>,
+    client: &Client,
+    req: &AuthorizationRequest,
+    session: &Session,
+) -> bool {
+    req.claims.id_token_sub().is_some_and(|wanted| {
+        let sub = flow.issuer.subject_for(client, &session.account_id);
+        !crate::crypto::constant_time_eq(sub.as_bytes(), wanted.as_bytes())
+    })
 }
 
 /// `/authorize`: validate, then log in, ask consent, or issue a code at once.
@@ -179,8 +216,10 @@ pub async fn authorize(
         _ => false,
     };
     // OIDC Core section 3.1.2.1: a session of someone other than the hinted person does
-    // not count (prompt=none then answers login_required).
-    let session_ok = req.session_suffices(session, now) && !hinted_other;
+    // not count (prompt=none then answers login_required), nor, by section 5.5.1, one
+    // of someone other than the `sub` the `claims` parameter names.
+    let asked_other = session.is_some_and(|s| other_subject(flow, &client, &req, s));
+    let session_ok = req.session_suffices(session, now) && !hinted_other && !asked_other;
     let consented = match (session_ok, session) {
         (true, Some(s)) => consent_given(flow, &client, s, &req)
             .await
@@ -190,8 +229,11 @@ pub async fn authorize(
     let decision = req.decide(session_ok, consented).map_err(redirect)?;
     let pending = |session| PendingAuthorization {
         id: PendingId::generate(),
+        // `claims` as read, not as sent: what Portico ignores is not stored.
         request: serde_json::to_string(&StoredRequest {
-            params: params.authorization_only(),
+            params: params
+                .authorization_only()
+                .replaced("claims", req.claims.to_json()),
         })
         .expect("parameters serialise"),
         browser_binding: browser_binding.to_owned(),
@@ -308,6 +350,7 @@ pub async fn login_context(
             prompt: req.prompt,
             login_hint: req.login_hint,
             ui_locales: req.ui_locales,
+            essential_claims: req.claims.essential(),
             redirect_origin: Some(req.target.origin()),
         },
     })
@@ -331,6 +374,19 @@ pub async fn finish_login(
         let error = OAuthError::new(
             ErrorCode::UnmetAuthenticationRequirements,
             "the login does not reach the requested level of assurance",
+        );
+        return Ok(Step::Redirect(
+            req.target.with_error(&error, flow.issuer.url()),
+        ));
+    }
+    // OIDC Core section 5.5.1: no ID token or access token for anyone but the `sub`
+    // asked, even one who has just logged in. RFC 6749 section 4.1.2.1's
+    // `access_denied`: the server refuses this request for this person.
+    if other_subject(flow, &client, &req, session) {
+        flow.store.pending().take(&pending.id, now).await?;
+        let error = OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the person who logged in is not the `sub` the claims parameter asked for",
         );
         return Ok(Step::Redirect(
             req.target.with_error(&error, flow.issuer.url()),
@@ -379,6 +435,7 @@ pub async fn consent_view(
         pending_id: id.clone(),
         client_name: client.name,
         scopes: req.scopes.iter().map(str::to_owned).collect(),
+        claims: claims_to_consent(&req),
         ui_locales: req.ui_locales,
         redirect_origin: req.target.origin(),
     })
@@ -407,6 +464,7 @@ pub async fn consent(
         &session.account_id,
         &client.client_id,
         &req.scopes,
+        &claims_to_consent(&req),
         now,
     )
     .await?;
@@ -470,6 +528,7 @@ async fn write_code(
         auth_time: session.auth_time,
         acr: session.acr.clone(),
         amr: session.amr.clone(),
+        claims: req.claims.requested(),
         created_at: now,
         expires_at: now + flow.issuer.ttl().code_ttl.as_secs() as i64,
     };

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use super::keys::Keys;
 use crate::config::TokenConfig;
 use crate::crypto::MasterKey;
-use crate::model::Client;
+use crate::model::{Client, RequestedClaims};
 use crate::secret::Secret;
-use crate::store::RefreshToken;
 use crate::store::Store;
+use crate::store::{Account, RefreshToken};
 
 /// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,10 @@ pub struct AccessTokenClaims {
     pub amr: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// A private claim (RFC 7519 section 4.3): the claims the person allowed by name for
+    /// UserInfo (OIDC Core section 5.5), so UserInfo releases them without a read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +99,9 @@ struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<&'a str>,
     at_hash: String,
+    /// The claims asked for the ID token by name, with the account's values.
+    #[serde(flatten)]
+    requested: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +127,11 @@ pub struct UserGrant {
     pub acr: String,
     pub amr: Vec<String>,
     pub nonce: Option<String>,
+    /// The claims asked for by name (OIDC Core section 5.5) and allowed.
+    pub claims: RequestedClaims,
+    /// The account, when the store returned it with the code or refresh token (it does
+    /// when `claims` names some): the ID token's claims need no read of their own.
+    pub account: Option<Box<Account>>,
     /// Whether issuing records the client's pairwise subject (a code exchange does; a
     /// refresh finds it recorded).
     pub records_subject: bool,
@@ -232,9 +244,11 @@ impl Issuer {
             acr: Some(grant.acr.clone()),
             amr: Some(grant.amr.clone()),
             sid: sid.clone(),
+            userinfo_claims: grant.claims.userinfo.clone(),
         };
         let access_token = self.sign_access_token(&claims, now)?;
         let id_token = if at_scope.contains("openid") {
+            let requested = self.id_token_claims(grant).await?;
             let id_claims = IdTokenClaims {
                 iss: issuer,
                 sub: &sub,
@@ -247,6 +261,7 @@ impl Issuer {
                 amr: &grant.amr,
                 sid: sid.as_deref(),
                 at_hash: at_hash(&access_token, client.id_token_alg),
+                requested,
             };
             Some(
                 self.keys
@@ -264,6 +279,39 @@ impl Issuer {
             id_token,
             scope: at_scope.to_string(),
         })
+    }
+
+    /// The claims asked for the ID token by name, with the account's values; absent
+    /// when the account lacks them. The account comes with the grant (read in the
+    /// statement that spent the code or rotated the refresh token); it is read here
+    /// only when it did not (a refresh within the grace period).
+    async fn id_token_claims(
+        &self,
+        grant: &UserGrant,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
+        let mut out = serde_json::Map::new();
+        if grant.claims.id_token.is_empty() {
+            return Ok(out);
+        }
+        // Deleting an account deletes its codes and refresh tokens; one gone in between
+        // releases nothing.
+        let read;
+        let account = match &grant.account {
+            Some(account) => Some(&**account),
+            None => {
+                read = self.store.accounts().get(&grant.account_id).await?;
+                read.as_ref()
+            }
+        };
+        if let Some(account) = account {
+            super::claims::release(
+                account,
+                &ScopeSet::default(),
+                &grant.claims.id_token,
+                &mut out,
+            );
+        }
+        Ok(out)
     }
 
     /// Starts a refresh token family for a grant; answers the token.
@@ -286,6 +334,7 @@ impl Issuer {
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
             amr: grant.amr.clone(),
+            claims: grant.claims.clone(),
             created_at: now,
             expires_at: (now + tokens.refresh_idle_ttl.as_secs() as i64).min(family_expires_at),
             family_expires_at,

@@ -7,7 +7,7 @@ use super::clients::ClientCache;
 use super::error::{ErrorCode, OAuthError};
 use super::revocation::{self, AccessTokens};
 use super::scopes::ScopeSet;
-use crate::store::{Account, AccountForToken, AccountKind, Store};
+use crate::store::{Account, AccountForToken, Store};
 
 pub async fn userinfo(
     tokens: &AccessTokens,
@@ -47,50 +47,20 @@ pub async fn userinfo(
     let AccountForToken::Found(account) = found else {
         return Err(OAuthError::invalid_token("the account no longer exists"));
     };
-    Ok(claims_for(&account, &claims.sub, &scopes))
+    Ok(claims_for(
+        &account,
+        &claims.sub,
+        &scopes,
+        &claims.userinfo_claims,
+    ))
 }
 
-/// The claims each scope releases, and nothing else (data minimisation).
-pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet) -> Value {
+/// The claims each scope releases and those the person allowed by name, and nothing
+/// else (data minimisation).
+pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet, named: &[String]) -> Value {
     let mut out = Map::new();
     out.insert("sub".into(), json!(sub));
-    let mut put = |name: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            out.insert(name.to_owned(), v);
-        }
-    };
-    let text = |v: &Option<String>| v.as_ref().map(|s| json!(s));
-    if scopes.contains("profile") {
-        put("name", text(&account.name));
-        put("given_name", text(&account.given_name));
-        put("family_name", text(&account.family_name));
-        put("birthdate", text(&account.birthdate));
-        put("account_kind", Some(json!(account.kind.as_str())));
-        put("updated_at", Some(json!(account.updated_at)));
-    }
-    if scopes.contains("email") && account.email.is_some() {
-        put("email", text(&account.email));
-        put("email_verified", Some(json!(account.email_verified)));
-    }
-    if scopes.contains("phone") && account.phone.is_some() {
-        put("phone_number", text(&account.phone));
-        put("phone_number_verified", Some(json!(account.phone_verified)));
-    }
-    if scopes.contains("address") {
-        put("address", account.address.as_ref().map(|a| json!(a)));
-    }
-    if scopes.contains("national_id") {
-        if account.national_id.is_some() {
-            put("national_id", text(&account.national_id));
-            put(
-                "national_id_verified",
-                Some(json!(account.national_id_verified)),
-            );
-        }
-        if account.kind == AccountKind::Enterprise {
-            put("tax_code", text(&account.tax_code));
-        }
-    }
+    super::claims::release(account, scopes, named, &mut out);
     Value::Object(out)
 }
 
@@ -98,39 +68,49 @@ pub fn claims_for(account: &Account, sub: &str, scopes: &ScopeSet) -> Value {
 mod tests {
     use super::*;
     use crate::ids::AccountId;
+    use crate::model::Attributes;
+    use crate::store::AccountKind;
 
     fn account() -> Account {
         Account {
             id: AccountId::new("a1"),
             kind: AccountKind::Citizen,
-            name: Some("Nguyen Van An".into()),
-            given_name: Some("An".into()),
-            family_name: Some("Nguyen".into()),
-            birthdate: None,
-            email: Some("an@example.vn".into()),
-            email_verified: true,
-            phone: None,
-            phone_verified: false,
-            national_id: Some("001099012345".into()),
-            national_id_verified: true,
-            tax_code: None,
-            address: None,
+            attributes: Attributes::default()
+                .with_entry("name", "Nguyen Van An", false, 5)
+                .with_entry("given_name", "An", false, 5)
+                .with_entry("family_name", "Nguyen", false, 5)
+                .with_entry("email", "an@example.vn", true, 5)
+                .with_entry("national_id", "001099012345", true, 5),
             updated_at: 5,
         }
     }
 
     #[test]
     fn only_the_scopes_claims_are_released() {
-        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid"));
+        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid"), &[]);
         assert_eq!(c, json!({"sub": "a1"}));
-        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid email phone"));
+        let c = claims_for(
+            &account(),
+            "a1",
+            &ScopeSet::parse("openid email phone"),
+            &[],
+        );
         assert_eq!(
             c,
             json!({"sub": "a1", "email": "an@example.vn", "email_verified": true})
         );
-        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid national_id"));
+        let c = claims_for(
+            &account(),
+            "a1",
+            &ScopeSet::parse("openid national_id"),
+            &[],
+        );
         assert_eq!(c["national_id"], "001099012345");
         assert_eq!(c["national_id_verified"], true);
         assert!(c.get("name").is_none());
+        // By name: released with `openid` alone, the lacked one absent, never null.
+        let named = ["national_id".to_owned(), "birthdate".to_owned()];
+        let c = claims_for(&account(), "a1", &ScopeSet::parse("openid"), &named);
+        assert_eq!(c, json!({"sub": "a1", "national_id": "001099012345"}));
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use super::revocations::DenyKeys;
 use crate::ids::{AccountId, new_uuid};
+use crate::model::Attributes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,37 +56,23 @@ pub struct Address {
 pub struct Account {
     pub id: AccountId,
     pub kind: AccountKind,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub birthdate: Option<String>,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub phone: Option<String>,
-    pub phone_verified: bool,
-    pub national_id: Option<String>,
-    pub national_id_verified: bool,
-    pub tax_code: Option<String>,
-    pub address: Option<Address>,
+    /// What the account holds about its person, claim by claim, with provenance.
+    pub attributes: Attributes,
     pub updated_at: i64,
+}
+
+impl Account {
+    /// A string attribute's value.
+    pub fn text(&self, claim: &str) -> Option<&str> {
+        self.attributes.text(claim)
+    }
 }
 
 /// What `account add` and identity sources know about a new account.
 #[derive(Debug, Clone, Default)]
 pub struct NewAccount {
     pub kind: Option<AccountKind>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub birthdate: Option<String>,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub phone: Option<String>,
-    pub phone_verified: bool,
-    pub national_id: Option<String>,
-    pub national_id_verified: bool,
-    pub tax_code: Option<String>,
-    pub address: Option<Address>,
+    pub attributes: Attributes,
 }
 
 /// What an access token's account lookup found.
@@ -103,30 +90,44 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
     Ok(Account {
         kind: AccountKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
-        address: r
-            .get::<Option<String>>("address")?
-            .map(|a| serde_json::from_str(&a))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
+        attributes: Attributes::from_stored(&r.get::<String>("attributes")?)
+            .map_err(|e| StoreError::Corrupt(format!("account attributes: {e}")))?,
         id: AccountId::new(r.get::<String>("id")?),
-        name: r.get("name")?,
-        given_name: r.get("given_name")?,
-        family_name: r.get("family_name")?,
-        birthdate: r.get("birthdate")?,
-        email: r.get("email")?,
-        email_verified: r.get("email_verified")?,
-        phone: r.get("phone")?,
-        phone_verified: r.get("phone_verified")?,
-        national_id: r.get("national_id")?,
-        national_id_verified: r.get("national_id_verified")?,
-        tax_code: r.get("tax_code")?,
         updated_at: r.get("updated_at")?,
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, kind, name, given_name, family_name, birthdate, email, \
-    email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
-    address, updated_at";
+const ACCOUNT_COLUMNS: &str = "id, kind, attributes, updated_at";
+
+/// Columns that a statement about a code or a refresh token (`row`, its table or CTE)
+/// returns beside it: its account's, when the row names claims to release (`claims`
+/// is not NULL), so that the token endpoint reads no account of its own. Each is one
+/// primary-key lookup; NULL when nothing is asked or the account is gone.
+pub(super) fn account_beside(row: &str) -> String {
+    let of = |column: &str| {
+        format!(
+            "CASE WHEN {row}.claims IS NULL THEN NULL ELSE \
+             (SELECT {column} FROM accounts WHERE accounts.id = {row}.account_id) END \
+             AS account_{column}"
+        )
+    };
+    [of("kind"), of("attributes"), of("updated_at")].join(", ")
+}
+
+/// The account [`account_beside`] returned, if any.
+pub(super) fn account_returned(r: &Row, id: &AccountId) -> Result<Option<Account>, StoreError> {
+    let Some(kind) = r.get::<Option<String>>("account_kind")? else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        id: id.clone(),
+        kind: AccountKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("account kind {kind}")))?,
+        attributes: Attributes::from_stored(&r.get::<String>("account_attributes")?)
+            .map_err(|e| StoreError::Corrupt(format!("account attributes: {e}")))?,
+        updated_at: r.get("account_updated_at")?,
+    }))
+}
 
 pub struct Accounts<'a> {
     db: &'a Db,
@@ -226,6 +227,15 @@ impl<'a> Accounts<'a> {
     }
 }
 
+/// The columns that copy the national id record, for linking's unique index: its value
+/// and whether it is verified.
+fn national_id_columns(attributes: &Attributes) -> (Option<&str>, bool) {
+    (
+        attributes.text("national_id"),
+        attributes.is_verified("national_id"),
+    )
+}
+
 /// Inserts an account row inside a transaction.
 pub(super) async fn insert_account(
     tx: &mut super::db::Tx,
@@ -233,30 +243,54 @@ pub(super) async fn insert_account(
     new: &NewAccount,
     now: i64,
 ) -> Result<(), StoreError> {
-    let address = new
-        .address
-        .as_ref()
-        .map(|a| serde_json::to_string(a).expect("address serialises"));
+    let (national_id, national_id_verified) = national_id_columns(&new.attributes);
     query(
-        "INSERT INTO accounts (id, kind, name, given_name, family_name, birthdate, email, \
-         email_verified, phone, phone_verified, national_id, national_id_verified, tax_code, \
-         address, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        "INSERT INTO accounts (id, kind, national_id, national_id_verified, attributes, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(id.as_str())
     .bind(new.kind.unwrap_or(AccountKind::Citizen).as_str())
-    .bind(new.name.as_deref())
-    .bind(new.given_name.as_deref())
-    .bind(new.family_name.as_deref())
-    .bind(new.birthdate.as_deref())
-    .bind(new.email.as_deref())
-    .bind(new.email_verified)
-    .bind(new.phone.as_deref())
-    .bind(new.phone_verified)
-    .bind(new.national_id.as_deref())
-    .bind(new.national_id_verified)
-    .bind(new.tax_code.as_deref())
-    .bind(address)
+    .bind(national_id)
+    .bind(national_id_verified)
+    .bind(new.attributes.to_stored())
+    .bind(now)
+    .execute(tx.on())
+    .await?;
+    Ok(())
+}
+
+/// An account's attributes, inside a transaction, for a login to update.
+pub(super) async fn attributes_in(
+    tx: &mut super::db::Tx,
+    id: &AccountId,
+) -> Result<Option<Attributes>, StoreError> {
+    query("SELECT attributes FROM accounts WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(tx.on())
+        .await?
+        .map(|r| {
+            Attributes::from_stored(&r.get::<String>("attributes")?)
+                .map_err(|e| StoreError::Corrupt(format!("account attributes: {e}")))
+        })
+        .transpose()
+}
+
+/// Writes an account's attributes inside a transaction.
+pub(super) async fn set_attributes_in(
+    tx: &mut super::db::Tx,
+    id: &AccountId,
+    attributes: &Attributes,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (national_id, national_id_verified) = national_id_columns(attributes);
+    query(
+        "UPDATE accounts SET attributes = $2, national_id = $3, national_id_verified = $4, \
+         updated_at = $5 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(attributes.to_stored())
+    .bind(national_id)
+    .bind(national_id_verified)
     .bind(now)
     .execute(tx.on())
     .await?;
@@ -271,10 +305,17 @@ mod tests {
     #[tokio::test]
     async fn an_access_tokens_account_comes_with_its_deny_list_answer() {
         let store = Store::in_memory().await;
-        let new = NewAccount {
-            email: Some("mai@example.gov".into()),
-            ..Default::default()
-        };
+        let mut new = NewAccount::default();
+        new.attributes.set(
+            "email",
+            crate::model::AttributeRecord {
+                value: "mai@example.gov".into(),
+                verified: false,
+                source: crate::model::attributes::OPERATOR.into(),
+                loa: None,
+                at: 1,
+            },
+        );
         let id = store
             .accounts()
             .create_with_password(&new, "password", "mai", "hash", 1)
@@ -287,7 +328,7 @@ mod tests {
         };
         let found = store.accounts().get_unless_revoked(&id, &keys).await;
         assert!(
-            matches!(&found, Ok(AccountForToken::Found(a)) if a.id == id && a.email.as_deref() == Some("mai@example.gov")),
+            matches!(&found, Ok(AccountForToken::Found(a)) if a.id == id && a.text("email") == Some("mai@example.gov")),
             "{found:?}"
         );
         let unknown = AccountId::new("no-such-account".to_owned());

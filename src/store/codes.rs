@@ -2,10 +2,12 @@
 
 use super::db::{Db, Row, query};
 
+use super::accounts::{Account, account_beside, account_returned};
 use super::session_clients::{RECORD, SessionPortal};
 use super::sessions::session_live;
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, PendingId, SessionId};
+use crate::model::RequestedClaims;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
@@ -21,6 +23,8 @@ pub struct AuthorizationCode {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The claims asked for by name (OIDC Core section 5.5), for the tokens.
+    pub claims: RequestedClaims,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -39,6 +43,8 @@ fn code_from(r: &Row) -> Result<AuthorizationCode, StoreError> {
         code_challenge: r.get("code_challenge")?,
         auth_time: r.get("auth_time")?,
         acr: r.get("acr")?,
+        claims: RequestedClaims::from_stored(r.get::<Option<String>>("claims")?.as_deref())
+            .map_err(|e| StoreError::Corrupt(format!("code claims: {e}")))?,
         created_at: r.get("created_at")?,
         expires_at: r.get("expires_at")?,
     })
@@ -52,6 +58,9 @@ pub enum ConsumeOutcome {
     Consumed {
         code: Box<AuthorizationCode>,
         session_live: bool,
+        /// The code's account, read in the same statement, when the code names claims
+        /// to release.
+        account: Option<Box<Account>>,
     },
     /// The code was spent before: a replay. The grant it belonged to is returned so the
     /// tokens issued from it can be revoked.
@@ -81,8 +90,8 @@ impl<'a> Codes<'a> {
     ) -> Result<bool, StoreError> {
         const COLUMNS: &str = "INSERT INTO authorization_codes (code_hash, grant_id, client_id, \
              account_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, acr, \
-             amr, created_at, expires_at)";
-        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+             amr, created_at, expires_at, claims)";
+        const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15";
         const TAKE: &str = "DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2 \
              RETURNING id";
         let code = |sql| {
@@ -101,13 +110,14 @@ impl<'a> Codes<'a> {
                 .bind(to_json_list(&c.amr))
                 .bind(c.created_at)
                 .bind(c.expires_at)
+                .bind(c.claims.to_stored())
         };
         if let Db::Postgres(_) = self.db {
             // The code's own parameters serve the other writes ($3 client, $5 session, $13
-            // now); the sid, subject and pending request come after them.
+            // now); the sid, subject and pending request come after them ($16 on).
             let taken = match finishing {
                 Some(_) => {
-                    "DELETE FROM pending_authorizations WHERE id = $17 \
+                    "DELETE FROM pending_authorizations WHERE id = $18 \
                             AND expires_at > $13 RETURNING id"
                 }
                 None => "SELECT 1 AS id",
@@ -117,7 +127,7 @@ impl<'a> Codes<'a> {
                  code AS ({COLUMNS} SELECT {VALUES} FROM taken), \
                  portal AS (INSERT INTO session_clients \
                  (session_id, client_id, sid, subject, first_at, last_at) \
-                 SELECT $5, $3, $15, $16, $13, $13 FROM taken \
+                 SELECT $5, $3, $16, $17, $13, $13 FROM taken \
                  ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $13) \
                  SELECT count(*) AS taken FROM taken"
             );
@@ -171,9 +181,11 @@ impl<'a> Codes<'a> {
             "UPDATE authorization_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND client_id = $3 AND consumed_at IS NULL \
              RETURNING code_hash, grant_id, client_id, account_id, session_id, redirect_uri, \
-             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, {}",
+             scope, nonce, code_challenge, auth_time, acr, amr, created_at, expires_at, claims, \
+             {}, {}",
             // `now` stays $2: `session_live` reads it there.
-            session_live("authorization_codes")
+            session_live("authorization_codes"),
+            account_beside("authorization_codes"),
         );
         let row = query(&sql)
             .bind(code_hash)
@@ -182,8 +194,10 @@ impl<'a> Codes<'a> {
             .fetch_optional(self.db.write())
             .await?;
         if let Some(row) = row {
+            let code = code_from(&row)?;
             return Ok(ConsumeOutcome::Consumed {
-                code: Box::new(code_from(&row)?),
+                account: account_returned(&row, &code.account_id)?.map(Box::new),
+                code: Box::new(code),
                 session_live: row.get("session_live")?,
             });
         }

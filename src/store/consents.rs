@@ -1,10 +1,18 @@
-//! Consent remembered per account and client: one row per scope granted so far, so a
-//! grant adds rows and never rewrites what another grant wrote.
+//! Consent remembered per account and client: one row per scope granted so far, and
+//! one per claim granted by name (OIDC Core section 5.5), so a grant adds rows and
+//! never rewrites what another grant wrote.
 
-use super::db::{Db, query};
+use super::db::{Db, Query, query};
 
 use super::StoreError;
 use crate::ids::{AccountId, ClientId};
+
+/// What an account has granted a client so far, in no order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Granted {
+    pub scopes: Vec<String>,
+    pub claims: Vec<String>,
+}
 
 pub struct Consents<'a> {
     db: &'a Db,
@@ -15,53 +23,93 @@ impl<'a> Consents<'a> {
         Consents { db }
     }
 
-    /// The scopes this account has granted to this client, in no order (none if it
-    /// never consented).
+    /// The scopes and claims this account has granted to this client (none if it
+    /// never consented), in one statement.
     pub async fn granted(
         &self,
         account: &AccountId,
         client: &ClientId,
-    ) -> Result<Vec<String>, StoreError> {
-        query("SELECT scope FROM consents WHERE account_id = $1 AND client_id = $2")
-            .bind(account.as_str())
-            .bind(client.as_str())
-            .fetch_all(self.db.read())
-            .await?
-            .iter()
-            .map(|r| r.get("scope"))
-            .collect()
+    ) -> Result<Granted, StoreError> {
+        let rows = query(
+            "SELECT 0 AS claim, scope AS name FROM consents \
+             WHERE account_id = $1 AND client_id = $2 \
+             UNION ALL SELECT 1 AS claim, claim AS name FROM consent_claims \
+             WHERE account_id = $1 AND client_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(client.as_str())
+        .fetch_all(self.db.read())
+        .await?;
+        let mut granted = Granted::default();
+        for r in &rows {
+            let name: String = r.get("name")?;
+            match r.get::<i64>("claim")? {
+                0 => granted.scopes.push(name),
+                _ => granted.claims.push(name),
+            }
+        }
+        Ok(granted)
     }
 
-    /// Adds `scopes` to what the account has granted the client: one statement, with
-    /// no read before it, so grants made at the same time all count. A scope granted
-    /// before keeps the time it was first granted.
+    /// Adds `scopes` and `claims` to what the account has granted the client, with no
+    /// read before: grants made at the same time all count. A scope or claim granted
+    /// before keeps the time it was first granted. One statement for scopes alone (the
+    /// common case); with claims, one transaction.
     pub async fn grant(
         &self,
         account: &AccountId,
         client: &ClientId,
         scopes: &[&str],
+        claims: &[&str],
         now: i64,
     ) -> Result<(), StoreError> {
-        if scopes.is_empty() {
+        // One row of values per name ($4 on); a few shapes, each prepared once.
+        let insert = |table: &str, column: &str, names: &[&str]| {
+            let rows: Vec<String> = (0..names.len())
+                .map(|i| format!("($1, $2, ${}, $3)", i + 4))
+                .collect();
+            format!(
+                "INSERT INTO {table} (account_id, client_id, {column}, granted_at) VALUES {} \
+                 ON CONFLICT (account_id, client_id, {column}) DO NOTHING",
+                rows.join(", ")
+            )
+        };
+        fn statement<'q>(
+            sql: &'q str,
+            account: &'q AccountId,
+            client: &'q ClientId,
+            names: &[&'q str],
+            now: i64,
+        ) -> Query<'q> {
+            let mut statement = query(sql)
+                .bind(account.as_str())
+                .bind(client.as_str())
+                .bind(now);
+            for name in names {
+                statement = statement.bind(*name);
+            }
+            statement
+        }
+        let scopes_sql = insert("consents", "scope", scopes);
+        if claims.is_empty() {
+            if !scopes.is_empty() {
+                statement(&scopes_sql, account, client, scopes, now)
+                    .execute(self.db.write())
+                    .await?;
+            }
             return Ok(());
         }
-        // One row of values per scope ($4 on); a few shapes, each prepared once.
-        let rows: Vec<String> = (0..scopes.len())
-            .map(|i| format!("($1, $2, ${}, $3)", i + 4))
-            .collect();
-        let sql = format!(
-            "INSERT INTO consents (account_id, client_id, scope, granted_at) VALUES {} \
-             ON CONFLICT (account_id, client_id, scope) DO NOTHING",
-            rows.join(", ")
-        );
-        let mut statement = query(&sql)
-            .bind(account.as_str())
-            .bind(client.as_str())
-            .bind(now);
-        for scope in scopes {
-            statement = statement.bind(*scope);
+        let claims_sql = insert("consent_claims", "claim", claims);
+        let mut tx = self.db.begin().await?;
+        if !scopes.is_empty() {
+            statement(&scopes_sql, account, client, scopes, now)
+                .execute(tx.on())
+                .await?;
         }
-        statement.execute(self.db.write()).await?;
+        statement(&claims_sql, account, client, claims, now)
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -2,9 +2,10 @@
 //! verified login into an account: found, linked, or created, and audited.
 
 use super::StoreError;
-use super::accounts::{NewAccount, insert_account};
+use super::accounts::{NewAccount, attributes_in, insert_account, set_attributes_in};
 use super::db::{Db, Tx, query};
 use crate::ids::{AccountId, new_uuid};
+use crate::model::Attributes;
 
 /// How a login found its account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub struct Resolution<'a> {
     pub link_by_national_id: Option<&'a str>,
     /// The account to create when nothing is found or linked; `None` refuses.
     pub create: Option<&'a NewAccount>,
+    /// The login's attributes (its source, level and time in each record), to update a
+    /// found or linked account with (`Attributes::merge_login`).
+    pub offered: &'a Attributes,
 }
 
 pub struct Identities<'a> {
@@ -62,35 +66,108 @@ impl<'a> Identities<'a> {
         now: i64,
     ) -> Result<Option<Resolved>, StoreError> {
         let mut tx = self.db.begin().await?;
-        let resolved = match resolve_in(&mut tx, r, now).await? {
+        let (resolved, changed) = match resolve_in(&mut tx, r, now).await? {
             Some(resolved) => resolved,
             None => {
                 tx.rollback().await?;
                 return Ok(None);
             }
         };
-        let detail = format!("source={}", r.source_id);
-        query(
-            "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
-             VALUES ($1, $2, $3, $4, NULL, $5)",
+        let account = resolved.account_id().as_str();
+        audit_in(
+            &mut tx,
+            now,
+            resolved.event(),
+            account,
+            &format!("source={}", r.source_id),
         )
-        .bind(new_uuid())
-        .bind(now)
-        .bind(resolved.event())
-        .bind(resolved.account_id().as_str())
-        .bind(detail)
-        .execute(tx.on())
         .await?;
+        // Which claim changed and from which source; never the values (personal data).
+        for claim in &changed {
+            let detail = format!("claim={claim} source={}", r.source_id);
+            audit_in(&mut tx, now, "account_attribute_changed", account, &detail).await?;
+        }
         tx.commit().await?;
         Ok(Some(resolved))
     }
+}
+
+async fn audit_in(
+    tx: &mut Tx,
+    now: i64,
+    event: &str,
+    account: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    query(
+        "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
+         VALUES ($1, $2, $3, $4, NULL, $5)",
+    )
+    .bind(new_uuid())
+    .bind(now)
+    .bind(event)
+    .bind(account)
+    .bind(detail)
+    .execute(tx.on())
+    .await?;
+    Ok(())
+}
+
+/// Whether an account other than `account` holds this national id.
+async fn national_id_taken(
+    tx: &mut Tx,
+    national_id: &str,
+    account: Option<&AccountId>,
+) -> Result<bool, StoreError> {
+    let holder = query("SELECT id FROM accounts WHERE national_id = $1")
+        .bind(national_id)
+        .fetch_optional(tx.on())
+        .await?
+        .map(|row| row.get::<String>("id"))
+        .transpose()?;
+    Ok(holder.is_some_and(|h| account.is_none_or(|a| a.as_str() != h)))
+}
+
+/// Updates a found or linked account with the login's attributes; answers the claims
+/// that changed.
+async fn update_attributes(
+    tx: &mut Tx,
+    account: &AccountId,
+    offered: &Attributes,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let Some(mut attributes) = attributes_in(tx, account).await? else {
+        return Ok(Vec::new());
+    };
+    let before = attributes.clone();
+    let mut changed = attributes.merge_login(offered);
+    // A national id another account holds stays with it.
+    if changed.iter().any(|c| c == "national_id") {
+        let nid = attributes
+            .text("national_id")
+            .unwrap_or_default()
+            .to_owned();
+        if national_id_taken(tx, &nid, Some(account)).await? {
+            match before.get("national_id") {
+                Some(old) => attributes.set("national_id", old.clone()),
+                None => {
+                    attributes.remove("national_id");
+                }
+            }
+            changed.retain(|c| c != "national_id");
+        }
+    }
+    if !changed.is_empty() {
+        set_attributes_in(tx, account, &attributes, now).await?;
+    }
+    Ok(changed)
 }
 
 async fn resolve_in(
     tx: &mut Tx,
     r: &Resolution<'_>,
     now: i64,
-) -> Result<Option<Resolved>, StoreError> {
+) -> Result<Option<(Resolved, Vec<String>)>, StoreError> {
     let found = query(
         "UPDATE identities SET last_login_at = $3 WHERE source_id = $1 AND subject = $2 \
          RETURNING account_id",
@@ -101,9 +178,9 @@ async fn resolve_in(
     .fetch_optional(tx.on())
     .await?;
     if let Some(row) = found {
-        return Ok(Some(Resolved::Found(AccountId::new(
-            row.get::<String>("account_id")?,
-        ))));
+        let account = AccountId::new(row.get::<String>("account_id")?);
+        let changed = update_attributes(tx, &account, r.offered, now).await?;
+        return Ok(Some((Resolved::Found(account), changed)));
     }
     if let Some(national_id) = r.link_by_national_id {
         let holder =
@@ -115,7 +192,8 @@ async fn resolve_in(
         if let Some(row) = holder {
             let account = AccountId::new(row.get::<String>("id")?);
             insert_identity(tx, &account, r, now).await?;
-            return Ok(Some(Resolved::Linked(account)));
+            let changed = update_attributes(tx, &account, r.offered, now).await?;
+            return Ok(Some((Resolved::Linked(account), changed)));
         }
     }
     let Some(new) = r.create else {
@@ -124,21 +202,16 @@ async fn resolve_in(
     let mut new = new.clone();
     // A national id another account holds stays with it: an untrusted (or too weak)
     // source cannot take it over, and the new account goes without it.
-    if let Some(nid) = new.national_id.as_deref() {
-        let taken = query("SELECT id FROM accounts WHERE national_id = $1")
-            .bind(nid)
-            .fetch_optional(tx.on())
-            .await?
-            .is_some();
-        if taken {
-            new.national_id = None;
-            new.national_id_verified = false;
+    if let Some(nid) = new.attributes.text("national_id").map(str::to_owned) {
+        if national_id_taken(tx, &nid, None).await? {
+            new.attributes.remove("national_id");
         }
     }
     let account = AccountId::generate();
     insert_account(tx, &account, &new, now).await?;
     insert_identity(tx, &account, r, now).await?;
-    Ok(Some(Resolved::Created(account)))
+    let set = new.attributes.iter().map(|(c, _)| c.to_owned()).collect();
+    Ok(Some((Resolved::Created(account), set)))
 }
 
 async fn insert_identity(

@@ -38,7 +38,7 @@ pub use assertions::AssertionJtis;
 pub use audit::{Audit, AuditEvent};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
-pub use consents::Consents;
+pub use consents::{Consents, Granted};
 pub use identities::{Identities, Resolution, Resolved};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};

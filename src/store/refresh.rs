@@ -1,11 +1,13 @@
 //! Refresh tokens: stored only as SHA-256, rotated on every use, grouped in families
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
+use super::accounts::{Account, account_beside, account_returned};
 use super::db::{Db, On, Row, query};
 use super::sessions::session_live;
 
 use super::{StoreError, from_json_list, to_json_list};
 use crate::ids::{AccountId, ClientId, GrantId, SessionId};
+use crate::model::RequestedClaims;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
@@ -18,6 +20,8 @@ pub struct RefreshToken {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The claims asked for by name (OIDC Core section 5.5): the family keeps them.
+    pub claims: RequestedClaims,
     pub created_at: i64,
     pub expires_at: i64,
     pub family_expires_at: i64,
@@ -42,6 +46,8 @@ fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
         scope: r.get("scope")?,
         auth_time: r.get("auth_time")?,
         acr: r.get("acr")?,
+        claims: RequestedClaims::from_stored(r.get::<Option<String>>("claims")?.as_deref())
+            .map_err(|e| StoreError::Corrupt(format!("refresh claims: {e}")))?,
         created_at: r.get("created_at")?,
         expires_at: r.get("expires_at")?,
         family_expires_at: r.get("family_expires_at")?,
@@ -51,7 +57,7 @@ fn token_from(r: &Row) -> Result<RefreshToken, StoreError> {
 }
 
 const COLUMNS: &str = "id, family_id, client_id, account_id, session_id, scope, auth_time, \
-    acr, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at";
+    acr, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, claims";
 
 /// A rotatable token, at `$2` (now).
 const LIVE: &str = "rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
@@ -72,6 +78,9 @@ pub enum Rotation {
     Rotated {
         old: Box<RefreshToken>,
         session_live: bool,
+        /// The token's account, read in the same statement, when the family names
+        /// claims to release.
+        account: Option<Box<Account>>,
     },
     /// The token was live but the caller's `accept` refused it: nothing changed.
     Refused,
@@ -87,7 +96,7 @@ pub struct RefreshTokens<'a> {
 async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     query(&sql)
         .bind(token_hash)
@@ -105,6 +114,7 @@ async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(),
         .bind(t.family_expires_at)
         .bind(t.rotated_at)
         .bind(t.revoked_at)
+        .bind(t.claims.to_stored())
         .execute(on)
         .await?;
     Ok(())
@@ -174,10 +184,12 @@ impl<'a> RefreshTokens<'a> {
              WHERE token_hash = $1 AND client_id = $3 AND {LIVE} RETURNING {COLUMNS}), \
              successor AS (INSERT INTO refresh_tokens (token_hash, {COLUMNS}) \
              SELECT $4, $5, family_id, client_id, account_id, session_id, scope, auth_time, \
-             acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL \
+             acr, amr, $2, LEAST($2 + $6, family_expires_at), family_expires_at, NULL, NULL, \
+             claims \
              FROM old) \
-             SELECT {COLUMNS}, {} FROM old",
-            session_live("old")
+             SELECT {COLUMNS}, {}, {} FROM old",
+            session_live("old"),
+            account_beside("old"),
         );
         let row = query(&sql)
             .bind(token_hash)
@@ -189,8 +201,10 @@ impl<'a> RefreshTokens<'a> {
             .fetch_optional(self.db.write())
             .await?;
         row.map(|row| {
+            let old = token_from(&row)?;
             Ok(Rotation::Rotated {
-                old: Box::new(token_from(&row)?),
+                account: account_returned(&row, &old.account_id)?.map(Box::new),
+                old: Box::new(old),
                 session_live: row.get("session_live")?,
             })
         })
@@ -209,8 +223,9 @@ impl<'a> RefreshTokens<'a> {
         let sql = format!(
             "UPDATE refresh_tokens SET rotated_at = $2 \
              WHERE token_hash = $1 AND client_id = $3 AND {LIVE} \
-             RETURNING {COLUMNS}, {}",
-            session_live("refresh_tokens")
+             RETURNING {COLUMNS}, {}, {}",
+            session_live("refresh_tokens"),
+            account_beside("refresh_tokens"),
         );
         let rotated = query(&sql)
             .bind(token_hash)
@@ -240,6 +255,7 @@ impl<'a> RefreshTokens<'a> {
         insert_on(tx.on(), &next, successor.token_hash).await?;
         tx.commit().await?;
         Ok(Some(Rotation::Rotated {
+            account: account_returned(&row, &old.account_id)?.map(Box::new),
             old: Box::new(old),
             session_live: row.get("session_live")?,
         }))

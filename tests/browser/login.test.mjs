@@ -21,9 +21,9 @@ const SCOPE = 'openid profile email national_id';
 // What the consent page says for each scope of SCOPE (src/http/pages.rs, describe_scope).
 const SCOPE_TEXTS = [
   'Know who you are (a login identifier)',
-  'See your name and date of birth',
+  'See your name, date of birth, gender and other profile details (picture, language, time zone)',
   'See your email address',
-  'See your national identification number (and tax code for businesses)',
+  'See your national identification number, place of birth and nationality (and tax code for businesses)',
 ];
 const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 

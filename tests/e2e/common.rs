@@ -6,6 +6,7 @@ use portico::app::App;
 use portico::clock::OffsetClock;
 use portico::config::Config;
 use portico::crypto::SigningAlg;
+use portico::model::Attributes;
 use portico::oidc::registration::ClientRegistration;
 use portico::secret::Secret;
 use portico::server::RunningServer;
@@ -219,14 +220,17 @@ impl TestServer {
         let hash = p.passwords.hash(&Secret::new(PASSWORD)).await.unwrap();
         let new = NewAccount {
             kind: Some(AccountKind::Citizen),
-            name: Some("Nguyen Thi Mai".into()),
-            given_name: Some("Mai".into()),
-            family_name: Some("Nguyen".into()),
-            email: Some(format!("{username}@example.gov")),
-            email_verified: true,
-            national_id: Some(format!("0010990{:05}", username.len())),
-            national_id_verified: true,
-            ..NewAccount::default()
+            attributes: Attributes::default()
+                .with_entry("name", "Nguyen Thi Mai", false, 0)
+                .with_entry("given_name", "Mai", false, 0)
+                .with_entry("family_name", "Nguyen", false, 0)
+                .with_entry("email", format!("{username}@example.gov"), true, 0)
+                .with_entry(
+                    "national_id",
+                    format!("0010990{:05}", username.len()),
+                    true,
+                    0,
+                ),
         };
         p.store
             .accounts()

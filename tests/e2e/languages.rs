@@ -141,7 +141,10 @@ async fn the_switcher_keeps_the_pending_request_through_login_and_consent() {
     let html = page(&b, &consent).await;
     assert!(html.contains("<html lang=\"en\">"), "{html}");
     assert!(html.contains("Share your information?"), "{html}");
-    assert!(html.contains("See your name and date of birth"), "{html}");
+    assert!(
+        html.contains("See your name, date of birth, gender and other profile details"),
+        "{html}"
+    );
     assert!(html.contains(">Allow</button>"), "{html}");
 
     // Consent: the code arrives at the portal, and it is good.

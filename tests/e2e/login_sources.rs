@@ -182,9 +182,9 @@ async fn a_two_step_source_goes_through_login_identity_and_oidc_and_creates_the_
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(account.given_name.as_deref(), Some("Lan"));
-    assert_eq!(account.national_id.as_deref(), Some("079201000001"));
-    assert!(account.national_id_verified);
+    assert_eq!(account.text("given_name"), Some("Lan"));
+    assert_eq!(account.text("national_id"), Some("079201000001"));
+    assert!(account.attributes.is_verified("national_id"));
 
     // The next login at the same source finds the same account.
     let again = tokens_via_operator(&server, &Browser::new(&server), &client).await;
@@ -245,7 +245,7 @@ async fn a_trusted_source_links_by_verified_national_id_and_an_untrusted_one_doe
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(created.national_id, None);
+            assert_eq!(created.text("national_id"), None);
         }
     }
 }

@@ -4,8 +4,10 @@
 mod common;
 
 mod account;
+mod account_attributes;
 mod authorize_errors;
 mod backchannel;
+mod claims_parameter;
 mod cli;
 mod client_jwt;
 mod code_binding;

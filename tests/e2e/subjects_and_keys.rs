@@ -178,6 +178,7 @@ async fn a_token_signed_with_a_key_this_node_has_not_loaded_yet_verifies() {
         acr: None,
         amr: None,
         sid: None,
+        userinfo_claims: Vec::new(),
     };
     let token = other_node
         .sign(portico::crypto::SigningAlg::ES256, "at+jwt", &claims, now)

@@ -22,13 +22,17 @@ pub async fn exchange(
     // Spend the code first: whatever is wrong below, it cannot be tried again. Only a
     // code of this client is found, so another client's code answers `invalid_grant`
     // and changes nothing, and only its own client's replay revokes the grant.
-    let (code, session_live) = match services
+    let (code, session_live, account) = match services
         .store
         .codes()
         .consume(&sha256_b64url(code), &client.client_id, now)
         .await?
     {
-        ConsumeOutcome::Consumed { code, session_live } => (code, session_live),
+        ConsumeOutcome::Consumed {
+            code,
+            session_live,
+            account,
+        } => (code, session_live, account),
         ConsumeOutcome::Replayed(grant) => {
             // RFC 6749 section 4.1.2: a replayed code revokes what it issued. The
             // revocation stands although this request fails.
@@ -95,6 +99,8 @@ pub async fn exchange(
         acr: code.acr.clone(),
         amr: code.amr.clone(),
         nonce: code.nonce.clone(),
+        claims: code.claims.clone(),
+        account,
         records_subject: true,
     };
     let refresh =

@@ -57,6 +57,7 @@ pub async fn exchange(
         acr: None,
         amr: None,
         sid: None,
+        userinfo_claims: Vec::new(),
     };
     Ok(TokenResponse {
         access_token: issuer.sign_access_token(&claims, now)?,

@@ -42,8 +42,12 @@ pub async fn exchange(
             asked_scope.is_some().then_some(&scope_granted as _),
         )
         .await?;
-    let (row, session_live) = match rotation {
-        Rotation::Rotated { old, session_live } => (*old, session_live),
+    let (row, session_live, account) = match rotation {
+        Rotation::Rotated {
+            old,
+            session_live,
+            account,
+        } => (*old, session_live, account),
         // Only `scope_granted` refuses.
         Rotation::Refused => return Err(scope_exceeded()),
         Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
@@ -75,7 +79,8 @@ pub async fn exchange(
                 Some(id) => services.store.sessions().get_live(id, now).await?.is_some(),
                 None => false,
             };
-            (*old, session_live)
+            // Within the grace period: the account is read if claims need it.
+            (*old, session_live, None)
         }
         Rotation::NotLive(_) => return Err(invalid()),
     };
@@ -96,6 +101,8 @@ pub async fn exchange(
         amr: row.amr.clone(),
         // OIDC Core section 12.2: no nonce in a refreshed ID token.
         nonce: None,
+        claims: row.claims.clone(),
+        account,
         records_subject: false,
     };
     services
