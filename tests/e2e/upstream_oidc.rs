@@ -82,6 +82,10 @@ struct OpState {
     /// What the last authorization request carried.
     last_authorize: Mutex<HashMap<String, String>>,
     jwks_fetches: Mutex<u32>,
+    /// Portico's public keys, registered for `private_key_jwt`; and the claims of the
+    /// last assertion it verified.
+    client_jwks: Mutex<Option<Value>>,
+    last_assertion: Mutex<Option<Value>>,
 }
 
 /// A fake upstream OpenID provider on a random port.
@@ -106,6 +110,8 @@ impl Upstream {
             tokens: Mutex::default(),
             last_authorize: Mutex::default(),
             jwks_fetches: Mutex::new(0),
+            client_jwks: Mutex::new(None),
+            last_assertion: Mutex::new(None),
         });
         let app = axum::Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -216,7 +222,11 @@ async fn token(
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if auth != Some(expected.as_str()) {
+    let authenticated = match form.get("client_assertion") {
+        Some(assertion) => auth.is_none() && client_assertion_ok(&op, &form, assertion),
+        None => auth == Some(expected.as_str()),
+    };
+    if !authenticated {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"error": "invalid_client"})),
@@ -270,6 +280,34 @@ async fn token(
         "id_token": id_token}),
     )
     .into_response()
+}
+
+/// RFC 7523 section 3, as an upstream checks Portico's `private_key_jwt`: signed by a
+/// registered key, `iss` = `sub` = the client, `aud` = this issuer, a `jti`.
+fn client_assertion_ok(op: &OpState, form: &HashMap<String, String>, assertion: &str) -> bool {
+    let Some(jwks) = op.client_jwks.lock().unwrap().clone() else {
+        return false;
+    };
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks).unwrap();
+    let header = jsonwebtoken::decode_header(assertion).unwrap();
+    let Some(jwk) = jwks.find(header.kid.as_deref().unwrap_or_default()) else {
+        return false;
+    };
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[&op.issuer]);
+    validation.set_issuer(&["portico"]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let Ok(data) = jsonwebtoken::decode::<Value>(assertion, &key, &validation) else {
+        return false;
+    };
+    let ok = form.get("client_assertion_type").map(String::as_str)
+        == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        && form.get("client_id").map(String::as_str) == Some("portico")
+        && data.claims["sub"] == "portico"
+        && data.claims["jti"].as_str().is_some_and(|j| j.len() >= 32);
+    *op.last_assertion.lock().unwrap() = Some(data.claims);
+    ok
 }
 
 async fn userinfo(State(op): State<Arc<OpState>>, headers: HeaderMap) -> Response {
@@ -691,4 +729,53 @@ async fn two_trusted_sources_with_one_national_id_give_one_account_an_untrusted_
         "a national id another account holds is not copied"
     );
     assert_eq!(count(&server, "accounts").await, 2);
+}
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_portico_at_the_upstream_with_its_configured_key() {
+    let op = Upstream::start().await;
+    op.set_person("vnpost-pk", citizen("079201000011"));
+    let dir = tempfile::tempdir().unwrap();
+    let pem_path = dir.path().join("vnpost.pem");
+    let der =
+        portico::crypto::SigningKey::generate_pkcs8(portico::crypto::SigningAlg::ES256).unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    );
+    std::fs::write(&pem_path, pem).unwrap();
+    let config = source("vnpost", "Vietnam Post identity", 3, &op.base, true, "").replace(
+        &format!("client_secret = \"{UPSTREAM_SECRET}\"\n"),
+        &format!(
+            "client_auth = \"private_key_jwt\"\nsigning_key_file = \"{}\"\n",
+            pem_path.display()
+        ),
+    );
+    let server = TestServer::start_with(&config).await;
+    // The operator registers the public key `portico sources list` prints.
+    let jwks = match server.provider().sources.get("vnpost") {
+        Some(portico::sources::Source::Oidc(o)) => o.public_jwks().unwrap(),
+        _ => panic!("an oidc source"),
+    };
+    assert!(jwks["keys"][0].get("d").is_none(), "public only: {jwks}");
+    *op.state.client_jwks.lock().unwrap() = Some(jwks);
+    let client = portal(&server).await;
+    let tokens = tokens_via(&server, &client, &op, "vnpost").await;
+    assert_eq!(
+        userinfo_of(&server, &tokens).await["national_id"],
+        "079201000011"
+    );
+    let assertion = op.state.last_assertion.lock().unwrap().clone().unwrap();
+    assert_eq!(assertion["aud"], op.base, "the upstream's issuer alone");
+    assert_eq!(assertion["iss"], "portico");
+    let lifetime = assertion["exp"].as_i64().unwrap() - assertion["iat"].as_i64().unwrap();
+    assert_eq!(lifetime, 60);
+    // Without the key registered upstream, the upstream refuses and so does Portico.
+    *op.state.client_jwks.lock().unwrap() = None;
+    let (_, r) = through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Vietnam Post identity refused the sign-in"),
+        "{html}"
+    );
 }

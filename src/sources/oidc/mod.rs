@@ -259,7 +259,12 @@ impl OidcSource {
         // RFC 6749 section 4.1.2.1; OIDC Core 3.1.2.6.
         if let Some(error) = input.get("error") {
             let described = input.get("error_description").unwrap_or_default();
-            let detail: String = format!("{error}: {described}").chars().take(300).collect();
+            // The upstream's (or anyone's) text, for the log: bounded, one line.
+            let detail: String = format!("{error}: {described}")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect();
             let failure = if error == "access_denied" {
                 Cancelled
             } else {
