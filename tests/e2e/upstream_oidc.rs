@@ -82,6 +82,7 @@ struct OpState {
     /// What the last authorization request carried.
     last_authorize: Mutex<HashMap<String, String>>,
     jwks_fetches: Mutex<u32>,
+    discoveries: Mutex<u32>,
     /// Portico's public keys, registered for `private_key_jwt`; and the claims of the
     /// last assertion it verified.
     client_jwks: Mutex<Option<Value>>,
@@ -110,6 +111,7 @@ impl Upstream {
             tokens: Mutex::default(),
             last_authorize: Mutex::default(),
             jwks_fetches: Mutex::new(0),
+            discoveries: Mutex::new(0),
             client_jwks: Mutex::new(None),
             last_assertion: Mutex::new(None),
         });
@@ -134,6 +136,7 @@ impl Upstream {
 }
 
 async fn discovery(State(op): State<Arc<OpState>>) -> Response {
+    *op.discoveries.lock().unwrap() += 1;
     let b = &op.issuer;
     axum::Json(json!({
         "issuer": b,
@@ -511,9 +514,28 @@ async fn an_upstream_login_reaches_the_portal_with_the_sources_level_and_mapped_
 async fn a_signed_userinfo_is_verified_and_must_be_about_the_same_subject() {
     let op = Upstream::start().await;
     op.set_person("bhxh-1", citizen("079201000002"));
-    let config = source("bhxh", "Social security", 3, &op.base, true, "");
+    let config = format!(
+        "{PASSWORD_SOURCE}{}",
+        source("bhxh", "Social security", 3, &op.base, true, "")
+    );
     let server = TestServer::start_with(&config).await;
     let client = portal(&server).await;
+    // The login page's own form (POST /login) naming an upstream source does not go
+    // upstream: only an attempt begun by its link does.
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&client, &[])).await;
+    let html = browser.get(&login).await.text().await.unwrap();
+    let request = hidden(&html, "request")
+        .unwrap_or_else(|| login.trim_start_matches("/login?request=").to_owned());
+    let csrf = hidden(&html, "csrf").unwrap();
+    let posted = browser
+        .post_form(
+            "/login",
+            &[("request", &request), ("csrf", &csrf), ("source", "bhxh")],
+        )
+        .await;
+    assert_eq!(posted.status(), 400);
+    assert_eq!(*op.state.discoveries.lock().unwrap(), 0);
     op.set_mode(Mode::UserinfoJwt);
     let tokens = tokens_via(&server, &client, &op, "bhxh").await;
     let info = userinfo_of(&server, &tokens).await;

@@ -208,6 +208,13 @@ impl OidcSource {
 
     /// The redirect to the upstream's authorization endpoint.
     pub async fn begin(&self, ctx: &BeginContext<'_>) -> Result<Begin, Refusal> {
+        // Only a stored attempt goes upstream (its handle is the `state`); the login
+        // page's own form has none, and must not make Portico call the upstream.
+        if ctx.handle.is_empty() {
+            return Err(Refusal::Expired {
+                source_id: self.config.id.clone(),
+            });
+        }
         let provider = self.provider().await.map_err(|f| self.refusal(f))?;
         let client = self.client(&provider).map_err(|f| self.refusal(f))?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
