@@ -37,6 +37,10 @@ enum Mode {
     UserinfoJwt,
     /// Userinfo for another subject than the ID token's.
     UserinfoOtherSub,
+    /// The authorization response names another issuer (RFC 9207: a mix-up).
+    MixUp,
+    /// The authorization response has no `iss`, though discovery promises one.
+    NoIssParam,
 }
 
 struct Key {
@@ -149,6 +153,7 @@ async fn discovery(State(op): State<Arc<OpState>>) -> Response {
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
     }))
     .into_response()
 }
@@ -199,6 +204,16 @@ async fn authorize(
     back.query_pairs_mut()
         .append_pair("code", &code)
         .append_pair("state", &state);
+    match *op.mode.lock().unwrap() {
+        Mode::NoIssParam => {}
+        Mode::MixUp => {
+            back.query_pairs_mut()
+                .append_pair("iss", "https://other-upstream.example");
+        }
+        _ => {
+            back.query_pairs_mut().append_pair("iss", &op.issuer);
+        }
+    }
     redirect(back.into())
 }
 
@@ -586,6 +601,14 @@ async fn a_misbehaving_upstream_is_refused_naming_it_and_the_portal_gets_no_code
         ),
         (Mode::Deny, "the sign-in was cancelled"),
         (Mode::Slow, "did not answer in time"),
+        (
+            Mode::MixUp,
+            "the answer came from another identity provider",
+        ),
+        (
+            Mode::NoIssParam,
+            "the answer came from another identity provider",
+        ),
     ];
     for (mode, text) in cases {
         op.set_mode(mode);

@@ -279,18 +279,25 @@ impl OidcSource {
             };
             return Err(Failed(failure, detail));
         }
-        // RFC 9207: when the upstream says who answered, it must be this one (a mix-up
-        // between two configured providers otherwise).
-        if let Some(iss) = input.get("iss") {
-            if iss != self.kind.issuer {
+        let provider = self.provider().await?;
+        // RFC 9207: the upstream's `iss` must be this one (a mix-up between two
+        // configured providers otherwise), and is required when it says it sends one.
+        match input.get("iss") {
+            Some(iss) if iss != self.kind.issuer => {
                 return Err(Failed(WrongIssuer, format!("iss parameter is {iss:?}")));
             }
+            None if provider.iss_parameter => {
+                return Err(Failed(
+                    WrongIssuer,
+                    "no iss parameter, which it promised".into(),
+                ));
+            }
+            _ => {}
         }
         let code = input
             .get("code")
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Failed(Invalid, "no code in the callback".into()))?;
-        let provider = self.provider().await?;
         let tokens = self
             .exchange(&provider, code, state.pkce_verifier, now)
             .await?;

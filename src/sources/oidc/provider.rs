@@ -24,6 +24,9 @@ const FAILURE_TTL: i64 = 5;
 pub struct Provider {
     pub metadata: CoreProviderMetadata,
     pub jwks: JwkSet,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 section 3): every
+    /// authorization response must then name the issuer.
+    pub iss_parameter: bool,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +101,7 @@ impl ProviderCache {
         let provider = Arc::new(Provider {
             metadata: current.metadata.clone(),
             jwks,
+            iss_parameter: current.iss_parameter,
         });
         state.current = Some((provider.clone(), fetched_at));
         Ok(Some(provider))
@@ -111,7 +115,11 @@ async fn discover(upstream: Upstream<'_>, issuer: &str) -> Result<Provider, Call
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let metadata: CoreProviderMetadata = upstream.get_json(&url).await?;
+    let document: serde_json::Value = upstream.get_json(&url).await?;
+    let iss_parameter = document["authorization_response_iss_parameter_supported"] == true;
+    let metadata: CoreProviderMetadata = serde_json::from_value(document).map_err(|e| {
+        CallError::new(UpstreamFailure::Invalid, format!("discovery at {url}: {e}"))
+    })?;
     if metadata.issuer().as_str() != issuer {
         return Err(CallError::new(
             UpstreamFailure::WrongIssuer,
@@ -124,5 +132,9 @@ async fn discover(upstream: Upstream<'_>, issuer: &str) -> Result<Provider, Call
     let jwks: JwkSet = upstream
         .get_json(metadata.jwks_uri().url().as_str())
         .await?;
-    Ok(Provider { metadata, jwks })
+    Ok(Provider {
+        metadata,
+        jwks,
+        iss_parameter,
+    })
 }
