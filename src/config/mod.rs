@@ -188,8 +188,8 @@ mod sources;
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
 pub use sources::{
-    ATTRIBUTES, DisplayName, OidcSourceConfig, PasswordSourceConfig, SecretMethod, SourceConfig,
-    SourceKindConfig, UpstreamClientAuth,
+    ATTRIBUTES, DisplayName, MobileConnect, OidcSourceConfig, PasswordSourceConfig, SecretMethod,
+    SourceConfig, SourceKindConfig, UpstreamClientAuth,
 };
 
 use file::RawConfig;

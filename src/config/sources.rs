@@ -11,7 +11,7 @@ use crate::model::{Loa, message_id};
 
 mod oidc;
 
-pub use oidc::{ATTRIBUTES, OidcSourceConfig, SecretMethod, UpstreamClientAuth};
+pub use oidc::{ATTRIBUTES, MobileConnect, OidcSourceConfig, SecretMethod, UpstreamClientAuth};
 
 /// A configured identity source: what every kind has, and its kind's own settings.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub(super) enum RawSource {
     Password(RawPassword),
     #[cfg(feature = "test-sources")]
     TestTwoStep(RawTestTwoStep),
-    Oidc(oidc::RawOidc),
+    Oidc(Box<oidc::RawOidc>),
     X509(serde::de::IgnoredAny),
     SmsOtp(serde::de::IgnoredAny),
     Webauthn(serde::de::IgnoredAny),
@@ -192,7 +192,7 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                 },
                 loa: loa(&key("loa"), o.loa)?,
                 id: o.id.clone(),
-                kind: SourceKindConfig::Oidc(oidc::validate(&key, o)?),
+                kind: SourceKindConfig::Oidc(oidc::validate(&key, *o)?),
             },
             RawSource::X509(_) | RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
                 return Err(err(

@@ -231,6 +231,16 @@ impl Source {
         }
     }
 
+    /// Whether this source can serve a request at this level with this `login_hint`:
+    /// its level, and for a Mobile Connect operator a number within its prefixes.
+    pub fn meets(&self, min_loa: Option<Loa>, login_hint: Option<&str>) -> bool {
+        let serves = match self {
+            Source::Oidc(s) => s.serves(login_hint),
+            _ => true,
+        };
+        serves && min_loa.is_none_or(|min| self.loa() >= min)
+    }
+
     /// Whether the login page shows this source's first step itself (a form needing no
     /// stored state), rather than a button that begins an attempt.
     pub fn is_inline(&self) -> bool {

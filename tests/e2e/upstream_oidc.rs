@@ -824,3 +824,113 @@ async fn private_key_jwt_authenticates_portico_at_the_upstream_with_its_configur
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn mobile_connect_the_numbers_prefix_picks_the_operator_and_the_hint_goes_as_msisdn() {
+    let (viettel, vina) = (Upstream::start().await, Upstream::start().await);
+    let mut claims = citizen("079201000021");
+    claims["acr"] = json!("3");
+    viettel.set_person("viettel-84961234567", claims.clone());
+    vina.set_person("vina-84911234567", claims.clone());
+    let mc =
+        |prefixes: &str| format!("profile = \"mobile_connect\"\nmsisdn_prefixes = [{prefixes}]\n");
+    let config = format!(
+        "{PASSWORD_SOURCE}{}{}",
+        source(
+            "viettel",
+            "Viettel Mobile ID",
+            3,
+            &viettel.base,
+            true,
+            &mc("\"+8496\", \"+8497\"")
+        ),
+        source(
+            "vina",
+            "VinaPhone Mobile ID",
+            3,
+            &vina.base,
+            true,
+            &mc("\"+8491\"")
+        ),
+    );
+    let server = TestServer::start_with(&config).await;
+    let client = portal(&server).await;
+    let browser = Browser::new(&server);
+    let authorize = server.authorize_url(
+        &client,
+        &[
+            ("scope", "openid profile national_id"),
+            ("login_hint", "MSISDN:+84961234567"),
+        ],
+    );
+    let login = browser.follow(&authorize).await;
+    let request = login.trim_start_matches("/login?request=");
+    let html = browser.get(&login).await.text().await.unwrap();
+    // The number's prefix picks the operator: the other one is not offered.
+    assert!(
+        html.contains(&format!("/login/viettel?request={request}")),
+        "{html}"
+    );
+    assert!(!html.contains("/login/vina?"), "{html}");
+    assert!(html.contains("name=\"password\""), "{html}");
+    let other = browser.get(&format!("/login/vina?request={request}")).await;
+    assert_eq!(other.status(), 400);
+    let away = browser
+        .follow(&format!("/login/viettel?request={request}"))
+        .await;
+    let sent = query(&away);
+    assert_eq!(sent["login_hint"], "MSISDN:+84961234567");
+    assert_eq!(
+        sent["acr_values"], "3",
+        "the operator's value for the source's level"
+    );
+    let back = browser.follow(&away).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status(), 303);
+    let code = code_from(&location(done.headers()).unwrap(), &server, &client);
+    let tokens: Value = server
+        .exchange(&client, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["acr"],
+        "urn:portico:loa:3"
+    );
+    assert_eq!(
+        userinfo_of(&server, &tokens).await["national_id"],
+        "079201000021"
+    );
+    // A number in Vietnamese national form picks the other operator; one answering a
+    // lower acr than the source's level is refused.
+    claims["acr"] = json!("2");
+    vina.set_person("vina-84911234567", claims);
+    let browser = Browser::new(&server);
+    let authorize = server.authorize_url(&client, &[("login_hint", "0911234567")]);
+    let login = browser.follow(&authorize).await;
+    let request = login.trim_start_matches("/login?request=");
+    let html = browser.get(&login).await.text().await.unwrap();
+    assert!(
+        html.contains("/login/vina?") && !html.contains("/login/viettel?"),
+        "{html}"
+    );
+    let away = browser
+        .follow(&format!("/login/vina?request={request}"))
+        .await;
+    assert_eq!(query(&away)["login_hint"], "MSISDN:+84911234567");
+    let back = browser.follow(&away).await;
+    let refused = browser.get(&back).await.text().await.unwrap();
+    assert!(
+        refused.contains("VinaPhone Mobile ID: the answer was not valid"),
+        "{refused}"
+    );
+    // Without a number, the person chooses the operator: both are offered.
+    let browser = Browser::new(&server);
+    let login = browser.follow(&server.authorize_url(&client, &[])).await;
+    let html = browser.get(&login).await.text().await.unwrap();
+    assert!(
+        html.contains("/login/vina?") && html.contains("/login/viettel?"),
+        "{html}"
+    );
+}

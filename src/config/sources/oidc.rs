@@ -61,6 +61,17 @@ pub struct OidcSourceConfig {
     pub timeout: Duration,
     /// How long the discovery document and JWKS are reused before a refetch.
     pub discovery_ttl: Duration,
+    /// `profile = "mobile_connect"`: a telecom operator (GSMA Mobile Connect).
+    pub mobile_connect: Option<MobileConnect>,
+}
+
+/// A Mobile Connect operator: the numbers it serves and what its `acr` values mean.
+#[derive(Debug, Clone)]
+pub struct MobileConnect {
+    /// E.164 prefixes (`+8496`...) of the numbers it serves.
+    pub msisdn_prefixes: Vec<String>,
+    /// Upstream `acr` value = Portico level (default `"2" = 2`, `"3" = 3`).
+    pub acr_values: BTreeMap<String, u8>,
 }
 
 /// How Portico authenticates at the upstream's token endpoint.
@@ -118,6 +129,12 @@ pub(in crate::config) struct RawOidc {
     timeout: Option<RawDuration>,
     /// default "1h"
     discovery_ttl: Option<RawDuration>,
+    /// "oidc" (default) or "mobile_connect"
+    profile: Option<String>,
+    /// mobile_connect: the E.164 prefixes the operator serves
+    msisdn_prefixes: Option<Vec<String>>,
+    /// mobile_connect: upstream acr value = Portico level
+    acr_values: Option<BTreeMap<String, u8>>,
 }
 
 fn duration(
@@ -239,6 +256,65 @@ fn client_auth(
     Ok(UpstreamClientAuth::Secret { secret, method })
 }
 
+fn mobile_connect(
+    key: &dyn Fn(&str) -> String,
+    raw: &mut RawOidc,
+) -> Result<Option<MobileConnect>, ConfigError> {
+    match raw.profile.as_deref() {
+        None | Some("oidc") => {
+            for (name, set) in [
+                ("msisdn_prefixes", raw.msisdn_prefixes.is_some()),
+                ("acr_values", raw.acr_values.is_some()),
+            ] {
+                if set {
+                    return Err(err(
+                        key(name),
+                        "is used only with profile = \"mobile_connect\"",
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        Some("mobile_connect") => {}
+        Some(other) => {
+            return Err(err(
+                key("profile"),
+                format!("`{other}` is not a profile; use \"oidc\" or \"mobile_connect\""),
+            ));
+        }
+    }
+    let prefixes = raw.msisdn_prefixes.take().unwrap_or_default();
+    if prefixes.is_empty() {
+        return Err(err(
+            key("msisdn_prefixes"),
+            "is needed with profile = \"mobile_connect\": the numbers the operator serves, e.g. [\"+8496\", \"+8497\"]",
+        ));
+    }
+    if let Some(bad) = prefixes
+        .iter()
+        .find(|p| p.len() < 3 || !p.starts_with('+') || !p[1..].chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(err(
+            key("msisdn_prefixes"),
+            format!("`{bad}` is not an E.164 prefix; write e.g. \"+8496\""),
+        ));
+    }
+    let acr_values = raw
+        .acr_values
+        .take()
+        .unwrap_or_else(|| [("2".to_owned(), 2), ("3".to_owned(), 3)].into());
+    if let Some((value, level)) = acr_values.iter().find(|(_, l)| !(1..=4).contains(*l)) {
+        return Err(err(
+            key(&format!("acr_values.{value}")),
+            format!("{level} is not a level of assurance from 1 to 4"),
+        ));
+    }
+    Ok(Some(MobileConnect {
+        msisdn_prefixes: prefixes,
+        acr_values,
+    }))
+}
+
 /// The DER inside `-----BEGIN PRIVATE KEY-----` ... `-----END PRIVATE KEY-----`.
 fn pkcs8_from_pem(pem: &str) -> Option<Vec<u8>> {
     use base64::Engine;
@@ -299,7 +375,9 @@ pub(super) fn validate(
             map
         }
     };
+    let mobile_connect = mobile_connect(key, &mut raw)?;
     Ok(OidcSourceConfig {
+        mobile_connect,
         issuer,
         client_id: raw.client_id,
         client_auth,
@@ -389,6 +467,24 @@ mod tests {
                 format!("{SOURCE}{secret}timeout = \"5m\"\n"),
                 "sources[0].timeout",
             ),
+            (
+                format!("{SOURCE}{secret}msisdn_prefixes = [\"+8496\"]\n"),
+                "sources[0].msisdn_prefixes",
+            ),
+            (
+                format!("{SOURCE}{secret}profile = \"mobile_connect\"\n"),
+                "sources[0].msisdn_prefixes",
+            ),
+            (
+                format!(
+                    "{SOURCE}{secret}profile = \"mobile_connect\"\nmsisdn_prefixes = [\"8496\"]\n"
+                ),
+                "sources[0].msisdn_prefixes",
+            ),
+            (
+                format!("{SOURCE}{secret}profile = \"gsm\"\n"),
+                "sources[0].profile",
+            ),
         ];
         for (text, key) in cases {
             let e = Config::from_parts(&text, &[]).unwrap_err();
@@ -397,6 +493,12 @@ mod tests {
                 "{key}: got {e}"
             );
         }
+        let mc = format!(
+            "{SOURCE}{secret}profile = \"mobile_connect\"\nmsisdn_prefixes = [\"+8496\"]\n"
+        );
+        let c = Config::from_parts(&mc, &[]).unwrap();
+        let m = oidc(&c).mobile_connect.as_ref().unwrap();
+        assert_eq!(m.acr_values["3"], 3, "the default acr values");
         // http is fine on a loopback host (a provider run for development).
         let local = SOURCE.replace("https://id.baohiemxahoi.example", "http://127.0.0.1:9000");
         assert!(Config::from_parts(&format!("{local}{secret}"), &[]).is_ok());

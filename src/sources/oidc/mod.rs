@@ -7,6 +7,7 @@
 //! The attempt's state (nonce, PKCE verifier) is sealed by `login` in `login_attempts`;
 //! the provider's discovery document and keys are cached in memory ([`provider`]).
 
+mod msisdn;
 mod provider;
 mod upstream;
 mod verify;
@@ -154,6 +155,21 @@ impl OidcSource {
         serde_json::from_slice(&ring.jwks_json()).ok()
     }
 
+    /// Whether this source can serve a portal's `login_hint`: a Mobile Connect
+    /// operator serves only the numbers of its prefixes (a hint that is not a plain
+    /// number says nothing about the operator); any other source serves every hint.
+    pub fn serves(&self, login_hint: Option<&str>) -> bool {
+        let Some(mc) = &self.kind.mobile_connect else {
+            return true;
+        };
+        match login_hint.and_then(msisdn::parse) {
+            Some(msisdn::Hint::Msisdn(number)) => {
+                mc.msisdn_prefixes.iter().any(|p| number.starts_with(p))
+            }
+            _ => true,
+        }
+    }
+
     /// The redirect URI to register at the upstream.
     pub fn callback_url(&self) -> &str {
         &self.callback_url
@@ -230,6 +246,24 @@ impl OidcSource {
         // openidconnect sends `openid` itself.
         for scope in self.kind.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if let Some(mc) = &self.kind.mobile_connect {
+            // Mobile Connect: the number the portal named, and the operator's acr values
+            // for the source's level or above, lowest first.
+            if let Some(hint) = ctx.login_hint.and_then(msisdn::parse) {
+                request = request.add_extra_param("login_hint", msisdn::login_hint(&hint));
+            }
+            let mut wanted: Vec<(&u8, &String)> = mc
+                .acr_values
+                .iter()
+                .filter(|(_, level)| **level >= self.config.loa.level())
+                .map(|(value, level)| (level, value))
+                .collect();
+            wanted.sort();
+            let values: Vec<&str> = wanted.iter().map(|(_, v)| v.as_str()).collect();
+            if !values.is_empty() {
+                request = request.add_extra_param("acr_values", values.join(" "));
+            }
         }
         let (url, _, _) = request.url();
         Ok(Begin {
@@ -313,6 +347,22 @@ impl OidcSource {
         };
         let (claims, provider) = self.verified(provider, &id_token, &expect).await?;
         let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+        if let Some(mc) = &self.kind.mobile_connect {
+            // The operator's `acr` must mean at least the source's level.
+            let acr = claims
+                .get("acr")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match mc.acr_values.get(acr) {
+                Some(level) if *level >= self.config.loa.level() => {}
+                _ => {
+                    return Err(Failed(
+                        Invalid,
+                        format!("acr {acr:?} is not one of the source's level or above"),
+                    ));
+                }
+            }
+        }
         let endpoint = provider
             .metadata
             .userinfo_endpoint()
