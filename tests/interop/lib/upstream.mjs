@@ -18,9 +18,10 @@ export const UPSTREAM_CLIENT_SECRET = 'portico-at-the-upstream-secret';
 
 const SCOPES = ['openid', 'profile', 'national_id'];
 const CLAIMS = {
-  // amr in the ID token, so that Portico can pass on the upstream's methods.
+  // acr and amr in the ID token, so that Portico can check and pass on its methods.
+  acr: null,
   amr: null,
-  openid: ['sub', 'amr'],
+  openid: ['sub', 'acr', 'amr'],
   profile: ['given_name', 'family_name', 'birthdate'],
   national_id: ['national_id'],
 };
@@ -28,9 +29,13 @@ const CLAIMS = {
 /**
  * Starts a provider at http://127.0.0.1:<port>. `redirectUri`: Portico's
  * `{issuer}/login/{id}/callback`; `accounts`: id -> claims.
- * Returns { issuer, signInAs(id), authorizeRequests, close() }.
+ * Returns { issuer, signInAs(id), authorizeRequests, close() }. An operator (Mobile
+ * Connect) has `acrValues` (what it accepts in `acr_values`) and `loginAcr` (the `acr`
+ * of its logins).
  */
-export async function startUpstream({ name, port, redirectUri, accounts, signedUserinfo = false }) {
+export async function startUpstream({
+  name, port, redirectUri, accounts, signedUserinfo = false, acrValues = [], loginAcr,
+}) {
   const issuer = `http://127.0.0.1:${port}`;
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingJwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: `${name}-key-1` };
@@ -50,6 +55,7 @@ export async function startUpstream({ name, port, redirectUri, accounts, signedU
     }],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     responseTypes: ['code'],
+    acrValues,
     scopes: SCOPES,
     claims: CLAIMS,
     enabledJWA: {
@@ -106,7 +112,7 @@ export async function startUpstream({ name, port, redirectUri, accounts, signedU
     }
     if (req.method === 'GET' && INTERACTION.test(url.pathname)) {
       provider
-        .interactionFinished(req, res, { login: { accountId: state.next, amr: ['pwd'] }, consent: {} }, { mergeWithLastSubmission: false })
+        .interactionFinished(req, res, { login: { accountId: state.next, amr: ['pwd'], ...(loginAcr ? { acr: loginAcr } : {}) }, consent: {} }, { mergeWithLastSubmission: false })
         .catch((err) => {
           if (res.headersSent) return;
           const status = err instanceof errors.OIDCProviderError ? err.statusCode : 500;
