@@ -19,7 +19,7 @@ use crate::oidc::keys::{Keys, KeysError};
 use crate::oidc::revocation::AccessTokens;
 use crate::oidc::token::TokenEndpoint;
 use crate::oidc::tokens::Issuer;
-use crate::sources::{SourceServices, Sources};
+use crate::sources::{SourceDeps, SourceServices, Sources};
 use crate::store::{Store, StoreError};
 
 pub use crate::oidc::keys::{Rotated, load_or_create_keys, rotate_keys};
@@ -99,7 +99,14 @@ impl App {
                 clock.clone(),
             )),
             discovery_json: crate::oidc::discovery::document(&config).to_string().into(),
-            sources: Sources::from_config(&config.sources),
+            sources: Sources::from_config(
+                &config.sources,
+                &SourceDeps {
+                    http: &outbound,
+                    issuer: &issuer_url,
+                    clock: &clock,
+                },
+            ),
             outbound,
             keys,
             passwords,

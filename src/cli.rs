@@ -53,6 +53,20 @@ enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The configured identity sources.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+}
+
+#[derive(Subcommand)]
+enum SourcesCommand {
+    /// Each source in the login page's order: id, kind, level of assurance, and for an
+    /// upstream provider (`oidc`) the redirect URI to register there (and the public
+    /// key, with `client_auth = "private_key_jwt"`).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -239,6 +253,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Client(c) => client(c, config).await,
         Command::Account(AccountCommand::Add(a)) => account_add(*a, config).await,
+        Command::Sources(SourcesCommand::List { json }) => {
+            sources_list(&config, json);
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let provider = App::start(config, Arc::new(SystemClock)).await?;
             let rotated = crate::app::rotate_keys(
@@ -411,4 +429,48 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         }
     }
     Ok(())
+}
+/// `portico sources list`: read from the configuration alone (no database).
+fn sources_list(config: &Config, as_json: bool) {
+    use crate::sources::Source;
+    let issuer = config.issuer.as_str().trim_end_matches('/');
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+    let deps = crate::sources::SourceDeps {
+        http: &reqwest::Client::new(),
+        issuer,
+        clock: &clock,
+    };
+    let sources = crate::sources::Sources::from_config(&config.sources, &deps);
+    let mut rows = Vec::new();
+    for (source, c) in sources.iter().zip(&config.sources) {
+        let (redirect_uri, upstream, jwks) = match source {
+            Source::Oidc(o) => (
+                Some(o.callback_url().to_owned()),
+                Some(o.kind.issuer.clone()),
+                o.public_jwks(),
+            ),
+            _ => (None, None, None),
+        };
+        if !as_json {
+            let mut line = format!("{}  {}  loa {}", c.id, c.kind.name(), c.loa.level());
+            if let (Some(up), Some(uri)) = (&upstream, &redirect_uri) {
+                line.push_str(&format!("  upstream {up}  redirect_uri {uri}"));
+            }
+            if let Some(jwks) = &jwks {
+                line.push_str(&format!("  jwks {jwks}"));
+            }
+            println!("{line}");
+        }
+        rows.push(json!({
+            "id": c.id,
+            "kind": c.kind.name(),
+            "loa": c.loa.level(),
+            "issuer": upstream,
+            "redirect_uri": redirect_uri,
+            "jwks": jwks,
+        }));
+    }
+    if as_json {
+        println!("{}", serde_json::Value::Array(rows));
+    }
 }

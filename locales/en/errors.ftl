@@ -46,3 +46,17 @@ error-attempt-gone-title = This sign-in attempt is no longer valid
 error-attempt-gone-message = It was already completed, it expired, or the link was used twice. Go back to the portal and sign in again.
 error-source-not-offered-title = This way of signing in is not offered here
 error-source-not-offered-message = The portal asks for a higher level of assurance than this way of signing in gives, or it is not configured. Go back and choose another.
+
+# An upstream identity provider (kind = "oidc") did not vouch for the person. The
+# login page is shown again with the other ways to sign in.
+refusal-upstream-cancelled = { $source }: the sign-in was cancelled. Choose another way to sign in, or try again.
+refusal-upstream-timeout = { $source } did not answer in time. Choose another way to sign in, or try again later.
+refusal-upstream-unreachable = { $source } cannot be reached right now. Choose another way to sign in, or try again later.
+refusal-upstream-bad-signature = { $source }: the answer could not be verified (its signature is not valid), so it was not accepted. Choose another way to sign in.
+refusal-upstream-wrong-nonce = { $source }: the answer does not belong to this sign-in, so it was not accepted. Please start again or choose another way to sign in.
+refusal-upstream-wrong-issuer = { $source }: the answer came from another identity provider, so it was not accepted. Choose another way to sign in.
+refusal-upstream-error = { $source } refused the sign-in. Choose another way to sign in, or try again later.
+refusal-upstream-invalid = { $source }: the answer was not valid, so it was not accepted. Choose another way to sign in.
+# The browser came back from an upstream provider with an attempt that is finished,
+# expired or was already used (a replayed callback).
+error-callback-gone-message = The answer from { $source } is for a sign-in that was already completed, has expired, or was used twice. Nothing was signed in. Go back to the portal and sign in again, with { $source } or another way.

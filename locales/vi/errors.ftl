@@ -46,3 +46,17 @@ error-attempt-gone-title = Lượt đăng nhập này không còn hiệu lực
 error-attempt-gone-message = Lượt đăng nhập đã hoàn tất, đã hết hạn hoặc đường liên kết đã được sử dụng. Vui lòng quay lại cổng dịch vụ và đăng nhập lại.
 error-source-not-offered-title = Hình thức đăng nhập này không được hỗ trợ tại đây
 error-source-not-offered-message = Cổng dịch vụ yêu cầu mức độ bảo đảm cao hơn mức mà hình thức đăng nhập này đáp ứng, hoặc hình thức này chưa được cấu hình. Vui lòng quay lại và chọn hình thức khác.
+
+# Nhà cung cấp định danh bên ngoài (kind = "oidc") không xác nhận được người dùng.
+# Trang đăng nhập được hiển thị lại cùng các hình thức đăng nhập khác.
+refusal-upstream-cancelled = { $source }: bạn đã hủy đăng nhập. Vui lòng chọn hình thức đăng nhập khác hoặc thử lại.
+refusal-upstream-timeout = { $source } không phản hồi kịp thời. Vui lòng chọn hình thức đăng nhập khác hoặc thử lại sau.
+refusal-upstream-unreachable = Hiện không thể kết nối tới { $source }. Vui lòng chọn hình thức đăng nhập khác hoặc thử lại sau.
+refusal-upstream-bad-signature = { $source }: không xác thực được kết quả trả về (chữ ký không hợp lệ) nên kết quả không được chấp nhận. Vui lòng chọn hình thức đăng nhập khác.
+refusal-upstream-wrong-nonce = { $source }: kết quả trả về không thuộc lượt đăng nhập này nên không được chấp nhận. Vui lòng thực hiện lại hoặc chọn hình thức đăng nhập khác.
+refusal-upstream-wrong-issuer = { $source }: kết quả trả về đến từ một nhà cung cấp định danh khác nên không được chấp nhận. Vui lòng chọn hình thức đăng nhập khác.
+refusal-upstream-error = { $source } đã từ chối lượt đăng nhập. Vui lòng chọn hình thức đăng nhập khác hoặc thử lại sau.
+refusal-upstream-invalid = { $source }: kết quả trả về không hợp lệ nên không được chấp nhận. Vui lòng chọn hình thức đăng nhập khác.
+# Trình duyệt quay lại từ nhà cung cấp bên ngoài với một lượt đăng nhập đã hoàn tất,
+# đã hết hạn hoặc đã được sử dụng (gửi lại kết quả).
+error-callback-gone-message = Kết quả từ { $source } thuộc về một lượt đăng nhập đã hoàn tất, đã hết hạn hoặc đã được sử dụng. Chưa có đăng nhập nào được thực hiện. Vui lòng quay lại cổng dịch vụ và đăng nhập lại bằng { $source } hoặc hình thức khác.

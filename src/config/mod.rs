@@ -187,7 +187,10 @@ mod sources;
 
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
-pub use sources::{DisplayName, PasswordSourceConfig, SourceConfig, SourceKindConfig};
+pub use sources::{
+    ATTRIBUTES, DisplayName, MobileConnect, OidcSourceConfig, PasswordSourceConfig, SecretMethod,
+    SourceConfig, SourceKindConfig, UpstreamClientAuth,
+};
 
 use file::RawConfig;
 
@@ -255,6 +258,9 @@ fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), Con
     if path.iter().any(String::is_empty) {
         return Err(err(name, "malformed variable name; nest keys with `__`"));
     }
+    if path.len() >= 3 && path[0] == "sources" {
+        return apply_source_env(table, name, &path[1], &path[2..], value);
+    }
     let parsed = format!("v = {value}")
         .parse::<toml::Table>()
         .ok()
@@ -274,6 +280,49 @@ fn apply_env(table: &mut toml::Table, name: &str, value: &str) -> Result<(), Con
             _ => return Err(err(name, format!("`{key}` is not a table"))),
         };
     }
+    Ok(())
+}
+
+/// `PORTICO_SOURCES__<ID>__CLIENT_SECRET=...` sets `client_secret` of the
+/// `[[sources]]` table whose `id` is `<ID>` (in any case, `-` written `_`: the id
+/// `bhxh-vn` is `PORTICO_SOURCES__BHXH_VN__...`). Always a string: a secret is never
+/// reinterpreted as a TOML number or boolean.
+fn apply_source_env(
+    table: &mut toml::Table,
+    name: &str,
+    env_id: &str,
+    rest: &[String],
+    value: &str,
+) -> Result<(), ConfigError> {
+    let Some(toml::Value::Array(sources)) = table.get_mut("sources") else {
+        return Err(err(
+            name,
+            "there is no [[sources]] table in the file for this variable to set a key of",
+        ));
+    };
+    let mut matching = sources.iter_mut().filter_map(|s| match s {
+        toml::Value::Table(t) => {
+            let id = t.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+            (id.to_ascii_lowercase().replace('-', "_") == env_id).then_some(t)
+        }
+        _ => None,
+    });
+    let (Some(source), None) = (matching.next(), matching.next()) else {
+        return Err(err(
+            name,
+            format!(
+                "names no single [[sources]] id; `{}` must match one id (in any case, `-` written `_`)",
+                env_id.to_ascii_uppercase()
+            ),
+        ));
+    };
+    if rest.len() != 1 {
+        return Err(err(
+            name,
+            "set one key of the source, e.g. `..._CLIENT_SECRET`",
+        ));
+    }
+    source.insert(rest[0].clone(), toml::Value::String(value.to_owned()));
     Ok(())
 }
 

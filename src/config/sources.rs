@@ -9,6 +9,10 @@ use serde::Deserialize;
 use super::{ConfigError, err};
 use crate::model::{Loa, message_id};
 
+mod oidc;
+
+pub use oidc::{ATTRIBUTES, MobileConnect, OidcSourceConfig, SecretMethod, UpstreamClientAuth};
+
 /// A configured identity source: what every kind has, and its kind's own settings.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
@@ -30,6 +34,8 @@ pub enum DisplayName {
 #[derive(Debug, Clone)]
 pub enum SourceKindConfig {
     Password(PasswordSourceConfig),
+    /// An upstream OpenID provider (Portico is its relying party).
+    Oidc(OidcSourceConfig),
     /// A two-step source that exists only in test builds: it shows that the contract
     /// carries a ceremony across requests, nodes and another origin.
     #[cfg(feature = "test-sources")]
@@ -40,6 +46,7 @@ impl SourceKindConfig {
     pub fn name(&self) -> &'static str {
         match self {
             SourceKindConfig::Password(_) => "password",
+            SourceKindConfig::Oidc(_) => "oidc",
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
         }
@@ -74,7 +81,7 @@ pub(super) enum RawSource {
     Password(RawPassword),
     #[cfg(feature = "test-sources")]
     TestTwoStep(RawTestTwoStep),
-    Oidc(serde::de::IgnoredAny),
+    Oidc(Box<oidc::RawOidc>),
     X509(serde::de::IgnoredAny),
     SmsOtp(serde::de::IgnoredAny),
     Webauthn(serde::de::IgnoredAny),
@@ -173,10 +180,21 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     creates_accounts: t.creates_accounts.unwrap_or(true),
                 }),
             },
-            RawSource::Oidc(_)
-            | RawSource::X509(_)
-            | RawSource::SmsOtp(_)
-            | RawSource::Webauthn(_) => {
+            RawSource::Oidc(mut o) => SourceConfig {
+                display_name: match o.display_name.take() {
+                    None => {
+                        return Err(err(
+                            key("display_name"),
+                            "is needed: the name people see on the login page (text, or { vi = \"...\", en = \"...\" })",
+                        ));
+                    }
+                    raw => display_name(raw, message_id("source-password")),
+                },
+                loa: loa(&key("loa"), o.loa)?,
+                id: o.id.clone(),
+                kind: SourceKindConfig::Oidc(oidc::validate(&key, *o)?),
+            },
+            RawSource::X509(_) | RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
                 return Err(err(
                     key("kind"),
                     "this kind is not available in this version; remove the source or use kind = \"password\"",
@@ -224,7 +242,7 @@ mod tests {
         let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"carrier_pigeon\"\n", &[])
             .unwrap_err();
         assert!(e.message.contains("carrier_pigeon"), "{e}");
-        let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"oidc\"\n", &[]).unwrap_err();
+        let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"x509\"\n", &[]).unwrap_err();
         assert_eq!(e.key, "sources[0].kind");
     }
 

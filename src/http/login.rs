@@ -17,7 +17,7 @@ use super::{AppState, cookies, forms};
 use crate::ids::PendingId;
 use crate::login::{self, Chooser, LoginError, Next, Notice, Outcome, ReturnTo, SignedInAs};
 use crate::oidc::flow::FlowError;
-use crate::sources::{Form, Refusal, Rejection};
+use crate::sources::{Form, Refusal, Rejection, UpstreamFailure};
 
 const PURPOSE: &str = "login";
 
@@ -81,6 +81,20 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
         Notice::Refused(Refusal::Unavailable { .. }) => {
             t_args(lang, "refusal-unavailable", &source())
         }
+        Notice::Refused(Refusal::Upstream { failure, .. }) => match failure {
+            UpstreamFailure::Cancelled => t_args(lang, "refusal-upstream-cancelled", &source()),
+            UpstreamFailure::Timeout => t_args(lang, "refusal-upstream-timeout", &source()),
+            UpstreamFailure::Unreachable => t_args(lang, "refusal-upstream-unreachable", &source()),
+            UpstreamFailure::BadSignature => {
+                t_args(lang, "refusal-upstream-bad-signature", &source())
+            }
+            UpstreamFailure::WrongNonce => t_args(lang, "refusal-upstream-wrong-nonce", &source()),
+            UpstreamFailure::WrongIssuer => {
+                t_args(lang, "refusal-upstream-wrong-issuer", &source())
+            }
+            UpstreamFailure::Error => t_args(lang, "refusal-upstream-error", &source()),
+            UpstreamFailure::Invalid => t_args(lang, "refusal-upstream-invalid", &source()),
+        },
     }
 }
 
@@ -392,5 +406,29 @@ pub async fn callback(
         app.now(),
     )
     .await;
-    render(&app, &headers, &browser, outcome)
+    match outcome {
+        // Replayed, finished or expired: the page names the source (a configured one
+        // only: the path is anyone's text). Nothing was signed in.
+        Err(LoginError::AttemptGone) if app.services.sources.get(&source_id).is_some() => {
+            tracing::info!(source = %source_id, "login callback for an attempt that is gone (finished, expired or replayed)");
+            let lang = lang(&app, &headers, &[]);
+            let source = name_of_source(&app, lang, &source_id);
+            pages::html(
+                StatusCode::BAD_REQUEST,
+                ErrorPage {
+                    lang,
+                    here: None,
+                    title: t(lang, "error-attempt-gone-title"),
+                    message: t_args(
+                        lang,
+                        "error-callback-gone-message",
+                        &[("source", source.into())],
+                    ),
+                    detail: None,
+                    code: None,
+                },
+            )
+        }
+        outcome => render(&app, &headers, &browser, outcome),
+    }
 }

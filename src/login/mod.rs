@@ -123,7 +123,7 @@ fn eligible<'a>(
     services
         .sources
         .iter()
-        .filter(move |s| req.min_loa.is_none_or(|min| s.loa() >= min))
+        .filter(move |s| s.meets(req.min_loa, req.login_hint.as_deref()))
 }
 
 fn offered<'a>(
@@ -134,7 +134,7 @@ fn offered<'a>(
     services
         .sources
         .get(source_id)
-        .filter(|s| req.min_loa.is_none_or(|min| s.loa() >= min))
+        .filter(|s| s.meets(req.min_loa, req.login_hint.as_deref()))
         .ok_or(LoginError::NotOffered)
 }
 

@@ -9,10 +9,13 @@
 //! `login` seals their state into the database, so any node can finish an attempt.
 //! A new kind is a new module and a variant here; protocol code never changes for it.
 
+mod oidc;
 mod password;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,7 @@ use crate::config::{DisplayName, SourceConfig, SourceKindConfig};
 use crate::model::Loa;
 pub use crate::model::VerifiedIdentity;
 
+pub use oidc::OidcSource;
 pub use password::PasswordSource;
 pub use step::{Field, FieldKind, Form, Input, Step};
 
@@ -57,6 +61,34 @@ pub enum Refusal {
     TooManyAttempts { source_id: String },
     #[error("{source_id}: the attempt expired")]
     Expired { source_id: String },
+    /// An upstream provider did not vouch for the person (`detail` is for the log).
+    #[error("{source_id}: upstream {failure:?}: {detail}")]
+    Upstream {
+        source_id: String,
+        failure: UpstreamFailure,
+        detail: String,
+    },
+}
+
+/// What went wrong at (or with) an upstream provider; each has its own page text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// The person cancelled there (`error=access_denied`).
+    Cancelled,
+    /// It did not answer in time.
+    Timeout,
+    /// It could not be reached.
+    Unreachable,
+    /// A token's signature did not verify by its key set (or no key matched).
+    BadSignature,
+    /// The ID token's nonce is not the one this attempt sent.
+    WrongNonce,
+    /// The answer names another issuer.
+    WrongIssuer,
+    /// It answered with an error other than a cancellation.
+    Error,
+    /// Anything else wrong with what it answered (audience, expiry, subject...).
+    Invalid,
 }
 
 impl Refusal {
@@ -65,7 +97,8 @@ impl Refusal {
             Refusal::Rejected { source_id, .. }
             | Refusal::Unavailable { source_id, .. }
             | Refusal::TooManyAttempts { source_id }
-            | Refusal::Expired { source_id } => source_id,
+            | Refusal::Expired { source_id }
+            | Refusal::Upstream { source_id, .. } => source_id,
         }
     }
 }
@@ -86,6 +119,7 @@ pub enum Rejection {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AttemptState {
     Password(password::State),
+    Oidc(oidc::State),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::State),
 }
@@ -96,6 +130,7 @@ impl AttemptState {
     pub fn is_stateless(&self) -> bool {
         match self {
             AttemptState::Password(_) => true,
+            AttemptState::Oidc(_) => false,
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
         }
@@ -127,18 +162,29 @@ pub struct LinkPolicy {
     pub creates_accounts: bool,
 }
 
+/// What the sources are built with, from the composition root.
+pub struct SourceDeps<'a> {
+    /// The outbound client for upstream calls (no redirects followed).
+    pub http: &'a reqwest::Client,
+    /// Portico's own issuer, for the callback URL `{issuer}/login/{id}/callback`.
+    pub issuer: &'a str,
+    pub clock: &'a Arc<dyn crate::clock::Clock>,
+}
+
 /// A configured identity source, built once at start-up.
 #[derive(Debug, Clone)]
 pub enum Source {
     Password(PasswordSource),
+    Oidc(OidcSource),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
 }
 
 impl Source {
-    pub fn from_config(config: &SourceConfig) -> Source {
+    pub fn from_config(config: &SourceConfig, deps: &SourceDeps<'_>) -> Source {
         match &config.kind {
             SourceKindConfig::Password(_) => Source::Password(PasswordSource::new(config)),
+            SourceKindConfig::Oidc(c) => Source::Oidc(OidcSource::new(config, c, deps)),
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(c) => {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
@@ -149,6 +195,7 @@ impl Source {
     fn config(&self) -> &SourceConfig {
         match self {
             Source::Password(s) => &s.config,
+            Source::Oidc(s) => &s.config,
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => &s.config,
         }
@@ -172,12 +219,26 @@ impl Source {
                 trusted_for_linking: false,
                 creates_accounts: false,
             },
+            Source::Oidc(s) => LinkPolicy {
+                trusted_for_linking: s.kind.trusted_for_linking,
+                creates_accounts: true,
+            },
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
             },
         }
+    }
+
+    /// Whether this source can serve a request at this level with this `login_hint`:
+    /// its level, and for a Mobile Connect operator a number within its prefixes.
+    pub fn meets(&self, min_loa: Option<Loa>, login_hint: Option<&str>) -> bool {
+        let serves = match self {
+            Source::Oidc(s) => s.serves(login_hint),
+            _ => true,
+        };
+        serves && min_loa.is_none_or(|min| self.loa() >= min)
     }
 
     /// Whether the login page shows this source's first step itself (a form needing no
@@ -189,6 +250,7 @@ impl Source {
     pub async fn begin(&self, ctx: &BeginContext<'_>) -> Result<Begin, Refusal> {
         match self {
             Source::Password(s) => Ok(s.begin(ctx)),
+            Source::Oidc(s) => s.begin(ctx).await,
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
         }
@@ -202,6 +264,7 @@ impl Source {
     ) -> Advance {
         match (self, state) {
             (Source::Password(s), AttemptState::Password(_)) => s.advance(services, input).await,
+            (Source::Oidc(s), AttemptState::Oidc(state)) => s.advance(state, input).await,
             #[cfg(feature = "test-sources")]
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
             // State of another kind (the source was reconfigured mid-attempt).
@@ -218,8 +281,13 @@ impl Source {
 pub struct Sources(Vec<Source>);
 
 impl Sources {
-    pub fn from_config(configs: &[SourceConfig]) -> Sources {
-        Sources(configs.iter().map(Source::from_config).collect())
+    pub fn from_config(configs: &[SourceConfig], deps: &SourceDeps<'_>) -> Sources {
+        Sources(
+            configs
+                .iter()
+                .map(|c| Source::from_config(c, deps))
+                .collect(),
+        )
     }
 
     pub fn get(&self, id: &str) -> Option<&Source> {

@@ -161,3 +161,38 @@ fn account_add_reads_the_password_from_stdin() {
         "old keys sign until the lead time: {text}"
     );
 }
+
+#[test]
+fn sources_list_prints_each_source_and_the_redirect_uri_to_register_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("portico.toml"),
+        "issuer = \"https://id.example.gov\"\n\
+         [[sources]]\nid = \"password\"\nkind = \"password\"\n\
+         [[sources]]\nid = \"bhxh-vn\"\nkind = \"oidc\"\ndisplay_name = \"Social security\"\n\
+         loa = 3\nissuer = \"https://id.bhxh.example\"\nclient_id = \"portico\"\n",
+    )
+    .unwrap();
+    let out = portico(dir.path())
+        .env(
+            "PORTICO_SOURCES__BHXH_VN__CLIENT_SECRET",
+            "from-the-environment",
+        )
+        .args(["sources", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "password  password  loa 2");
+    assert_eq!(
+        lines[1],
+        "bhxh-vn  oidc  loa 3  upstream https://id.bhxh.example  \
+         redirect_uri https://id.example.gov/login/bhxh-vn/callback"
+    );
+    assert!(!text.contains("from-the-environment"));
+}

@@ -31,4 +31,5 @@ mod stored_requests;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;
+mod upstream_oidc;
 mod userinfo;

@@ -3,7 +3,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,8 +36,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Start `portico serve` in a fresh temp dir. Returns an object with the
  * issuer, a `cli(args, stdin)` helper using the same environment, and `stop()`.
+ * Options: `port` (default a free one), `toml` (written as the dir's portico.toml,
+ * e.g. `[[sources]]` tables), `env` (more PORTICO_* variables).
  */
-export async function startPortico() {
+export async function startPortico({ port: wanted, toml, env: extraEnv = {} } = {}) {
   try {
     await access(PORTICO_BIN, constants.X_OK);
   } catch {
@@ -46,7 +48,8 @@ export async function startPortico() {
     );
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'portico-interop-'));
-  const port = await freePort();
+  const port = wanted ?? await freePort();
+  if (toml !== undefined) await writeFile(path.join(dir, 'portico.toml'), toml);
   const issuer = `http://127.0.0.1:${port}`;
   // Only our PORTICO_* settings: nothing inherited (PORTICO_CONFIG etc.) may change the
   // instance, and the temp dir as cwd keeps a ./portico.toml from being picked up.
@@ -61,6 +64,7 @@ export async function startPortico() {
     PORTICO_KEYS_DIR: `${dir}/keys`,
     PORTICO_PASSWORD__MEMORY_KIB: '8192',
     PORTICO_PASSWORD__ITERATIONS: '1',
+    ...extraEnv,
   };
 
   let log = '';
