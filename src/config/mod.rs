@@ -184,10 +184,12 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 
 mod file;
 mod sources;
+mod x509;
 
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
 pub use sources::{DisplayName, PasswordSourceConfig, SourceConfig, SourceKindConfig};
+pub use x509::{CrlLocation, IssuerMapping, RevocationPolicy, TlsKey, X509SourceConfig};
 
 use file::RawConfig;
 

@@ -34,6 +34,8 @@ pub enum SourceKindConfig {
     /// carries a ceremony across requests, nodes and another origin.
     #[cfg(feature = "test-sources")]
     TestTwoStep(TestTwoStepConfig),
+    /// Certificate login on a TLS listener of its own (`config::x509`).
+    X509(super::x509::X509SourceConfig),
 }
 
 impl SourceKindConfig {
@@ -42,6 +44,7 @@ impl SourceKindConfig {
             SourceKindConfig::Password(_) => "password",
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
+            SourceKindConfig::X509(_) => "x509",
         }
     }
 }
@@ -75,7 +78,7 @@ pub(super) enum RawSource {
     #[cfg(feature = "test-sources")]
     TestTwoStep(RawTestTwoStep),
     Oidc(serde::de::IgnoredAny),
-    X509(serde::de::IgnoredAny),
+    X509(Box<super::x509::RawX509>),
     SmsOtp(serde::de::IgnoredAny),
     Webauthn(serde::de::IgnoredAny),
 }
@@ -173,10 +176,17 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     creates_accounts: t.creates_accounts.unwrap_or(true),
                 }),
             },
-            RawSource::Oidc(_)
-            | RawSource::X509(_)
-            | RawSource::SmsOtp(_)
-            | RawSource::Webauthn(_) => {
+            RawSource::X509(mut x) => {
+                let loa = Loa::new(x.loa.unwrap_or(4))
+                    .ok_or_else(|| err(key("loa"), "must be a level of assurance from 1 to 4"))?;
+                SourceConfig {
+                    display_name: display_name(x.display_name.take(), message_id("source-x509")),
+                    loa,
+                    id: x.id.clone(),
+                    kind: SourceKindConfig::X509(super::x509::validate(key, loa, *x)?),
+                }
+            }
+            RawSource::Oidc(_) | RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
                 return Err(err(
                     key("kind"),
                     "this kind is not available in this version; remove the source or use kind = \"password\"",

@@ -27,8 +27,14 @@ pub enum IdentityError {
 fn new_account(verified: &VerifiedIdentity) -> NewAccount {
     let value = |claim: &str| verified.attribute(claim).map(|a| a.value.clone());
     let checked = |claim: &str| verified.attribute(claim).is_some_and(|a| a.verified);
+    // A source that knows the holder is an organisation (an enterprise certificate)
+    // says so with a verified `account_kind`; every other login is a citizen's.
+    let kind = match verified.verified("account_kind") {
+        Some("enterprise") => AccountKind::Enterprise,
+        _ => AccountKind::Citizen,
+    };
     NewAccount {
-        kind: Some(AccountKind::Citizen),
+        kind: Some(kind),
         name: value("name"),
         given_name: value("given_name"),
         family_name: value("family_name"),

@@ -13,6 +13,7 @@ mod password;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
+pub mod x509;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ pub use crate::model::VerifiedIdentity;
 
 pub use password::PasswordSource;
 pub use step::{Field, FieldKind, Form, Input, Step};
+pub use x509::{CertificateProblem, PresentedCertificate, X509Source};
 
 /// The services a source may use while it advances. Built from the composition root;
 /// each source takes what it needs from it.
@@ -79,6 +81,8 @@ pub enum Rejection {
     Incomplete { field: &'static str },
     /// A one-time code or answer that does not match.
     WrongAnswer,
+    /// A certificate that was not accepted, and why.
+    Certificate(CertificateProblem),
 }
 
 /// Per-kind state of one attempt, sealed by `login` between steps.
@@ -88,6 +92,7 @@ pub enum AttemptState {
     Password(password::State),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::State),
+    X509(x509::State),
 }
 
 impl AttemptState {
@@ -98,6 +103,7 @@ impl AttemptState {
             AttemptState::Password(_) => true,
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
+            AttemptState::X509(_) => false,
         }
     }
 }
@@ -133,6 +139,7 @@ pub enum Source {
     Password(PasswordSource),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
+    X509(X509Source),
 }
 
 impl Source {
@@ -143,6 +150,7 @@ impl Source {
             SourceKindConfig::TestTwoStep(c) => {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
+            SourceKindConfig::X509(c) => Source::X509(X509Source::new(config, c)),
         }
     }
 
@@ -151,6 +159,7 @@ impl Source {
             Source::Password(s) => &s.config,
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => &s.config,
+            Source::X509(s) => &s.config,
         }
     }
 
@@ -177,6 +186,10 @@ impl Source {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
             },
+            Source::X509(s) => LinkPolicy {
+                trusted_for_linking: s.kind.trusted_for_linking,
+                creates_accounts: s.kind.creates_accounts,
+            },
         }
     }
 
@@ -191,6 +204,7 @@ impl Source {
             Source::Password(s) => Ok(s.begin(ctx)),
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
+            Source::X509(s) => Ok(s.begin(ctx)),
         }
     }
 
@@ -204,6 +218,7 @@ impl Source {
             (Source::Password(s), AttemptState::Password(_)) => s.advance(services, input).await,
             #[cfg(feature = "test-sources")]
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
+            (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
             // State of another kind (the source was reconfigured mid-attempt).
             #[allow(unreachable_patterns)]
             _ => Advance::Refused(Refusal::Expired {
@@ -228,5 +243,13 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &Source> {
         self.0.iter()
+    }
+
+    /// The certificate sources, whose listeners and CRL refreshers run beside the server.
+    pub fn x509(&self) -> impl Iterator<Item = &X509Source> {
+        self.0.iter().filter_map(|s| match s {
+            Source::X509(x) => Some(x),
+            _ => None,
+        })
     }
 }

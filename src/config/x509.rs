@@ -1,0 +1,318 @@
+//! `kind = "x509"`: certificate login on a TLS listener of its own. The PEM files are
+//! read here, at start-up, so a missing or unreadable file fails naming its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+use url::Url;
+
+use super::file::{DurationText, duration};
+use super::{ConfigError, err};
+use crate::model::Loa;
+
+/// A certificate-login source's own settings.
+#[derive(Debug, Clone)]
+pub struct X509SourceConfig {
+    /// Where the certificate-login listener binds.
+    pub listen: SocketAddr,
+    /// How browsers reach that listener (`https://`), without a trailing slash.
+    pub public_url: Url,
+    /// The listener's own certificate chain, leaf first.
+    pub tls_certificate: Vec<CertificateDer<'static>>,
+    pub tls_private_key: TlsKey,
+    /// The roots a client certificate must chain to (DER).
+    pub trust_anchors: Vec<CertificateDer<'static>>,
+    /// Issuing CAs a client may leave out of its chain (DER).
+    pub intermediates: Vec<CertificateDer<'static>>,
+    /// CRLs, read from files or fetched from URLs.
+    pub crls: Vec<CrlLocation>,
+    /// How often the CRLs are read again (also before a CRL's `nextUpdate`).
+    pub crl_refresh_interval: Duration,
+    /// What a CRL past its `nextUpdate` means.
+    pub stale_crl: RevocationPolicy,
+    /// What a certificate whose revocation status no CRL gives means.
+    pub revocation_unknown: RevocationPolicy,
+    /// How certificates of particular issuing CAs are read; others use the defaults.
+    pub issuers: Vec<IssuerMapping>,
+    pub trusted_for_linking: bool,
+    pub creates_accounts: bool,
+}
+
+/// The listener's private key; never printed.
+#[derive(Clone)]
+pub struct TlsKey(pub Arc<PrivateKeyDer<'static>>);
+
+impl std::fmt::Debug for TlsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrlLocation {
+    File(PathBuf),
+    Url(Url),
+}
+
+/// Refuse the login, or go on as if the certificate were not revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationPolicy {
+    Refuse,
+    Accept,
+}
+
+/// How one issuing CA's certificates are read.
+#[derive(Debug, Clone)]
+pub struct IssuerMapping {
+    /// The issuing CA's subject name (DER), which its certificates carry as issuer.
+    pub subject: Vec<u8>,
+    /// Read the subject's `serialNumber` (2.5.4.5) the same way as its UID (after it):
+    /// for CAs that write the identifier there, or the tax code beside a person's UID.
+    pub read_serial_number: bool,
+    /// This CA issues keys on smart cards only: `amr` gets `sc` besides `hwk`.
+    pub smart_card: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawX509 {
+    pub(super) id: String,
+    pub(super) display_name: Option<super::sources::RawDisplayName>,
+    /// default 4
+    pub(super) loa: Option<u8>,
+    listen: String,
+    public_url: String,
+    tls_certificate: PathBuf,
+    tls_private_key: PathBuf,
+    trust_anchors: Vec<PathBuf>,
+    /// default []
+    #[serde(default)]
+    intermediates: Vec<PathBuf>,
+    /// default []: then every certificate's revocation status is unknown
+    #[serde(default)]
+    crls: Vec<String>,
+    /// default "1h"
+    crl_refresh_interval: Option<DurationText>,
+    /// default "refuse" at level 4, "accept" below
+    stale_crl: Option<RevocationPolicy>,
+    /// default "refuse"
+    revocation_unknown: Option<RevocationPolicy>,
+    /// default true: the certificate's national id links to the account holding it
+    trusted_for_linking: Option<bool>,
+    /// default true
+    creates_accounts: Option<bool>,
+    #[serde(default)]
+    issuers: Vec<RawIssuer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIssuer {
+    /// The issuing CA's certificate (PEM), which names it.
+    certificate: PathBuf,
+    /// default false
+    #[serde(default)]
+    read_serial_number: bool,
+    /// default false
+    #[serde(default)]
+    smart_card: bool,
+}
+
+fn certificates(key: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| err(key, format!("cannot read {}: {e}", path.display())))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            err(
+                key,
+                format!("{} is not PEM certificates: {e}", path.display()),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(err(
+            key,
+            format!(
+                "{} holds no `BEGIN CERTIFICATE` block; give a PEM file",
+                path.display()
+            ),
+        ));
+    }
+    for c in &certs {
+        x509_parser::parse_x509_certificate(c).map_err(|e| {
+            err(
+                key,
+                format!(
+                    "{} holds a certificate that does not parse: {e}",
+                    path.display()
+                ),
+            )
+        })?;
+    }
+    Ok(certs)
+}
+
+fn all_certificates(
+    key: &str,
+    paths: &[PathBuf],
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        out.extend(certificates(&format!("{key}[{i}]"), p)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn validate(
+    key: impl Fn(&str) -> String,
+    loa: Loa,
+    raw: RawX509,
+) -> Result<X509SourceConfig, ConfigError> {
+    let listen = raw.listen.parse().map_err(|e| {
+        err(
+            key("listen"),
+            format!("not an address such as 127.0.0.1:8443: {e}"),
+        )
+    })?;
+    let public_url = Url::parse(raw.public_url.trim_end_matches('/'))
+        .map_err(|e| err(key("public_url"), format!("not a URL: {e}")))?;
+    if public_url.scheme() != "https" || public_url.query().is_some() {
+        return Err(err(
+            key("public_url"),
+            "must be an https:// URL without a query: the listener speaks TLS",
+        ));
+    }
+    let tls_certificate = certificates(&key("tls_certificate"), &raw.tls_certificate)?;
+    let tls_private_key = PrivateKeyDer::from_pem_file(&raw.tls_private_key).map_err(|e| {
+        err(
+            key("tls_private_key"),
+            format!(
+                "cannot read a PEM private key from {}: {e}",
+                raw.tls_private_key.display()
+            ),
+        )
+    })?;
+    if raw.trust_anchors.is_empty() {
+        return Err(err(
+            key("trust_anchors"),
+            "give at least one root CA certificate (PEM)",
+        ));
+    }
+    let trust_anchors = all_certificates(&key("trust_anchors"), &raw.trust_anchors)?;
+    for (i, a) in trust_anchors.iter().enumerate() {
+        webpki::anchor_from_trusted_cert(a).map_err(|e| {
+            err(
+                key("trust_anchors"),
+                format!("certificate {i} cannot be a trust anchor: {e}"),
+            )
+        })?;
+    }
+    let intermediates = all_certificates(&key("intermediates"), &raw.intermediates)?;
+    let crls = raw
+        .crls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| crl_location(&key(&format!("crls[{i}]")), c))
+        .collect::<Result<_, _>>()?;
+    let crl_refresh_interval = duration(
+        &key("crl_refresh_interval"),
+        raw.crl_refresh_interval,
+        "1h",
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 24 * 3600),
+    )?;
+    let issuers = raw
+        .issuers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let k = key(&format!("issuers[{i}].certificate"));
+            let cert = certificates(&k, &r.certificate)?;
+            let (_, parsed) = x509_parser::parse_x509_certificate(&cert[0])
+                .map_err(|e| err(&k, format!("does not parse: {e}")))?;
+            Ok(IssuerMapping {
+                subject: parsed.subject().as_raw().to_vec(),
+                read_serial_number: r.read_serial_number,
+                smart_card: r.smart_card,
+            })
+        })
+        .collect::<Result<_, ConfigError>>()?;
+    Ok(X509SourceConfig {
+        listen,
+        public_url,
+        tls_certificate,
+        tls_private_key: TlsKey(Arc::new(tls_private_key)),
+        trust_anchors,
+        intermediates,
+        crls,
+        crl_refresh_interval,
+        stale_crl: raw.stale_crl.unwrap_or(if loa >= Loa::new(4).expect("4") {
+            RevocationPolicy::Refuse
+        } else {
+            RevocationPolicy::Accept
+        }),
+        revocation_unknown: raw.revocation_unknown.unwrap_or(RevocationPolicy::Refuse),
+        issuers,
+        trusted_for_linking: raw.trusted_for_linking.unwrap_or(true),
+        creates_accounts: raw.creates_accounts.unwrap_or(true),
+    })
+}
+
+fn crl_location(key: &str, text: &str) -> Result<CrlLocation, ConfigError> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        // CRLs are signed, so plain http (how CAs publish them) is fine.
+        return Url::parse(text)
+            .map(CrlLocation::Url)
+            .map_err(|e| err(key, format!("not a URL: {e}")));
+    }
+    let path = PathBuf::from(text);
+    std::fs::metadata(&path)
+        .map_err(|e| err(key, format!("cannot read {}: {e}", path.display())))?;
+    Ok(CrlLocation::File(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn source(dir: &std::path::Path, extra: &str) -> String {
+        format!(
+            "[[sources]]\nid = \"gov-pki\"\nkind = \"x509\"\nlisten = \"127.0.0.1:8443\"\n\
+             public_url = \"https://cert.id.example.gov\"\n\
+             tls_certificate = \"{d}/listener.pem\"\ntls_private_key = \"{d}/listener.key\"\n\
+             trust_anchors = [\"{d}/root.pem\"]\n{extra}",
+            d = dir.display()
+        )
+    }
+
+    #[test]
+    fn errors_name_the_key_at_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::from_parts(&source(dir.path(), ""), &[]).unwrap_err();
+        assert_eq!(e.key, "sources[0].tls_certificate", "{e}");
+        assert!(e.message.contains("listener.pem"), "{e}");
+
+        std::fs::write(dir.path().join("listener.pem"), "not PEM").unwrap();
+        let e = Config::from_parts(&source(dir.path(), ""), &[]).unwrap_err();
+        assert_eq!(e.key, "sources[0].tls_certificate", "{e}");
+        assert!(e.message.contains("BEGIN CERTIFICATE"), "{e}");
+
+        let e = Config::from_parts(
+            &source(dir.path(), "").replace("https://cert", "http://cert"),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].public_url", "{e}");
+
+        let e =
+            Config::from_parts(&source(dir.path(), "stale_crl = \"maybe\"\n"), &[]).unwrap_err();
+        assert!(e.key.starts_with("sources[0]"), "{e}");
+        let e = Config::from_parts(&source(dir.path(), "ocsp = true\n"), &[]).unwrap_err();
+        assert!(e.message.contains("ocsp"), "an unknown key is refused: {e}");
+    }
+}

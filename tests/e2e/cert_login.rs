@@ -1,0 +1,694 @@
+//! Certificate login (`kind = "x509"`) end to end: a test PKI made with rcgen (a root,
+//! an issuing CA, CRLs, personal and enterprise certificates with the UID prefixes
+//! Vietnamese CAs use), the real certificate listener on a port of its own, and reqwest
+//! presenting client certificates over TLS. The certificate is judged by Portico after
+//! the handshake, so each refusal is a page on the main origin, and audited.
+
+use std::sync::{Arc, Mutex};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CertifiedIssuer, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SanType, SerialNumber,
+};
+use rustls_pki_types::pem::PemObject;
+use time::{Duration, OffsetDateTime};
+
+use crate::common::*;
+
+const UID: [u64; 7] = [0, 9, 2342, 19200300, 100, 1, 1];
+const SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
+
+/// A root, an issuing CA under it, and the certificate listener's own certificate.
+struct Pki {
+    dir: tempfile::TempDir,
+    root: CertifiedIssuer<'static, KeyPair>,
+    ca: CertifiedIssuer<'static, KeyPair>,
+    /// The listener's certificate (for 127.0.0.1), and its key.
+    listener: (String, String),
+    next_serial: Mutex<u8>,
+}
+
+/// A client certificate with its key and chain, as reqwest takes it.
+struct Holder {
+    pem: String,
+    serial: SerialNumber,
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CountryName, "VN");
+    p.distinguished_name.push(
+        DnType::OrganizationName,
+        "Ban Cơ yếu Chính phủ (thử nghiệm)",
+    );
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.use_authority_key_identifier_extension = true;
+    p.not_before = OffsetDateTime::now_utc() - Duration::days(30);
+    p.not_after = OffsetDateTime::now_utc() + Duration::days(3650);
+    p
+}
+
+/// What a holder's certificate says and how it is made.
+struct Leaf<'a> {
+    cn: &'a str,
+    /// The subject's UID (rcgen keeps one value per attribute type).
+    uid: Option<&'a str>,
+    serial_number: Option<&'a str>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    eku: ExtendedKeyUsagePurpose,
+}
+
+impl<'a> Leaf<'a> {
+    fn new(cn: &'a str, uid: &'a str) -> Self {
+        Leaf {
+            cn,
+            uid: Some(uid),
+            serial_number: None,
+            not_before: OffsetDateTime::now_utc() - Duration::days(1),
+            not_after: OffsetDateTime::now_utc() + Duration::days(365),
+            eku: ExtendedKeyUsagePurpose::ClientAuth,
+        }
+    }
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let root =
+            CertifiedIssuer::self_signed(ca_params("Test Root CA"), KeyPair::generate().unwrap())
+                .unwrap();
+        let ca = CertifiedIssuer::signed_by(
+            ca_params("Test Issuing CA"),
+            KeyPair::generate().unwrap(),
+            &root,
+        )
+        .unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        p.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().unwrap())];
+        let listener = p.self_signed(&key).unwrap();
+        let pki = Pki {
+            dir: tempfile::tempdir().unwrap(),
+            root,
+            ca,
+            listener: (listener.pem(), key.serialize_pem()),
+            next_serial: Mutex::new(1),
+        };
+        pki.write("root.pem", &pki.root.pem());
+        pki.write("issuing.pem", &pki.ca.pem());
+        pki.write("listener.pem", &pki.listener.0);
+        pki.write("listener.key", &pki.listener.1);
+        pki.write_crl("root.crl", &pki.root, &[], 7);
+        pki.write_crl("issuing.crl", &pki.ca, &[], 7);
+        pki
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    /// A CRL (PEM) by `issuer` revoking `serials`, next updated in `days` (negative: stale).
+    fn crl(issuer: &Issuer<'_, KeyPair>, serials: &[&SerialNumber], days: i64) -> String {
+        let now = OffsetDateTime::now_utc();
+        let this_update = if days > 0 {
+            now - Duration::minutes(1)
+        } else {
+            now + Duration::days(days - 1)
+        };
+        CertificateRevocationListParams {
+            this_update,
+            next_update: now + Duration::days(days),
+            crl_number: SerialNumber::from(now.unix_timestamp() as u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| RevokedCertParams {
+                    serial_number: (*s).clone(),
+                    revocation_time: now - Duration::minutes(1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(issuer)
+        .unwrap()
+        .pem()
+        .unwrap()
+    }
+
+    fn write_crl(
+        &self,
+        name: &str,
+        issuer: &Issuer<'_, KeyPair>,
+        serials: &[&SerialNumber],
+        days: i64,
+    ) {
+        self.write(name, &Self::crl(issuer, serials, days));
+    }
+
+    /// A certificate issued by `issuer` (whose chain, PEM, goes with it).
+    fn issue(&self, leaf: Leaf<'_>, issuer: &Issuer<'_, KeyPair>, chain_pem: &str) -> Holder {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CountryName, "VN");
+        p.distinguished_name.push(DnType::CommonName, leaf.cn);
+        if let Some(uid) = leaf.uid {
+            p.distinguished_name
+                .push(DnType::CustomDnType(UID.to_vec()), uid);
+        }
+        if let Some(serial_number) = leaf.serial_number {
+            p.distinguished_name
+                .push(DnType::CustomDnType(SERIAL_NUMBER.to_vec()), serial_number);
+        }
+        let serial = {
+            let mut n = self.next_serial.lock().unwrap();
+            *n += 1;
+            SerialNumber::from_slice(&[0x40, *n, 0x17])
+        };
+        p.serial_number = Some(serial.clone());
+        p.not_before = leaf.not_before;
+        p.not_after = leaf.not_after;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![leaf.eku];
+        p.use_authority_key_identifier_extension = true;
+        let cert = p.signed_by(&key, issuer).unwrap();
+        Holder {
+            pem: format!("{}{}{chain_pem}", key.serialize_pem(), cert.pem()),
+            serial,
+        }
+    }
+
+    fn personal(&self, leaf: Leaf<'_>) -> Holder {
+        self.issue(leaf, &self.ca, &self.ca.pem())
+    }
+
+    /// The source's configuration, with these CRL locations.
+    fn source(&self, port: u16, crls: &[String], extra: &str) -> String {
+        let crls: Vec<String> = crls.iter().map(|c| format!("\"{c}\"")).collect();
+        format!(
+            "[[sources]]\nid = \"password\"\nkind = \"password\"\n\
+             [[sources]]\nid = \"gov-pki\"\nkind = \"x509\"\n\
+             display_name = {{ vi = \"Chứng thư số\", en = \"Digital certificate\" }}\n\
+             listen = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\n\
+             tls_certificate = \"{cert}\"\ntls_private_key = \"{key}\"\n\
+             trust_anchors = [\"{root}\"]\nintermediates = [\"{ca}\"]\n\
+             crls = [{crls}]\n{extra}\n",
+            cert = self.path("listener.pem"),
+            key = self.path("listener.key"),
+            root = self.path("root.pem"),
+            ca = self.path("issuing.pem"),
+            crls = crls.join(", "),
+        )
+    }
+
+    fn file_crls(&self) -> Vec<String> {
+        vec![self.path("root.crl"), self.path("issuing.crl")]
+    }
+}
+
+/// A free port for the certificate listener (its `public_url` must name it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A browser that presents `holder`'s certificate (or none) and trusts the listener.
+fn browser(server: &TestServer, pki: &Pki, holder: Option<&Holder>) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static("en"),
+    );
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.listener.0.as_bytes()).unwrap());
+    if let Some(h) = holder {
+        builder = builder.identity(reqwest::Identity::from_pem(h.pem.as_bytes()).unwrap());
+    }
+    Browser::with_client(&server.base, builder.build().unwrap())
+}
+
+/// From the authorization request to the main origin's answer after the listener.
+async fn certificate_login(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+    port: u16,
+) -> reqwest::Response {
+    let login = browser
+        .follow(&server.authorize_url(
+            client,
+            &[
+                ("acr_values", "urn:portico:loa:4"),
+                ("scope", "openid profile national_id"),
+            ],
+        ))
+        .await;
+    let html = browser.get(&login).await.text().await.unwrap();
+    let request = login.trim_start_matches("/login?request=");
+    let link = format!("/login/gov-pki?request={request}");
+    assert!(
+        html.contains(&link),
+        "the page offers the certificate: {html}"
+    );
+    assert!(
+        !html.contains("name=\"password\""),
+        "a password cannot reach level 4"
+    );
+    let away = browser.follow(&link).await;
+    let prefix = format!("https://127.0.0.1:{port}/certificate/");
+    assert!(away.starts_with(&prefix), "{away}");
+    assert!(query(&away).contains_key("handoff"), "{away}");
+    let back = browser.follow(&away).await;
+    assert!(
+        back.starts_with(&server.url("/login/gov-pki/callback?handoff=")),
+        "{back}"
+    );
+    assert!(
+        !back.contains("national_id"),
+        "nothing verified travels in the URL"
+    );
+    browser.get(&back).await
+}
+
+fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A full login with `holder`: the ID token's claims and userinfo.
+async fn signed_in(
+    server: &TestServer,
+    pki: &Pki,
+    client: &TestClient,
+    port: u16,
+    holder: &Holder,
+) -> (serde_json::Value, serde_json::Value) {
+    let b = browser(server, pki, Some(holder));
+    let done = certificate_login(server, &b, client, port).await;
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let code = code_from(&location(done.headers()).unwrap(), server, client);
+    let tokens: serde_json::Value = server
+        .exchange(client, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let userinfo = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (claims_of(tokens["id_token"].as_str().unwrap()), userinfo)
+}
+
+/// The refusal page for `holder`, its audit, and no session.
+async fn refused(
+    server: &TestServer,
+    pki: &Pki,
+    client: &TestClient,
+    port: u16,
+    holder: Option<&Holder>,
+    title: &str,
+    reason: &str,
+) {
+    let b = browser(server, pki, holder);
+    let page = certificate_login(server, &b, client, port).await;
+    assert_eq!(page.status(), 403, "{reason}");
+    let cookies: Vec<_> = page
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter(|c| c.to_str().unwrap().contains("session"))
+        .collect();
+    assert!(cookies.is_empty(), "no session on a refusal: {cookies:?}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(title), "{reason}: {html}");
+    assert!(html.contains("Try again"), "{html}");
+    assert!(html.contains("href=\"/login/gov-pki?request="), "{html}");
+    assert!(html.contains("Use another way to sign in"), "{html}");
+    let audit = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_certificate_refused", 1)
+        .await
+        .unwrap();
+    let detail = &audit[0].detail;
+    assert!(detail.contains(&format!("reason={reason}")), "{detail}");
+    if let Some(h) = holder {
+        let serial: String = h
+            .serial
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        assert!(detail.contains(&format!("serial={serial}")), "{detail}");
+        assert!(detail.contains("CN=Test"), "the issuer is named: {detail}");
+    }
+}
+
+async fn start(pki: &Pki, crls: &[String], extra: &str) -> (TestServer, u16, TestClient) {
+    let port = free_port();
+    let server = TestServer::start_with(&pki.source(port, crls, extra)).await;
+    let client = server
+        .client_with(
+            "portal",
+            portico::store::AuthMethod::ClientSecretBasic,
+            true,
+            portico::crypto::SigningAlg::ES256,
+        )
+        .await;
+    (server, port, client)
+}
+
+#[tokio::test]
+async fn a_personal_certificate_signs_a_citizen_in_at_level_4() {
+    let pki = Pki::new();
+    let (server, port, client) = start(&pki, &pki.file_crls(), "").await;
+    let an = pki.personal(Leaf::new("Nguyễn Văn An", "CCCD:079201000001"));
+    let (claims, userinfo) = signed_in(&server, &pki, &client, port, &an).await;
+    assert_eq!(claims["acr"], "urn:portico:loa:4");
+    assert_eq!(claims["amr"], serde_json::json!(["hwk"]));
+    assert_eq!(userinfo["national_id"], "079201000001");
+    assert_eq!(userinfo["national_id_verified"], true);
+    assert_eq!(userinfo["account_kind"], "citizen");
+    assert_eq!(userinfo["name"], "Nguyễn Văn An");
+    let accepted = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_certificate_accepted", 1)
+        .await
+        .unwrap();
+    assert!(
+        accepted[0].detail.contains("subject=CCCD:079201000001"),
+        "{:?}",
+        accepted[0]
+    );
+    // A renewed certificate (another serial) is the same person, the same account.
+    let renewed = pki.personal(Leaf::new("Nguyễn Văn An", "CCCD:079201000001"));
+    let (again, _) = signed_in(&server, &pki, &client, port, &renewed).await;
+    assert_eq!(again["sub"], claims["sub"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_enterprise_certificate_gives_the_enterprise_account_by_tax_code() {
+    let pki = Pki::new();
+    // This CA writes the tax code of a person's organisation into serialNumber, and
+    // issues its keys on smart cards.
+    let issuers = format!(
+        "[[sources.issuers]]\ncertificate = \"{}\"\nread_serial_number = true\nsmart_card = true\n",
+        pki.path("issuing.pem")
+    );
+    let (server, port, client) = start(&pki, &pki.file_crls(), &issuers).await;
+    let company = pki.personal(Leaf::new("Công ty TNHH Thử nghiệm", "MST:0101234567"));
+    let (claims, userinfo) = signed_in(&server, &pki, &client, port, &company).await;
+    assert_eq!(claims["acr"], "urn:portico:loa:4");
+    assert_eq!(userinfo["account_kind"], "enterprise");
+    assert_eq!(userinfo["tax_code"], "0101234567");
+    assert!(userinfo.get("national_id").is_none(), "{userinfo}");
+
+    // A person's certificate that also names the enterprise gives the person.
+    let director = pki.personal(Leaf {
+        serial_number: Some("MST:0101234567"),
+        ..Leaf::new("Trần Thị Bình", "CCCD:001190000002")
+    });
+    let (person, userinfo) = signed_in(&server, &pki, &client, port, &director).await;
+    assert_ne!(person["sub"], claims["sub"]);
+    assert_eq!(person["amr"], serde_json::json!(["hwk", "sc"]));
+    assert_eq!(userinfo["account_kind"], "citizen");
+    assert_eq!(userinfo["national_id"], "001190000002");
+    let accepted = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_certificate_accepted", 1)
+        .await
+        .unwrap();
+    assert!(
+        accepted[0]
+            .detail
+            .contains("subject=CCCD:001190000002 representative_of=MST:0101234567"),
+        "{:?}",
+        accepted[0]
+    );
+
+    // A certificate with the identifier in serialNumber only, from this CA.
+    let serial_only = pki.personal(Leaf {
+        uid: None,
+        serial_number: Some("CMND:025123456"),
+        ..Leaf::new("Đỗ Văn Cường", "")
+    });
+    let (_, userinfo) = signed_in(&server, &pki, &client, port, &serial_only).await;
+    assert_eq!(userinfo["national_id"], "025123456");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_bad_certificate_gets_its_own_page_and_no_session() {
+    let pki = Pki::new();
+    let (server, port, client) = start(&pki, &pki.file_crls(), "").await;
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        None,
+        "No certificate was presented",
+        "no_certificate",
+    )
+    .await;
+
+    let expired = pki.personal(Leaf {
+        not_before: OffsetDateTime::now_utc() - Duration::days(400),
+        not_after: OffsetDateTime::now_utc() - Duration::days(1),
+        ..Leaf::new("Lê Văn Cũ", "CCCD:079201000003")
+    });
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&expired),
+        "Your certificate has expired",
+        "expired",
+    )
+    .await;
+
+    let early = pki.personal(Leaf {
+        not_before: OffsetDateTime::now_utc() + Duration::days(2),
+        ..Leaf::new("Lê Văn Sớm", "CCCD:079201000004")
+    });
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&early),
+        "Your certificate is not valid yet",
+        "not_yet_valid",
+    )
+    .await;
+
+    let server_only = pki.personal(Leaf {
+        eku: ExtendedKeyUsagePurpose::ServerAuth,
+        ..Leaf::new("Máy chủ", "CCCD:079201000005")
+    });
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&server_only),
+        "This certificate cannot be used to sign in",
+        "wrong_usage",
+    )
+    .await;
+
+    // An issuing CA with the real one's name but another key.
+    let impostor =
+        CertifiedIssuer::self_signed(ca_params("Test Issuing CA"), KeyPair::generate().unwrap())
+            .unwrap();
+    let forged = pki.issue(
+        Leaf::new("Kẻ Giả Mạo", "CCCD:079201000001"),
+        &impostor,
+        &impostor.pem(),
+    );
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&forged),
+        "This certificate is not recognised",
+        "unknown_issuer",
+    )
+    .await;
+
+    let nobody = pki.personal(Leaf::new("Không Mã", "HC:B1234567"));
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&nobody),
+        "The certificate names no identification number",
+        "no_identifier",
+    )
+    .await;
+
+    let sessions = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_account_created", 10)
+        .await
+        .unwrap();
+    assert!(
+        sessions.is_empty(),
+        "no refused certificate made an account"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_and_a_stale_crl_are_refused() {
+    let pki = Pki::new();
+    let revoked = pki.personal(Leaf::new("Phạm Văn Hủy", "CCCD:079201000006"));
+    pki.write_crl("issuing.crl", &pki.ca, &[&revoked.serial], 7);
+    let (server, port, client) = start(&pki, &pki.file_crls(), "").await;
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&revoked),
+        "This certificate has been revoked",
+        "revoked",
+    )
+    .await;
+    let fine = pki.personal(Leaf::new("Phạm Văn Tốt", "CCCD:079201000007"));
+    signed_in(&server, &pki, &client, port, &fine).await;
+    server.stop().await;
+
+    // A CRL past its nextUpdate: at level 4 the status is unknown by default.
+    pki.write_crl("issuing.crl", &pki.ca, &[], -1);
+    let (server, port, client) = start(&pki, &pki.file_crls(), "").await;
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&fine),
+        "status could not be checked",
+        "revocation_unknown",
+    )
+    .await;
+    server.stop().await;
+    // ...unless the operator accepts stale CRLs.
+    let (server, port, client) = start(&pki, &pki.file_crls(), "stale_crl = \"accept\"").await;
+    signed_in(&server, &pki, &client, port, &fine).await;
+    server.stop().await;
+
+    // No CRL for the issuing CA: the status is unknown, refused by default.
+    let (server, port, client) = start(&pki, &[pki.path("root.crl")], "").await;
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&fine),
+        "status could not be checked",
+        "revocation_unknown",
+    )
+    .await;
+    server.stop().await;
+}
+
+/// A CRL distribution point: serves whatever CRL the test puts in it, over HTTP.
+async fn distribution_point(crl: Arc<Mutex<String>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/issuing.crl",
+        axum::routing::get(move || {
+            let crl = crl.clone();
+            async move {
+                let pem = crl.lock().unwrap().clone();
+                let der =
+                    rustls_pki_types::CertificateRevocationListDer::from_pem_slice(pem.as_bytes())
+                        .unwrap();
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/pkix-crl")],
+                    der.as_ref().to_vec(),
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/issuing.crl")
+}
+
+#[tokio::test]
+async fn a_crl_fetched_from_a_url_is_refreshed_and_a_later_revocation_is_refused() {
+    let pki = Pki::new();
+    let crl = Arc::new(Mutex::new(Pki::crl(&pki.ca, &[], 7)));
+    let url = distribution_point(crl.clone()).await;
+    let (server, port, client) = start(
+        &pki,
+        &[pki.path("root.crl"), url],
+        "crl_refresh_interval = \"1s\"",
+    )
+    .await;
+    let holder = pki.personal(Leaf::new("Hoàng Văn Mới", "CCCD:079201000008"));
+    signed_in(&server, &pki, &client, port, &holder).await;
+
+    // The CA revokes it; after the next refresh the listener refuses it.
+    *crl.lock().unwrap() = Pki::crl(&pki.ca, &[&holder.serial], 7);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&holder),
+        "This certificate has been revoked",
+        "revoked",
+    )
+    .await;
+    server.stop().await;
+}
