@@ -35,8 +35,12 @@ pub struct X509SourceConfig {
     pub crl_refresh_interval: Duration,
     /// What a CRL past its `nextUpdate` means.
     pub stale_crl: RevocationPolicy,
-    /// What a certificate whose revocation status no CRL gives means.
+    /// What a certificate whose revocation status neither a CRL nor OCSP gives means.
     pub revocation_unknown: RevocationPolicy,
+    /// Ask OCSP about a certificate no fresh CRL covers.
+    pub ocsp: bool,
+    /// The responder to ask instead of each certificate's AIA responder.
+    pub ocsp_responder: Option<Url>,
     /// How certificates of particular issuing CAs are read; others use the defaults.
     pub issuers: Vec<IssuerMapping>,
     pub trusted_for_linking: bool,
@@ -103,6 +107,10 @@ pub(super) struct RawX509 {
     stale_crl: Option<RevocationPolicy>,
     /// default "refuse"
     revocation_unknown: Option<RevocationPolicy>,
+    /// default true: ask OCSP about a certificate no fresh CRL covers
+    ocsp: Option<bool>,
+    /// default: each certificate's AIA responder
+    ocsp_responder: Option<String>,
     /// default true: the certificate's national id links to the account holding it
     trusted_for_linking: Option<bool>,
     /// default true
@@ -242,7 +250,19 @@ pub(super) fn validate(
             })
         })
         .collect::<Result<_, ConfigError>>()?;
+    let ocsp_responder = raw
+        .ocsp_responder
+        .as_deref()
+        .map(|u| {
+            Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| err(key("ocsp_responder"), "must be an http:// or https:// URL"))
+        })
+        .transpose()?;
     Ok(X509SourceConfig {
+        ocsp: raw.ocsp.unwrap_or(true),
+        ocsp_responder,
         listen,
         public_url,
         tls_certificate,
@@ -312,7 +332,10 @@ mod tests {
         let e =
             Config::from_parts(&source(dir.path(), "stale_crl = \"maybe\"\n"), &[]).unwrap_err();
         assert!(e.key.starts_with("sources[0]"), "{e}");
-        let e = Config::from_parts(&source(dir.path(), "ocsp = true\n"), &[]).unwrap_err();
-        assert!(e.message.contains("ocsp"), "an unknown key is refused: {e}");
+        let e = Config::from_parts(&source(dir.path(), "ocsp_url = \"x\"\n"), &[]).unwrap_err();
+        assert!(
+            e.message.contains("ocsp_url"),
+            "an unknown key is refused: {e}"
+        );
     }
 }

@@ -139,7 +139,7 @@ pub enum Source {
     Password(PasswordSource),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
-    X509(X509Source),
+    X509(Box<X509Source>),
 }
 
 impl Source {
@@ -150,7 +150,7 @@ impl Source {
             SourceKindConfig::TestTwoStep(c) => {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
-            SourceKindConfig::X509(c) => Source::X509(X509Source::new(config, c)),
+            SourceKindConfig::X509(c) => Source::X509(Box::new(X509Source::new(config, c))),
         }
     }
 
@@ -248,7 +248,7 @@ impl Sources {
     /// The certificate sources, whose listeners and CRL refreshers run beside the server.
     pub fn x509(&self) -> impl Iterator<Item = &X509Source> {
         self.0.iter().filter_map(|s| match s {
-            Source::X509(x) => Some(x),
+            Source::X509(x) => Some(&**x),
             _ => None,
         })
     }

@@ -62,6 +62,8 @@ struct Leaf<'a> {
     /// The subject's UID (rcgen keeps one value per attribute type).
     uid: Option<&'a str>,
     serial_number: Option<&'a str>,
+    /// An OCSP responder named in the Authority Information Access extension.
+    ocsp: Option<&'a str>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     eku: ExtendedKeyUsagePurpose,
@@ -73,6 +75,7 @@ impl<'a> Leaf<'a> {
             cn,
             uid: Some(uid),
             serial_number: None,
+            ocsp: None,
             not_before: OffsetDateTime::now_utc() - Duration::days(1),
             not_after: OffsetDateTime::now_utc() + Duration::days(365),
             eku: ExtendedKeyUsagePurpose::ClientAuth,
@@ -185,6 +188,9 @@ impl Pki {
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![leaf.eku];
         p.use_authority_key_identifier_extension = true;
+        if let Some(url) = leaf.ocsp {
+            p.custom_extensions.push(aia(url));
+        }
         let cert = p.signed_by(&key, issuer).unwrap();
         Holder {
             pem: format!("{}{}{chain_pem}", key.serialize_pem(), cert.pem()),
@@ -218,6 +224,20 @@ impl Pki {
     fn file_crls(&self) -> Vec<String> {
         vec![self.path("root.crl"), self.path("issuing.crl")]
     }
+}
+
+/// Authority Information Access (RFC 5280 4.2.2.1) naming one OCSP responder.
+fn aia(url: &str) -> rcgen::CustomExtension {
+    let tlv = |tag: u8, body: &[u8]| {
+        assert!(body.len() < 128, "short form lengths only");
+        let mut v = vec![tag, body.len() as u8];
+        v.extend_from_slice(body);
+        v
+    };
+    let mut description = tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01]);
+    description.extend(tlv(0x86, url.as_bytes()));
+    let syntax = tlv(0x30, &tlv(0x30, &description));
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], syntax)
 }
 
 /// A free port for the certificate listener (its `public_url` must name it).
@@ -688,6 +708,205 @@ async fn a_crl_fetched_from_a_url_is_refreshed_and_a_later_revocation_is_refused
         Some(&holder),
         "This certificate has been revoked",
         "revoked",
+    )
+    .await;
+    server.stop().await;
+}
+
+/// Who signs the test responder's answers.
+enum Signer {
+    /// The issuing CA's own key.
+    Ca,
+    /// A responder certificate the CA issued with id-kp-OCSPSigning, sent in `certs`.
+    Delegated,
+    /// A key the CA never authorised, with a self-made certificate sent in `certs`.
+    Stranger,
+}
+
+/// An OCSP responder over HTTP: answers each request for its CA with x509-ocsp
+/// messages signed as `signer` says; counts requests.
+struct Responder {
+    signer: Mutex<Signer>,
+    revoked: Mutex<Vec<Vec<u8>>>,
+    requests: std::sync::atomic::AtomicUsize,
+    ca: (KeyPair, Vec<u8>),
+    delegated: (KeyPair, Vec<u8>),
+    stranger: (KeyPair, Vec<u8>),
+}
+
+impl Responder {
+    fn new(pki: &Pki) -> Responder {
+        let ca_key = KeyPair::from_pem(&pki.ca.key().serialize_pem()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::CommonName, "Test OCSP Responder");
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.not_before = OffsetDateTime::now_utc() - Duration::days(1);
+        p.not_after = OffsetDateTime::now_utc() + Duration::days(30);
+        let delegated = p.signed_by(&key, &pki.ca).unwrap().der().to_vec();
+        let stranger_key = KeyPair::generate().unwrap();
+        let stranger = p.self_signed(&stranger_key).unwrap().der().to_vec();
+        Responder {
+            signer: Mutex::new(Signer::Ca),
+            revoked: Mutex::new(Vec::new()),
+            requests: Default::default(),
+            ca: (ca_key, pki.ca.der().to_vec()),
+            delegated: (key, delegated),
+            stranger: (stranger_key, stranger),
+        }
+    }
+
+    fn answer(&self, body: &[u8]) -> Vec<u8> {
+        use rcgen::SigningKey;
+        use x509_cert::der::asn1::{BitString, OctetString};
+        use x509_cert::der::{Decode, Encode};
+        use x509_ocsp::*;
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let request = OcspRequest::from_der(body).unwrap();
+        let id = request.tbs_request.request_list[0].req_cert.clone();
+        let at = |offset: i64| {
+            let t = (OffsetDateTime::now_utc().unix_timestamp() + offset) as u64;
+            OcspGeneralizedTime::from(
+                x509_cert::der::DateTime::from_unix_duration(std::time::Duration::from_secs(t))
+                    .unwrap(),
+            )
+        };
+        let status = if self
+            .revoked
+            .lock()
+            .unwrap()
+            .contains(&id.serial_number.as_bytes().to_vec())
+        {
+            CertStatus::revoked(RevokedInfo {
+                revocation_time: at(-60),
+                revocation_reason: None,
+            })
+        } else {
+            CertStatus::good()
+        };
+        let ((key, cert), send) = match *self.signer.lock().unwrap() {
+            Signer::Ca => (&self.ca, false),
+            Signer::Delegated => (&self.delegated, true),
+            Signer::Stranger => (&self.stranger, true),
+        };
+        let certificate = x509_cert::Certificate::from_der(cert).unwrap();
+        let data = ResponseData {
+            version: Version::V1,
+            responder_id: ResponderId::ByName(certificate.tbs_certificate.subject.clone()),
+            produced_at: at(0),
+            responses: vec![SingleResponse {
+                cert_id: id,
+                cert_status: status,
+                this_update: at(-60),
+                next_update: Some(at(3600)),
+                single_extensions: None,
+            }],
+            response_extensions: None,
+        };
+        let signature = key.sign(&data.to_der().unwrap()).unwrap();
+        let basic = BasicOcspResponse {
+            tbs_response_data: data,
+            signature_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                // ecdsa-with-SHA256: rcgen's default keys are P-256.
+                oid: x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+                parameters: None,
+            },
+            signature: BitString::from_bytes(&signature).unwrap(),
+            certs: send.then(|| vec![certificate]),
+        };
+        OcspResponse {
+            response_status: OcspResponseStatus::Successful,
+            response_bytes: Some(ResponseBytes {
+                response_type: x509_cert::der::oid::ObjectIdentifier::new_unwrap(
+                    "1.3.6.1.5.5.7.48.1.1",
+                ),
+                response: OctetString::new(basic.to_der().unwrap()).unwrap(),
+            }),
+        }
+        .to_der()
+        .unwrap()
+    }
+}
+
+async fn start_responder(responder: Arc<Responder>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/ocsp",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let responder = responder.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/ocsp-response",
+                    )],
+                    responder.answer(&body),
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/ocsp")
+}
+
+#[tokio::test]
+async fn ocsp_from_the_aia_responder_is_verified_cached_and_can_refuse() {
+    let pki = Pki::new();
+    let responder = Arc::new(Responder::new(&pki));
+    let url = start_responder(responder.clone()).await;
+    // Only the root's CRL: the issuing CA's certificates are asked about by OCSP.
+    let (server, port, client) = start(&pki, &[pki.path("root.crl")], "").await;
+    let with_ocsp = |cn: &'static str, id: &'static str| Leaf {
+        ocsp: Some(Box::leak(url.clone().into_boxed_str())),
+        ..Leaf::new(cn, id)
+    };
+    let requests = || responder.requests.load(std::sync::atomic::Ordering::SeqCst);
+
+    let good = pki.personal(with_ocsp("Vũ Thị Tốt", "CCCD:079201000010"));
+    signed_in(&server, &pki, &client, port, &good).await;
+    assert_eq!(requests(), 1);
+    // The answer is cached until its nextUpdate.
+    signed_in(&server, &pki, &client, port, &good).await;
+    assert_eq!(requests(), 1, "the cached answer is used");
+
+    let revoked = pki.personal(with_ocsp("Vũ Văn Hủy", "CCCD:079201000011"));
+    responder
+        .revoked
+        .lock()
+        .unwrap()
+        .push(revoked.serial.to_bytes());
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&revoked),
+        "This certificate has been revoked",
+        "revoked",
+    )
+    .await;
+
+    // A responder certificate the CA issued for OCSP signing may answer for it.
+    *responder.signer.lock().unwrap() = Signer::Delegated;
+    let delegated = pki.personal(with_ocsp("Vũ Văn Ủy", "CCCD:079201000012"));
+    signed_in(&server, &pki, &client, port, &delegated).await;
+
+    // A signer the CA never authorised is no answer: the status is unknown, refused.
+    *responder.signer.lock().unwrap() = Signer::Stranger;
+    let stranger = pki.personal(with_ocsp("Vũ Văn Lạ", "CCCD:079201000013"));
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&stranger),
+        "status could not be checked",
+        "revocation_unknown",
     )
     .await;
     server.stop().await;

@@ -22,14 +22,15 @@ const MAX_CRL_BYTES: usize = 64 * 1024 * 1024;
 pub struct Crls {
     locations: Vec<CrlLocation>,
     /// One slot per location; `None` until it is first read.
-    loaded: RwLock<Arc<Vec<Option<Loaded>>>>,
+    loaded: RwLock<Arc<Vec<Option<CurrentCrl>>>>,
 }
 
+/// A CRL as read, with its `nextUpdate`.
 #[derive(Debug, Clone)]
-struct Loaded {
-    crl: Arc<CertRevocationList<'static>>,
+pub struct CurrentCrl {
+    pub crl: Arc<CertRevocationList<'static>>,
     /// Unix seconds, when the CRL says.
-    next_update: Option<i64>,
+    pub next_update: Option<i64>,
 }
 
 impl Crls {
@@ -42,13 +43,13 @@ impl Crls {
     }
 
     /// The CRLs read so far.
-    pub fn current(&self) -> Vec<Arc<CertRevocationList<'static>>> {
+    pub fn current(&self) -> Vec<CurrentCrl> {
         let loaded = self
             .loaded
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        loaded.iter().flatten().map(|l| l.crl.clone()).collect()
+        loaded.iter().flatten().cloned().collect()
     }
 
     /// Reads every location again; answers how many failed.
@@ -129,7 +130,7 @@ async fn read(http: &reqwest::Client, location: &CrlLocation) -> Result<Vec<u8>,
 }
 
 /// A CRL in DER, or in PEM (`BEGIN X509 CRL`).
-fn parse(bytes: &[u8]) -> Result<Loaded, String> {
+fn parse(bytes: &[u8]) -> Result<CurrentCrl, String> {
     let der = if bytes.starts_with(b"-----BEGIN") {
         CertificateRevocationListDer::from_pem_slice(bytes)
             .map_err(|e| format!("not a PEM CRL: {e}"))?
@@ -143,7 +144,7 @@ fn parse(bytes: &[u8]) -> Result<Loaded, String> {
         .ok()
         .and_then(|(_, c)| c.next_update())
         .map(|t| t.timestamp());
-    Ok(Loaded {
+    Ok(CurrentCrl {
         crl: Arc::new(CertRevocationList::Owned(crl)),
         next_update,
     })

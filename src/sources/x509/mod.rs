@@ -13,6 +13,7 @@
 
 mod crl;
 mod mapping;
+mod ocsp;
 mod verify;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use super::{Advance, AttemptState, BeginContext, Input, Refusal, Rejection, Sour
 use crate::config::{SourceConfig, X509SourceConfig};
 use crate::model::VerifiedIdentity;
 
-pub use crl::Crls;
+pub use crl::{Crls, CurrentCrl};
 
 /// Why a certificate was not accepted; each has its own page saying what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +89,7 @@ pub struct X509Source {
     pub kind: X509SourceConfig,
     trust: Arc<verify::Trust>,
     pub crls: Arc<Crls>,
+    ocsp: Option<Arc<ocsp::Ocsp>>,
 }
 
 impl X509Source {
@@ -97,6 +99,9 @@ impl X509Source {
             kind: kind.clone(),
             trust: Arc::new(verify::Trust::new(kind)),
             crls: Arc::new(Crls::new(kind.crls.clone())),
+            ocsp: kind
+                .ocsp
+                .then(|| Arc::new(ocsp::Ocsp::new(kind.ocsp_responder.clone()))),
         }
     }
 
@@ -151,14 +156,10 @@ impl X509Source {
         presented: &PresentedCertificate,
     ) -> Checked {
         let crls = self.crls.current();
-        let outcome = verify::check(
-            &self.trust,
-            &crls,
-            self.kind.stale_crl,
-            self.kind.revocation_unknown,
-            &presented.chain,
-            presented.now,
-        )
+        let outcome = match verify::check(&self.trust, &crls, &presented.chain, presented.now) {
+            Ok(path) => self.revocation(services, &crls, &path, presented.now).await,
+            Err(problem) => Err(problem),
+        }
         .and_then(|()| {
             mapping::identity(&self.config, &self.kind.issuers, &presented.chain[0])
                 .ok_or(CertificateProblem::NoIdentifier)
@@ -202,5 +203,36 @@ impl X509Source {
             Ok(v) => Checked::Verified(Box::new(v)),
             Err(problem) => Checked::Refused(problem),
         }
+    }
+
+    /// Each certificate of the path below the root: known not revoked by a fresh CRL
+    /// (revocations in any CRL were refused by `verify::check` already), else by OCSP,
+    /// else as `revocation_unknown` says.
+    async fn revocation(
+        &self,
+        services: &SourceServices<'_>,
+        crls: &[CurrentCrl],
+        path: &[Vec<u8>],
+        now: i64,
+    ) -> Result<(), CertificateProblem> {
+        for (i, cert) in path[..path.len() - 1].iter().enumerate() {
+            if verify::covered(crls, cert, self.kind.stale_crl, now) {
+                continue;
+            }
+            let status = match &self.ocsp {
+                Some(o) => o.status(services.http, cert, &path[i + 1], now).await,
+                None => None,
+            };
+            match status {
+                Some(ocsp::Status::Good) => {}
+                Some(ocsp::Status::Revoked) => return Err(CertificateProblem::Revoked),
+                Some(ocsp::Status::Unknown) | None => {
+                    if self.kind.revocation_unknown == crate::config::RevocationPolicy::Refuse {
+                        return Err(CertificateProblem::RevocationUnknown);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -18,6 +18,8 @@ use crate::config::{RevocationPolicy, X509SourceConfig};
 #[derive(Debug)]
 pub struct Trust {
     anchors: Vec<TrustAnchor<'static>>,
+    /// The roots' certificates, for the path's last element.
+    anchor_certificates: Vec<CertificateDer<'static>>,
     intermediates: Vec<CertificateDer<'static>>,
 }
 
@@ -30,20 +32,25 @@ impl Trust {
                 .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
                 .map(|a| a.to_owned())
                 .collect(),
+            anchor_certificates: config.trust_anchors.clone(),
             intermediates: config.intermediates.clone(),
         }
     }
 }
 
-/// Judges a presented chain (leaf first) at `now`.
+/// The verified path, leaf first, ending with the root's certificate (DER).
+pub type Path = Vec<Vec<u8>>;
+
+/// Judges a presented chain (leaf first) at `now`: the path to a root, validity, usage,
+/// and revocation by any CRL that covers a certificate of the path (a revocation stays
+/// one even in a CRL past its `nextUpdate`). Whether each certificate's status is
+/// *known* is [`covered`]'s question, asked afterwards.
 pub fn check(
     trust: &Trust,
-    crls: &[std::sync::Arc<CertRevocationList<'static>>],
-    stale_crl: RevocationPolicy,
-    revocation_unknown: RevocationPolicy,
+    crls: &[super::crl::CurrentCrl],
     chain: &[Vec<u8>],
     now: i64,
-) -> Result<(), CertificateProblem> {
+) -> Result<Path, CertificateProblem> {
     let Some(leaf) = chain.first() else {
         return Err(CertificateProblem::NoCertificate);
     };
@@ -54,27 +61,16 @@ pub fn check(
     })?;
     let mut intermediates = trust.intermediates.clone();
     intermediates.extend(chain[1..].iter().map(|c| CertificateDer::from(c.clone())));
-    let refs: Vec<&CertRevocationList<'static>> = crls.iter().map(|c| &**c).collect();
-    let revocation = match RevocationOptionsBuilder::new(&refs) {
-        Ok(builder) => Some(
-            builder
-                .with_depth(RevocationCheckDepth::Chain)
-                .with_status_policy(match revocation_unknown {
-                    RevocationPolicy::Refuse => UnknownStatusPolicy::Deny,
-                    RevocationPolicy::Accept => UnknownStatusPolicy::Allow,
-                })
-                .with_expiration_policy(match stale_crl {
-                    RevocationPolicy::Refuse => ExpirationPolicy::Enforce,
-                    RevocationPolicy::Accept => ExpirationPolicy::Ignore,
-                })
-                .build(),
-        ),
-        // No CRL at all: nothing can say the chain is not revoked.
-        Err(_) => None,
-    };
-    let have_crls = revocation.is_some();
+    let refs: Vec<&CertRevocationList<'static>> = crls.iter().map(|c| &*c.crl).collect();
+    let revocation = RevocationOptionsBuilder::new(&refs).ok().map(|builder| {
+        builder
+            .with_depth(RevocationCheckDepth::Chain)
+            .with_status_policy(UnknownStatusPolicy::Allow)
+            .with_expiration_policy(ExpirationPolicy::Ignore)
+            .build()
+    });
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
-    leaf_cert
+    let path = leaf_cert
         .verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
             &trust.anchors,
@@ -85,13 +81,56 @@ pub fn check(
             None,
         )
         .map_err(problem)?;
-    if !have_crls && revocation_unknown == RevocationPolicy::Refuse {
-        return Err(CertificateProblem::RevocationUnknown);
-    }
     if !signs_digitally(leaf) {
         return Err(CertificateProblem::WrongUsage);
     }
-    Ok(())
+    let mut out = vec![leaf.clone()];
+    out.extend(
+        path.intermediate_certificates()
+            .map(|c| c.der().as_ref().to_vec()),
+    );
+    let anchor_subject = path.anchor().subject.as_ref();
+    let root = trust
+        .anchor_certificates
+        .iter()
+        .find(|c| subject_contents(c).as_deref() == Some(anchor_subject))
+        .ok_or(CertificateProblem::UnknownIssuer)?;
+    out.push(root.to_vec());
+    Ok(out)
+}
+
+/// The subject name's DER contents (without its SEQUENCE header), as a trust anchor holds it.
+fn subject_contents(der: &[u8]) -> Option<Vec<u8>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(contents(cert.subject().as_raw()).to_vec())
+}
+
+/// A DER element's contents: what follows its tag and length.
+pub fn contents(der: &[u8]) -> &[u8] {
+    let header = match der.get(1) {
+        Some(&n) if n < 0x80 => 2,
+        Some(&n) => 2 + usize::from(n & 0x7f),
+        None => return &[],
+    };
+    der.get(header..).unwrap_or_default()
+}
+
+/// Whether a usable CRL covers `cert` (one from its issuer that is fresh at `now`, or
+/// any from its issuer when stale CRLs are accepted).
+pub fn covered(
+    crls: &[super::crl::CurrentCrl],
+    cert: &[u8],
+    stale_crl: RevocationPolicy,
+    now: i64,
+) -> bool {
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert) else {
+        return false;
+    };
+    let issuer = parsed.issuer().as_raw();
+    crls.iter().any(|c| {
+        c.crl.issuer() == contents(issuer)
+            && (stale_crl == RevocationPolicy::Accept || c.next_update.is_none_or(|n| n > now))
+    })
 }
 
 /// A key usage extension, when present, must allow `digitalSignature` (RFC 5280
