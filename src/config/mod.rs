@@ -189,7 +189,10 @@ mod x509;
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
 pub use sources::{DisplayName, PasswordSourceConfig, SourceConfig, SourceKindConfig};
-pub use x509::{CrlLocation, IssuerMapping, RevocationPolicy, TlsKey, X509SourceConfig};
+pub use x509::{
+    CrlLocation, IpNet, IssuerMapping, ListenerMode, ProxyConfig, RevocationPolicy, TlsKey,
+    X509SourceConfig,
+};
 
 use file::RawConfig;
 

@@ -35,7 +35,7 @@ pub enum SourceKindConfig {
     #[cfg(feature = "test-sources")]
     TestTwoStep(TestTwoStepConfig),
     /// Certificate login on a TLS listener of its own (`config::x509`).
-    X509(super::x509::X509SourceConfig),
+    X509(Box<super::x509::X509SourceConfig>),
 }
 
 impl SourceKindConfig {
@@ -183,7 +183,7 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     display_name: display_name(x.display_name.take(), message_id("source-x509")),
                     loa,
                     id: x.id.clone(),
-                    kind: SourceKindConfig::X509(super::x509::validate(key, loa, *x)?),
+                    kind: SourceKindConfig::X509(Box::new(super::x509::validate(key, loa, *x)?)),
                 }
             }
             RawSource::Oidc(_) | RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {

@@ -22,9 +22,8 @@ pub struct X509SourceConfig {
     pub listen: SocketAddr,
     /// How browsers reach that listener (`https://`), without a trailing slash.
     pub public_url: Url,
-    /// The listener's own certificate chain, leaf first.
-    pub tls_certificate: Vec<CertificateDer<'static>>,
-    pub tls_private_key: TlsKey,
+    /// TLS on the listener itself, or behind a proxy that terminates it.
+    pub mode: ListenerMode,
     /// The roots a client certificate must chain to (DER).
     pub trust_anchors: Vec<CertificateDer<'static>>,
     /// Issuing CAs a client may leave out of its chain (DER).
@@ -45,6 +44,74 @@ pub struct X509SourceConfig {
     pub issuers: Vec<IssuerMapping>,
     pub trusted_for_linking: bool,
     pub creates_accounts: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ListenerMode {
+    /// The listener terminates TLS: its own chain (leaf first) and key.
+    Tls {
+        certificate: Vec<CertificateDer<'static>>,
+        key: TlsKey,
+    },
+    /// A reverse proxy terminates mutual TLS and passes the client certificate in a
+    /// header; the listener speaks plain HTTP and believes the header only from these
+    /// addresses.
+    Proxy(ProxyConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// The header holding the client certificate (PEM, URL-encoded as nginx's
+    /// `$ssl_client_escaped_cert`), lower case.
+    pub header: String,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// An address or a network (`10.0.0.0/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+
+    fn parse(text: &str) -> Option<IpNet> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.parse().ok()?, None),
+        };
+        let max = if matches!(addr, std::net::IpAddr::V4(_)) {
+            32
+        } else {
+            128
+        };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
 }
 
 /// The listener's private key; never printed.
@@ -92,8 +159,12 @@ pub(super) struct RawX509 {
     pub(super) loa: Option<u8>,
     listen: String,
     public_url: String,
-    tls_certificate: PathBuf,
-    tls_private_key: PathBuf,
+    /// required unless `[sources.proxy]` is given
+    tls_certificate: Option<PathBuf>,
+    /// required unless `[sources.proxy]` is given
+    tls_private_key: Option<PathBuf>,
+    /// default: none (the listener terminates TLS itself)
+    proxy: Option<RawProxy>,
     trust_anchors: Vec<PathBuf>,
     /// default []
     #[serde(default)]
@@ -117,6 +188,15 @@ pub(super) struct RawX509 {
     creates_accounts: Option<bool>,
     #[serde(default)]
     issuers: Vec<RawIssuer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    /// default "X-SSL-Client-Cert"
+    header: Option<String>,
+    /// required: the proxies' addresses or networks
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,16 +275,41 @@ pub(super) fn validate(
             "must be an https:// URL without a query: the listener speaks TLS",
         ));
     }
-    let tls_certificate = certificates(&key("tls_certificate"), &raw.tls_certificate)?;
-    let tls_private_key = PrivateKeyDer::from_pem_file(&raw.tls_private_key).map_err(|e| {
-        err(
-            key("tls_private_key"),
-            format!(
-                "cannot read a PEM private key from {}: {e}",
-                raw.tls_private_key.display()
-            ),
-        )
-    })?;
+    let mode = match (raw.proxy, raw.tls_certificate, raw.tls_private_key) {
+        (Some(proxy), None, None) => ListenerMode::Proxy(proxy_config(&key, proxy)?),
+        (Some(_), _, _) => {
+            return Err(err(
+                key("proxy"),
+                "behind a proxy the listener speaks plain HTTP: remove tls_certificate and tls_private_key, or [sources.proxy]",
+            ));
+        }
+        (None, Some(cert), Some(private_key)) => ListenerMode::Tls {
+            certificate: certificates(&key("tls_certificate"), &cert)?,
+            key: TlsKey(Arc::new(
+                PrivateKeyDer::from_pem_file(&private_key).map_err(|e| {
+                    err(
+                        key("tls_private_key"),
+                        format!(
+                            "cannot read a PEM private key from {}: {e}",
+                            private_key.display()
+                        ),
+                    )
+                })?,
+            )),
+        },
+        (None, None, _) => {
+            return Err(err(
+                key("tls_certificate"),
+                "missing: give the listener's certificate chain (PEM), or [sources.proxy]",
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(err(
+                key("tls_private_key"),
+                "missing: give the listener's private key (PEM)",
+            ));
+        }
+    };
     if raw.trust_anchors.is_empty() {
         return Err(err(
             key("trust_anchors"),
@@ -265,8 +370,7 @@ pub(super) fn validate(
         ocsp_responder,
         listen,
         public_url,
-        tls_certificate,
-        tls_private_key: TlsKey(Arc::new(tls_private_key)),
+        mode,
         trust_anchors,
         intermediates,
         crls,
@@ -280,6 +384,43 @@ pub(super) fn validate(
         issuers,
         trusted_for_linking: raw.trusted_for_linking.unwrap_or(true),
         creates_accounts: raw.creates_accounts.unwrap_or(true),
+    })
+}
+
+fn proxy_config(key: &impl Fn(&str) -> String, raw: RawProxy) -> Result<ProxyConfig, ConfigError> {
+    let header = raw.header.unwrap_or_else(|| "X-SSL-Client-Cert".to_owned());
+    if header.is_empty()
+        || !header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(err(
+            key("proxy.header"),
+            "not a header name (letters, digits, `-`)",
+        ));
+    }
+    if raw.trusted_proxies.is_empty() {
+        return Err(err(
+            key("proxy.trusted_proxies"),
+            "give the proxies' addresses: the header is believed from them only",
+        ));
+    }
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            IpNet::parse(t).ok_or_else(|| {
+                err(
+                    key(&format!("proxy.trusted_proxies[{i}]")),
+                    "not an address or network such as 10.0.0.5 or 10.0.0.0/24",
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ProxyConfig {
+        header: header.to_ascii_lowercase(),
+        trusted_proxies,
     })
 }
 
@@ -337,5 +478,32 @@ mod tests {
             e.message.contains("ocsp_url"),
             "an unknown key is refused: {e}"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        use super::IpNet;
+        let net = IpNet::parse("10.0.0.0/24").unwrap();
+        assert!(net.contains("10.0.0.77".parse().unwrap()));
+        assert!(!net.contains("10.0.1.1".parse().unwrap()));
+        assert!(
+            net.contains("::ffff:10.0.0.9".parse().unwrap()),
+            "v4-mapped"
+        );
+        let one = IpNet::parse("192.0.2.5").unwrap();
+        assert!(one.contains("192.0.2.5".parse().unwrap()));
+        assert!(!one.contains("192.0.2.6".parse().unwrap()));
+        assert!(
+            IpNet::parse("2001:db8::/32")
+                .unwrap()
+                .contains("2001:db8:1::1".parse().unwrap())
+        );
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert_eq!(IpNet::parse("10.0.0.0/33"), None);
+        assert_eq!(IpNet::parse("proxy.local"), None);
     }
 }

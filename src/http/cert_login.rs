@@ -85,12 +85,33 @@ async fn present(
     let Some(handle) = forms::field(&params, "handoff").filter(|h| !h.is_empty()) else {
         return super::login::error_page_for(app, lang, crate::login::LoginError::AttemptGone);
     };
-    tracing::debug!(peer = %connection.peer, certificates = connection.chain.len(), "certificate presented");
     let now = app.now();
-    let presented = PresentedCertificate {
-        chain: connection.chain.as_ref().clone(),
-        now,
+    let chain = match proxy(app, &s.source_id) {
+        Some(proxy) => match from_proxy(&proxy, &connection, &headers) {
+            Ok(chain) => chain,
+            Err(()) => {
+                let detail = format!(
+                    "source={} peer={} header={}",
+                    s.source_id,
+                    connection.peer.ip(),
+                    proxy.header
+                );
+                if let Err(e) = app
+                    .services
+                    .store
+                    .audit()
+                    .record(now, "login_certificate_header_refused", None, None, &detail)
+                    .await
+                {
+                    tracing::warn!(error = %e, "auditing a refused certificate header failed");
+                }
+                Vec::new()
+            }
+        },
+        None => connection.chain.as_ref().clone(),
     };
+    tracing::debug!(peer = %connection.peer, certificates = chain.len(), "certificate presented");
+    let presented = PresentedCertificate { chain, now };
     match login::handoff::hand_off(
         &app.services.login(),
         &s.source_id,
@@ -103,6 +124,75 @@ async fn present(
         Ok(url) => see_other(&url),
         Err(e) => super::login::error_page_for(app, lang, e),
     }
+}
+
+fn proxy(app: &AppState, source_id: &str) -> Option<crate::config::ProxyConfig> {
+    match app.services.sources.get(source_id) {
+        Some(crate::sources::Source::X509(x)) => match &x.kind.mode {
+            crate::config::ListenerMode::Proxy(p) => Some(p.clone()),
+            crate::config::ListenerMode::Tls { .. } => None,
+        },
+        _ => None,
+    }
+}
+
+/// The chain a trusted proxy passed in its header. From any other address the header
+/// is not believed (anyone can send one): `Err`, and the request has no certificate.
+fn from_proxy(
+    proxy: &crate::config::ProxyConfig,
+    connection: &CertConnection,
+    headers: &HeaderMap,
+) -> Result<Vec<Vec<u8>>, ()> {
+    let value = headers
+        .get(proxy.header.as_str())
+        .map(|v| v.as_bytes())
+        .filter(|v| !v.is_empty());
+    let trusted = proxy
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(connection.peer.ip()));
+    match (value, trusted) {
+        (Some(value), true) => Ok(pem_chain(&percent_decode(value))),
+        (Some(_), false) => {
+            tracing::warn!(peer = %connection.peer, header = %proxy.header,
+                "a client-certificate header from an address that is not a trusted proxy; ignored");
+            Err(())
+        }
+        (None, _) => Ok(Vec::new()),
+    }
+}
+
+/// `%XX` decoded (nginx's `$ssl_client_escaped_cert`); `+` stays `+` (base64).
+fn percent_decode(value: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        match (
+            value[i],
+            value.get(i + 1).copied().and_then(hex),
+            value.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h << 4 | l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The certificates of a PEM text, leaf first (nothing when it holds none).
+fn pem_chain(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect()
 }
 
 fn title_and_message(problem: CertificateProblem) -> (&'static str, &'static str) {
@@ -172,4 +262,17 @@ pub fn refused_page(
         },
         chooser.redirect_origin.as_deref(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nginx_escaped_certificates_decode() {
+        assert_eq!(
+            super::percent_decode(b"-----BEGIN%20CERTIFICATE-----%0AMII+/a%3D%0A"),
+            b"-----BEGIN CERTIFICATE-----\nMII+/a=\n"
+        );
+        assert_eq!(super::percent_decode(b"100%"), b"100%", "a stray % stays");
+        assert!(super::pem_chain(b"not a certificate").is_empty());
+    }
 }

@@ -1,4 +1,5 @@
-//! The certificate-login listener of an `x509` source: TLS 1.2 and 1.3 (rustls, the
+//! The certificate-login listener of an `x509` source (plain HTTP behind a proxy that
+//! terminates mutual TLS, `[sources.proxy]`; otherwise this): TLS 1.2 and 1.3 (rustls, the
 //! aws-lc-rs provider) asking for a client certificate but accepting any and none. The
 //! handshake proves only that the client holds the certificate's key (its
 //! CertificateVerify signature); whether the certificate is any good is judged by
@@ -19,13 +20,15 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::connection::{self, Deadlines};
+use crate::config::{ListenerMode, TlsKey};
 use crate::sources::X509Source;
 
 /// A bound certificate listener and its TLS settings.
 pub(super) struct Listener {
     pub listener: TcpListener,
     pub addr: SocketAddr,
-    pub acceptor: TlsAcceptor,
+    /// `None` behind a proxy that terminates TLS (`[sources.proxy]`): plain HTTP.
+    pub acceptor: Option<TlsAcceptor>,
 }
 
 impl Listener {
@@ -33,8 +36,12 @@ impl Listener {
         let named = |key: &str, e: &dyn std::fmt::Display| {
             std::io::Error::other(format!("source `{}`: {key}: {e}", source.config.id))
         };
-        let acceptor =
-            TlsAcceptor::from(tls_config(source).map_err(|e| named("tls_private_key", &e))?);
+        let acceptor = match &source.kind.mode {
+            ListenerMode::Tls { certificate, key } => Some(TlsAcceptor::from(
+                tls_config(source, certificate, key).map_err(|e| named("tls_private_key", &e))?,
+            )),
+            ListenerMode::Proxy(_) => None,
+        };
         let std_listener =
             std::net::TcpListener::bind(source.kind.listen).map_err(|e| named("listen", &e))?;
         std_listener.set_nonblocking(true)?;
@@ -47,7 +54,11 @@ impl Listener {
     }
 }
 
-fn tls_config(source: &X509Source) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+fn tls_config(
+    source: &X509Source,
+    certificate: &[CertificateDer<'static>],
+    key: &TlsKey,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = AnyClientCertificate {
         hints: source
@@ -66,10 +77,7 @@ fn tls_config(source: &X509Source) -> Result<Arc<rustls::ServerConfig>, rustls::
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(
-            source.kind.tls_certificate.clone(),
-            source.kind.tls_private_key.0.clone_key(),
-        )?;
+        .with_single_cert(certificate.to_vec(), key.0.clone_key())?;
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -137,11 +145,20 @@ impl ClientCertVerifier for AnyClientCertificate {
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     router: axum::Router,
     deadlines: Deadlines,
     shutdown: watch::Receiver<bool>,
 ) {
+    let Some(acceptor) = acceptor else {
+        // Behind the proxy: the certificate comes in a header, believed from it only.
+        let router = router.layer(axum::Extension(crate::http::cert_login::CertConnection {
+            chain: Arc::default(),
+            peer,
+        }));
+        connection::serve(stream, router, deadlines, shutdown).await;
+        return;
+    };
     let tls = match tokio::time::timeout(deadlines.header_read, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {

@@ -911,3 +911,99 @@ async fn ocsp_from_the_aia_responder_is_verified_cached_and_can_refuse() {
     .await;
     server.stop().await;
 }
+
+/// As nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded.
+fn escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Behind a proxy that terminates mutual TLS: the listener speaks plain HTTP and takes
+/// the certificate from the proxy's header, from a configured proxy address only.
+#[tokio::test]
+async fn behind_a_proxy_the_header_counts_only_from_a_trusted_proxy() {
+    let pki = Pki::new();
+    let an = pki.personal(Leaf::new("Nguyễn Văn An", "CCCD:079201000020"));
+    // Only the leaf, as nginx passes it (the key stays with the browser).
+    let leaf = an.pem[an.pem.find("-----BEGIN CERTIFICATE").unwrap()..]
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .next()
+        .unwrap()
+        .to_owned();
+    for (trusted, accepted) in [("127.0.0.1", true), ("10.9.9.0/24", false)] {
+        let port = free_port();
+        let toml = pki.source(port, &pki.file_crls(), "").replace(
+            &format!(
+                "tls_certificate = \"{}\"\ntls_private_key = \"{}\"\n",
+                pki.path("listener.pem"),
+                pki.path("listener.key")
+            ),
+            "",
+        ) + &format!(
+            "[sources.proxy]\nheader = \"X-SSL-Client-Cert\"\ntrusted_proxies = [\"{trusted}\"]\n"
+        );
+        let server = TestServer::start_with(&toml).await;
+        let client = server
+            .client_with(
+                "portal",
+                portico::store::AuthMethod::ClientSecretBasic,
+                true,
+                portico::crypto::SigningAlg::ES256,
+            )
+            .await;
+        let browser = Browser::new(&server);
+        let login = browser
+            .follow(&server.authorize_url(&client, &[("acr_values", "urn:portico:loa:4")]))
+            .await;
+        let request = login.trim_start_matches("/login?request=");
+        let away = browser
+            .follow(&format!("/login/gov-pki?request={request}"))
+            .await;
+        // The test plays the proxy: https outside, plain HTTP to the listener, the
+        // certificate in the header.
+        let inside = away.replacen("https://", "http://", 1);
+        let back = browser
+            .http
+            .get(&inside)
+            .header("X-SSL-Client-Cert", escaped(&leaf))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.status(), 303, "{trusted}");
+        let done = browser.get(&location(back.headers()).unwrap()).await;
+        if accepted {
+            assert_eq!(done.status(), 303, "{trusted}");
+            let code = code_from(&location(done.headers()).unwrap(), &server, &client);
+            let tokens: serde_json::Value = server
+                .exchange(&client, &code, VERIFIER)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                claims_of(tokens["id_token"].as_str().unwrap())["acr"],
+                "urn:portico:loa:4"
+            );
+        } else {
+            assert_eq!(done.status(), 403, "{trusted}");
+            let html = done.text().await.unwrap();
+            assert!(html.contains("No certificate was presented"), "{html}");
+            let audit = server
+                .provider()
+                .store
+                .audit()
+                .recent("login_certificate_header_refused", 1)
+                .await
+                .unwrap();
+            assert!(audit[0].detail.contains("peer=127.0.0.1"), "{:?}", audit[0]);
+        }
+        server.stop().await;
+    }
+}
