@@ -686,7 +686,8 @@ async fn distribution_point(crl: Arc<Mutex<String>>) -> String {
 #[tokio::test]
 async fn a_crl_fetched_from_a_url_is_refreshed_and_a_later_revocation_is_refused() {
     let pki = Pki::new();
-    let crl = Arc::new(Mutex::new(Pki::crl(&pki.ca, &[], 7)));
+    let first = Pki::crl(&pki.ca, &[], 7);
+    let crl = Arc::new(Mutex::new(first.clone()));
     let url = distribution_point(crl.clone()).await;
     let (server, port, client) = start(
         &pki,
@@ -698,18 +699,33 @@ async fn a_crl_fetched_from_a_url_is_refreshed_and_a_later_revocation_is_refused
     signed_in(&server, &pki, &client, port, &holder).await;
 
     // The CA revokes it; after the next refresh the listener refuses it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     *crl.lock().unwrap() = Pki::crl(&pki.ca, &[&holder.serial], 7);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    refused(
-        &server,
-        &pki,
-        &client,
-        port,
-        Some(&holder),
-        "This certificate has been revoked",
-        "revoked",
-    )
-    .await;
+    let revoked = || {
+        refused(
+            &server,
+            &pki,
+            &client,
+            port,
+            Some(&holder),
+            "This certificate has been revoked",
+            "revoked",
+        )
+    };
+    revoked().await;
+
+    // Neither a CRL of the same name signed by another key, nor the older CRL served
+    // again, displaces the one that revokes it.
+    let impostor =
+        CertifiedIssuer::self_signed(ca_params("Test Issuing CA"), KeyPair::generate().unwrap())
+            .unwrap();
+    *crl.lock().unwrap() = Pki::crl(&impostor, &[], 7);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    revoked().await;
+    *crl.lock().unwrap() = first;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    revoked().await;
     server.stop().await;
 }
 

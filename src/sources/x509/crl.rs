@@ -1,8 +1,10 @@
 //! The CRLs of a certificate source: read from files or fetched over HTTP at start-up
-//! and again on a schedule, and before the earliest `nextUpdate`. A location that
-//! fails keeps its previous CRL (webpki then judges it stale or not by its
-//! `nextUpdate` and the configured policy); a CRL's signature is checked against its
-//! issuer by webpki whenever it is used.
+//! and again on a schedule, and before the earliest `nextUpdate`. A CRL is taken only
+//! when its signature verifies with the key of a configured CA of its issuer's name,
+//! and never in place of a newer one (`thisUpdate`), so a forged or replayed CRL from
+//! a CRL URL cannot displace the good one. A location that fails keeps its previous
+//! CRL (then stale or not by its `nextUpdate` and the configured policy). webpki checks
+//! the signature again, against the path's issuer, whenever the CRL is used.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -21,6 +23,8 @@ const MAX_CRL_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Crls {
     locations: Vec<CrlLocation>,
+    /// The configured roots and intermediates (DER): who may have signed a CRL.
+    issuers: Vec<Vec<u8>>,
     /// One slot per location; `None` until it is first read.
     loaded: RwLock<Arc<Vec<Option<CurrentCrl>>>>,
 }
@@ -31,13 +35,15 @@ pub struct CurrentCrl {
     pub crl: Arc<CertRevocationList<'static>>,
     /// Unix seconds, when the CRL says.
     pub next_update: Option<i64>,
+    pub this_update: i64,
 }
 
 impl Crls {
-    pub fn new(locations: Vec<CrlLocation>) -> Crls {
+    pub fn new(locations: Vec<CrlLocation>, issuers: Vec<Vec<u8>>) -> Crls {
         let empty = vec![None; locations.len()];
         Crls {
             locations,
+            issuers,
             loaded: RwLock::new(Arc::new(empty)),
         }
     }
@@ -57,7 +63,18 @@ impl Crls {
         let mut fresh = (**self.loaded.read().unwrap_or_else(|e| e.into_inner())).clone();
         let mut failed = 0;
         for (i, location) in self.locations.iter().enumerate() {
-            match read(http, location).await.and_then(|der| parse(&der)) {
+            let read = read(http, location)
+                .await
+                .and_then(|der| parse(&der, &self.issuers));
+            match read {
+                Ok(loaded)
+                    if fresh[i]
+                        .as_ref()
+                        .is_some_and(|old| old.this_update > loaded.this_update) =>
+                {
+                    failed += 1;
+                    tracing::warn!(crl = %describe(location), "a CRL older than the one held; keeping the newer one");
+                }
                 Ok(loaded) => fresh[i] = Some(loaded),
                 Err(e) => {
                     failed += 1;
@@ -129,8 +146,8 @@ async fn read(http: &reqwest::Client, location: &CrlLocation) -> Result<Vec<u8>,
     }
 }
 
-/// A CRL in DER, or in PEM (`BEGIN X509 CRL`).
-fn parse(bytes: &[u8]) -> Result<CurrentCrl, String> {
+/// A CRL in DER, or in PEM (`BEGIN X509 CRL`), signed by one of `issuers`.
+fn parse(bytes: &[u8], issuers: &[Vec<u8>]) -> Result<CurrentCrl, String> {
     let der = if bytes.starts_with(b"-----BEGIN") {
         CertificateRevocationListDer::from_pem_slice(bytes)
             .map_err(|e| format!("not a PEM CRL: {e}"))?
@@ -140,12 +157,40 @@ fn parse(bytes: &[u8]) -> Result<CurrentCrl, String> {
         bytes.to_vec()
     };
     let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| format!("not a CRL: {e}"))?;
-    let next_update = x509_parser::parse_x509_crl(&der)
-        .ok()
-        .and_then(|(_, c)| c.next_update())
-        .map(|t| t.timestamp());
+    let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|e| format!("not a CRL: {e}"))?;
+    if !signed_by_a_configured_ca(&der, &parsed, issuers) {
+        return Err(
+            "its signature does not verify with any configured CA of its issuer's name".into(),
+        );
+    }
     Ok(CurrentCrl {
         crl: Arc::new(CertRevocationList::Owned(crl)),
-        next_update,
+        next_update: parsed.next_update().map(|t| t.timestamp()),
+        this_update: parsed.last_update().timestamp(),
+    })
+}
+
+/// CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }:
+/// the signature over the TBS by a configured CA whose subject is the CRL's issuer.
+fn signed_by_a_configured_ca(
+    der: &[u8],
+    parsed: &x509_parser::revocation_list::CertificateRevocationList<'_>,
+    issuers: &[Vec<u8>],
+) -> bool {
+    use super::verify::{contents, element_len};
+    let body = contents(der);
+    let Some(tbs_len) = element_len(body) else {
+        return false;
+    };
+    let (tbs, rest) = body.split_at(tbs_len.min(body.len()));
+    let Some(alg_len) = element_len(rest) else {
+        return false;
+    };
+    let algorithm = contents(&rest[..alg_len.min(rest.len())]);
+    let signature = parsed.signature_value.data.as_ref();
+    let issuer = parsed.tbs_cert_list.issuer.as_raw();
+    issuers.iter().any(|ca| {
+        x509_parser::parse_x509_certificate(ca).is_ok_and(|(_, c)| c.subject().as_raw() == issuer)
+            && super::verify::signed_by(ca, algorithm, tbs, signature)
     })
 }

@@ -98,7 +98,14 @@ impl X509Source {
             config: config.clone(),
             kind: kind.clone(),
             trust: Arc::new(verify::Trust::new(kind)),
-            crls: Arc::new(Crls::new(kind.crls.clone())),
+            crls: Arc::new(Crls::new(
+                kind.crls.clone(),
+                kind.trust_anchors
+                    .iter()
+                    .chain(&kind.intermediates)
+                    .map(|c| c.to_vec())
+                    .collect(),
+            )),
             ocsp: kind
                 .ocsp
                 .then(|| Arc::new(ocsp::Ocsp::new(kind.ocsp_responder.clone()))),

@@ -197,7 +197,7 @@ fn check(body: &[u8], id: &CertId, issuer: &[u8], now: i64) -> Result<(Status, i
     let signed = signers
         .iter()
         .filter(|s| names(&basic.tbs_response_data.responder_id, s))
-        .any(|s| verifies(s, algorithm, &tbs, signature));
+        .any(|s| super::verify::signed_by(s, algorithm, &tbs, signature));
     if !signed {
         return Err("the response is not signed by the CA or a responder it authorised".into());
     }
@@ -287,16 +287,4 @@ fn names(id: &ResponderId, cert: &[u8]) -> bool {
             hash.as_bytes() == digest.as_ref()
         }
     }
-}
-
-/// Whether `signer`'s key made `signature` over `message` with the response's algorithm.
-fn verifies(signer: &[u8], algorithm: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    let der = CertificateDer::from(signer);
-    let Ok(cert) = EndEntityCert::try_from(&der) else {
-        return false;
-    };
-    webpki::ALL_VERIFICATION_ALGS
-        .iter()
-        .filter(|alg| alg.signature_alg_id().as_ref() == algorithm)
-        .any(|alg| cert.verify_signature(*alg, message, signature).is_ok())
 }

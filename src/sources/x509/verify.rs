@@ -105,6 +105,32 @@ fn subject_contents(der: &[u8]) -> Option<Vec<u8>> {
     Some(contents(cert.subject().as_raw()).to_vec())
 }
 
+/// The first DER element's whole length (tag, length and contents).
+pub fn element_len(der: &[u8]) -> Option<usize> {
+    let first = *der.get(1)?;
+    if first < 0x80 {
+        return Some(2 + usize::from(first));
+    }
+    let n = usize::from(first & 0x7f);
+    let len = der.get(2..2 + n)?.iter().try_fold(0usize, |a, b| {
+        a.checked_mul(256).map(|a| a + usize::from(*b))
+    })?;
+    (2 + n).checked_add(len)
+}
+
+/// Whether `signer`'s key made `signature` over `message` with `algorithm` (an
+/// AlgorithmIdentifier's DER contents).
+pub fn signed_by(signer: &[u8], algorithm: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let der = CertificateDer::from(signer);
+    let Ok(cert) = EndEntityCert::try_from(&der) else {
+        return false;
+    };
+    webpki::ALL_VERIFICATION_ALGS
+        .iter()
+        .filter(|alg| alg.signature_alg_id().as_ref() == algorithm)
+        .any(|alg| cert.verify_signature(*alg, message, signature).is_ok())
+}
+
 /// A DER element's contents: what follows its tag and length.
 pub fn contents(der: &[u8]) -> &[u8] {
     let header = match der.get(1) {
