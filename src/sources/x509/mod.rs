@@ -177,12 +177,14 @@ impl X509Source {
             .map(|leaf| mapping::issuer_and_serial(leaf))
             .unwrap_or_default();
         let (event, detail) = match &outcome {
+            // The certificate's issuer and serial name it; the holder's national id
+            // stays out of the log and the audit trail (it is on the account).
             Ok(v) => (
                 "login_certificate_accepted",
                 format!(
-                    "source={} subject={}{} {named}",
+                    "source={} kind={}{} {named}",
                     self.config.id,
-                    v.subject,
+                    v.verified("account_kind").unwrap_or("citizen"),
                     v.verified("representative_of")
                         .map(|t| format!(" representative_of=MST:{t}"))
                         .unwrap_or_default()
