@@ -1041,3 +1041,43 @@ async fn behind_a_proxy_the_header_counts_only_from_a_trusted_proxy() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_certificate_links_to_the_account_holding_its_national_id() {
+    let pki = Pki::new();
+    let (server, port, client) = start(&pki, &pki.file_crls(), "").await;
+    // `TestServer::account` gives "mai" the verified national id 001099000003.
+    let mai = server.account("mai").await;
+    let cert = pki.personal(Leaf::new("Nguyễn Thị Mai", "CCCD:001099000003"));
+    let (claims, _) = signed_in(&server, &pki, &client, port, &cert).await;
+    assert_eq!(claims["sub"], mai.as_str());
+    let linked = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_identity_linked", 5)
+        .await
+        .unwrap();
+    assert_eq!(linked.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_ocsp_responder_answers_for_certificates_without_aia() {
+    let pki = Pki::new();
+    let responder = Arc::new(Responder::new(&pki));
+    let url = start_responder(responder.clone()).await;
+    let (server, port, client) = start(
+        &pki,
+        &[pki.path("root.crl")],
+        &format!("ocsp_responder = \"{url}\""),
+    )
+    .await;
+    let plain = pki.personal(Leaf::new("Lý Văn Hỏi", "CCCD:079201000030"));
+    signed_in(&server, &pki, &client, port, &plain).await;
+    assert_eq!(
+        responder.requests.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    server.stop().await;
+}
