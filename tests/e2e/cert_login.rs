@@ -251,10 +251,20 @@ fn free_port() -> u16 {
 
 /// A browser that presents `holder`'s certificate (or none) and trusts the listener.
 fn browser(server: &TestServer, pki: &Pki, holder: Option<&Holder>) -> Browser {
+    browser_in(server, pki, holder, "en")
+}
+
+/// As [`browser`], asking for pages in `language`.
+fn browser_in(
+    server: &TestServer,
+    pki: &Pki,
+    holder: Option<&Holder>,
+    language: &'static str,
+) -> Browser {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::ACCEPT_LANGUAGE,
-        reqwest::header::HeaderValue::from_static("en"),
+        reqwest::header::HeaderValue::from_static(language),
     );
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
@@ -530,6 +540,16 @@ async fn each_bad_certificate_gets_its_own_page_and_no_session() {
         "no_certificate",
     )
     .await;
+    // The same page in Vietnamese, the default language.
+    let vi = browser_in(&server, &pki, None, "vi");
+    let page = certificate_login(&server, &vi, &client, port).await;
+    assert_eq!(page.status(), 403);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Chưa có chứng thư số nào được gửi"), "{html}");
+    assert!(
+        html.contains("Thử lại") && html.contains("Đăng nhập bằng cách khác"),
+        "{html}"
+    );
 
     let expired = pki.personal(Leaf {
         not_before: OffsetDateTime::now_utc() - Duration::days(400),
