@@ -781,6 +781,9 @@ enum Signer {
 /// messages signed as `signer` says; counts requests.
 struct Responder {
     signer: Mutex<Signer>,
+    /// `None`: no nonce in the answer (a pre-computing responder); `Some(true)`: the
+    /// request's echoed; `Some(false)`: another one.
+    nonce: Mutex<Option<bool>>,
     revoked: Mutex<Vec<Vec<u8>>>,
     requests: std::sync::atomic::AtomicUsize,
     ca: (KeyPair, Vec<u8>),
@@ -805,6 +808,7 @@ impl Responder {
         let stranger = p.self_signed(&stranger_key).unwrap().der().to_vec();
         Responder {
             signer: Mutex::new(Signer::Ca),
+            nonce: Mutex::new(None),
             revoked: Mutex::new(Vec::new()),
             requests: Default::default(),
             ca: (ca_key, pki.ca.der().to_vec()),
@@ -859,7 +863,18 @@ impl Responder {
                 next_update: Some(at(3600)),
                 single_extensions: None,
             }],
-            response_extensions: None,
+            response_extensions: self.nonce.lock().unwrap().map(|echo| {
+                use x509_cert::ext::AsExtension;
+                let nonce = match (echo, request.nonce()) {
+                    (true, Some(n)) => n,
+                    _ => x509_ocsp::ext::Nonce::new(vec![7u8; 32]).unwrap(),
+                };
+                vec![
+                    nonce
+                        .to_extension(&x509_cert::name::Name::default(), &[])
+                        .unwrap(),
+                ]
+            }),
         };
         let signature = key.sign(&data.to_der().unwrap()).unwrap();
         let basic = BasicOcspResponse {
@@ -949,6 +964,25 @@ async fn ocsp_from_the_aia_responder_is_verified_cached_and_can_refuse() {
     *responder.signer.lock().unwrap() = Signer::Delegated;
     let delegated = pki.personal(with_ocsp("Vũ Văn Ủy", "CCCD:079201000012"));
     signed_in(&server, &pki, &client, port, &delegated).await;
+
+    // A responder that echoes the nonce must echo ours (RFC 8954).
+    *responder.signer.lock().unwrap() = Signer::Ca;
+    *responder.nonce.lock().unwrap() = Some(true);
+    let echoed = pki.personal(with_ocsp("Vũ Văn Đáp", "CCCD:079201000014"));
+    signed_in(&server, &pki, &client, port, &echoed).await;
+    *responder.nonce.lock().unwrap() = Some(false);
+    let replayed = pki.personal(with_ocsp("Vũ Văn Cũ", "CCCD:079201000015"));
+    refused(
+        &server,
+        &pki,
+        &client,
+        port,
+        Some(&replayed),
+        "status could not be checked",
+        "revocation_unknown",
+    )
+    .await;
+    *responder.nonce.lock().unwrap() = None;
 
     // A signer the CA never authorised is no answer: the status is unknown, refused.
     *responder.signer.lock().unwrap() = Signer::Stranger;

@@ -72,8 +72,11 @@ impl Ocsp {
                 return Some(status);
             }
         }
-        let answer = match ask(http, &url, &id).await {
-            Ok(body) => check(&body, &id, issuer, now),
+        // RFC 8954: a fresh nonce; a responder that echoes one must echo ours (one that
+        // pre-computes its answers sends none, and is bounded by nextUpdate instead).
+        let nonce = crate::random::token().expose().as_bytes()[..32].to_vec();
+        let answer = match ask(http, &url, &id, &nonce).await {
+            Ok(body) => check(&body, &id, &nonce, issuer, now),
             Err(e) => Err(e),
         };
         match answer {
@@ -137,7 +140,16 @@ fn aia_responder(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option
         })
 }
 
-async fn ask(http: &reqwest::Client, url: &Url, id: &CertId) -> Result<Vec<u8>, String> {
+async fn ask(
+    http: &reqwest::Client,
+    url: &Url,
+    id: &CertId,
+    nonce: &[u8],
+) -> Result<Vec<u8>, String> {
+    use x509_cert::ext::AsExtension;
+    let nonce = x509_ocsp::ext::Nonce::new(nonce.to_vec())
+        .and_then(|n| n.to_extension(&x509_cert::name::Name::default(), &[]))
+        .map_err(|e| e.to_string())?;
     let request = OcspRequest {
         tbs_request: TbsRequest {
             version: Default::default(),
@@ -146,7 +158,7 @@ async fn ask(http: &reqwest::Client, url: &Url, id: &CertId) -> Result<Vec<u8>, 
                 req_cert: id.clone(),
                 single_request_extensions: None,
             }],
-            request_extensions: None,
+            request_extensions: Some(vec![nonce]),
         },
         optional_signature: None,
     };
@@ -171,7 +183,13 @@ async fn ask(http: &reqwest::Client, url: &Url, id: &CertId) -> Result<Vec<u8>, 
 
 /// Checks a response (RFC 6960 4.2.2.2 and 3.2) and answers the status with the time
 /// until which it may be cached.
-fn check(body: &[u8], id: &CertId, issuer: &[u8], now: i64) -> Result<(Status, i64), String> {
+fn check(
+    body: &[u8],
+    id: &CertId,
+    nonce: &[u8],
+    issuer: &[u8],
+    now: i64,
+) -> Result<(Status, i64), String> {
     let response =
         OcspResponse::from_der(body).map_err(|e| format!("not an OCSP response: {e}"))?;
     if response.response_status != OcspResponseStatus::Successful {
@@ -200,6 +218,9 @@ fn check(body: &[u8], id: &CertId, issuer: &[u8], now: i64) -> Result<(Status, i
         .any(|s| super::verify::signed_by(s, algorithm, &tbs, signature));
     if !signed {
         return Err("the response is not signed by the CA or a responder it authorised".into());
+    }
+    if basic.nonce().is_some_and(|n| n.0.as_bytes() != nonce) {
+        return Err("the response's nonce is not the request's".into());
     }
     let single = basic
         .tbs_response_data
