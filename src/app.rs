@@ -69,6 +69,9 @@ impl App {
     /// Connects, migrates, loads (or on first start creates) the signing keys, and
     /// builds every service.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+        // One TLS crypto provider for the process (the certificate listeners, outbound
+        // calls); a second call finds it installed.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let store = Store::connect(&config).await?;
         store.migrate().await?;
         let master = Arc::new(MasterKey::load_or_create(&config.keys_dir)?);
@@ -81,6 +84,18 @@ impl App {
             .build()
             .expect("HTTP client");
         let access_ttl = config.tokens.access_token_ttl.as_secs() as i64;
+        let sources = Sources::from_config(
+            &config.sources,
+            &SourceDeps {
+                http: &outbound,
+                issuer: &issuer_url,
+                clock: &clock,
+            },
+        );
+        // Certificate sources' CRLs are read before the first login can need them.
+        for source in sources.x509() {
+            source.crls.refresh(&outbound).await;
+        }
         Ok(App {
             issuer: Issuer::new(
                 keys.clone(),
@@ -99,14 +114,7 @@ impl App {
                 clock.clone(),
             )),
             discovery_json: crate::oidc::discovery::document(&config).to_string().into(),
-            sources: Sources::from_config(
-                &config.sources,
-                &SourceDeps {
-                    http: &outbound,
-                    issuer: &issuer_url,
-                    clock: &clock,
-                },
-            ),
+            sources,
             outbound,
             keys,
             passwords,
@@ -241,6 +249,29 @@ impl App {
                     .await;
             },
         )
+    }
+
+    /// Reads each certificate source's CRLs again every `crl_refresh_interval`, and
+    /// sooner when a CRL's `nextUpdate` comes first, until the app is dropped.
+    pub fn spawn_crl_refreshers(self: &Arc<Self>) {
+        for (i, source) in self.sources.x509().enumerate() {
+            let weak = Arc::downgrade(self);
+            let interval = source.kind.crl_refresh_interval;
+            let mut wait = source.crls.next_refresh(interval, self.now(), 0);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(wait).await;
+                    let Some(app) = weak.upgrade() else {
+                        return;
+                    };
+                    let Some(source) = app.sources.x509().nth(i) else {
+                        return;
+                    };
+                    let failed = source.crls.refresh(&app.outbound).await;
+                    wait = source.crls.next_refresh(interval, app.now(), failed);
+                }
+            });
+        }
     }
 
     /// Reloads keys every `keys.refresh_interval` until the app is dropped: the

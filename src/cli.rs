@@ -316,6 +316,14 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let issuer = provider.issuer_url();
     tracing::info!(%issuer, addr = %server.addr, "portico is serving");
     println!("Portico is serving {issuer} on {}", server.addr);
+    for (source, addr) in provider.sources.x509().zip(&server.certificate_addrs) {
+        let public = &source.kind.public_url;
+        tracing::info!(source = %source.config.id, %addr, %public, "certificate login is serving");
+        println!(
+            "Certificate login `{}` is serving {public} on {addr}",
+            source.config.id
+        );
+    }
     if demo {
         println!("{}", crate::demo::banner(issuer));
     }

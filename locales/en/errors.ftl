@@ -60,3 +60,22 @@ refusal-upstream-invalid = { $source }: the answer was not valid, so it was not 
 # The browser came back from an upstream provider with an attempt that is finished,
 # expired or was already used (a replayed callback).
 error-callback-gone-message = The answer from { $source } is for a sign-in that was already completed, has expired, or was used twice. Nothing was signed in. Go back to the portal and sign in again, with { $source } or another way.
+## Certificate login (kind = "x509"): the refusal pages.
+cert-try-again = Try again
+cert-other-way = Use another way to sign in
+cert-no-certificate-title = No certificate was presented
+cert-no-certificate-message = Your browser did not send a digital certificate. Insert your USB token or smart card, check that its driver software is running, then press "Try again" and choose your certificate when the browser asks.
+cert-expired-title = Your certificate has expired
+cert-expired-message = The digital certificate you chose is past its validity period. Choose a current certificate, or ask the certification authority that issued it to renew it.
+cert-not-yet-valid-title = Your certificate is not valid yet
+cert-not-yet-valid-message = The digital certificate you chose only becomes valid later. Check the date and time of your computer, or try again once the certificate is valid.
+cert-unknown-issuer-title = This certificate is not recognised
+cert-unknown-issuer-message = The digital certificate was not issued by a certification authority this service trusts, or it could not be verified. Use a certificate issued under the national root certification authority.
+cert-wrong-usage-title = This certificate cannot be used to sign in
+cert-wrong-usage-message = The digital certificate is not issued for signing in (client authentication). If your token holds several certificates, try again and choose another one; otherwise ask your certification authority for a certificate that allows signing in.
+cert-revoked-title = This certificate has been revoked
+cert-revoked-message = The certification authority has revoked this digital certificate, so it can no longer be used. Contact the certification authority for a new certificate.
+cert-revocation-unknown-title = The certificate's status could not be checked
+cert-revocation-unknown-message = We could not confirm with the certification authority that this certificate has not been revoked. This is usually temporary: try again in a few minutes, or use another way to sign in.
+cert-no-identifier-title = The certificate names no identification number
+cert-no-identifier-message = The digital certificate is valid, but it carries no citizen identity number or tax code that this service reads. Use a personal certificate with your citizen identity number, or an enterprise certificate with its tax code.

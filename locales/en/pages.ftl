@@ -18,6 +18,7 @@ login-password = Password
 login-submit = Sign in
 # The default name of a password source, when the operator gave none.
 source-password = Username and password
+source-x509 = Digital certificate
 
 ## Consent
 

@@ -60,3 +60,22 @@ refusal-upstream-invalid = { $source }: kết quả trả về không hợp lệ
 # Trình duyệt quay lại từ nhà cung cấp bên ngoài với một lượt đăng nhập đã hoàn tất,
 # đã hết hạn hoặc đã được sử dụng (gửi lại kết quả).
 error-callback-gone-message = Kết quả từ { $source } thuộc về một lượt đăng nhập đã hoàn tất, đã hết hạn hoặc đã được sử dụng. Chưa có đăng nhập nào được thực hiện. Vui lòng quay lại cổng dịch vụ và đăng nhập lại bằng { $source } hoặc hình thức khác.
+## Đăng nhập bằng chứng thư số (kind = "x509"): các trang từ chối.
+cert-try-again = Thử lại
+cert-other-way = Đăng nhập bằng cách khác
+cert-no-certificate-title = Chưa có chứng thư số nào được gửi
+cert-no-certificate-message = Trình duyệt chưa gửi chứng thư số. Vui lòng cắm thiết bị USB Token hoặc thẻ thông minh, kiểm tra phần mềm điều khiển của thiết bị đang chạy, sau đó bấm "Thử lại" và chọn chứng thư số khi trình duyệt hỏi.
+cert-expired-title = Chứng thư số đã hết hạn
+cert-expired-message = Chứng thư số bạn chọn đã hết thời hạn hiệu lực. Vui lòng chọn chứng thư số còn hiệu lực, hoặc liên hệ tổ chức cung cấp dịch vụ chứng thực chữ ký số đã cấp để gia hạn.
+cert-not-yet-valid-title = Chứng thư số chưa có hiệu lực
+cert-not-yet-valid-message = Chứng thư số bạn chọn chưa đến thời điểm có hiệu lực. Vui lòng kiểm tra ngày giờ trên máy tính, hoặc thử lại khi chứng thư số đã có hiệu lực.
+cert-unknown-issuer-title = Chứng thư số không được công nhận
+cert-unknown-issuer-message = Chứng thư số không do tổ chức chứng thực mà hệ thống tin cậy cấp, hoặc không kiểm tra được tính hợp lệ. Vui lòng sử dụng chứng thư số được cấp dưới hệ thống chứng thực chữ ký số quốc gia.
+cert-wrong-usage-title = Chứng thư số này không dùng để đăng nhập được
+cert-wrong-usage-message = Chứng thư số không được cấp cho mục đích xác thực người dùng. Nếu thiết bị có nhiều chứng thư số, vui lòng thử lại và chọn chứng thư số khác; nếu không, đề nghị tổ chức chứng thực cấp chứng thư số cho phép đăng nhập.
+cert-revoked-title = Chứng thư số đã bị thu hồi
+cert-revoked-message = Tổ chức chứng thực đã thu hồi chứng thư số này nên không thể tiếp tục sử dụng. Vui lòng liên hệ tổ chức chứng thực để được cấp chứng thư số mới.
+cert-revocation-unknown-title = Chưa kiểm tra được trạng thái chứng thư số
+cert-revocation-unknown-message = Hệ thống chưa xác nhận được với tổ chức chứng thực rằng chứng thư số này chưa bị thu hồi. Tình trạng này thường chỉ tạm thời: vui lòng thử lại sau vài phút hoặc đăng nhập bằng cách khác.
+cert-no-identifier-title = Chứng thư số không có số định danh
+cert-no-identifier-message = Chứng thư số hợp lệ nhưng không chứa số căn cước công dân hoặc mã số thuế mà hệ thống đọc được. Vui lòng dùng chứng thư số cá nhân có số căn cước công dân, hoặc chứng thư số doanh nghiệp có mã số thuế.

@@ -19,6 +19,7 @@ login-password = Mật khẩu
 login-submit = Đăng nhập
 # Tên mặc định của nguồn đăng nhập bằng mật khẩu, khi quản trị viên không đặt tên.
 source-password = Tên đăng nhập và mật khẩu
+source-x509 = Chứng thư số
 
 ## Đồng ý chia sẻ thông tin
 

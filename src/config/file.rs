@@ -143,12 +143,12 @@ struct RawPassword {
 /// A duration as written: `"15m"`, or a bare number of seconds.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum DurationText {
+pub(super) enum DurationText {
     Text(String),
     Seconds(u64),
 }
 
-fn duration(
+pub(super) fn duration(
     key: &str,
     value: Option<DurationText>,
     default: &str,

@@ -184,12 +184,17 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 
 mod file;
 mod sources;
+mod x509;
 
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
 pub use sources::{
     ATTRIBUTES, DisplayName, MobileConnect, OidcSourceConfig, PasswordSourceConfig, SecretMethod,
     SourceConfig, SourceKindConfig, UpstreamClientAuth,
+};
+pub use x509::{
+    CrlLocation, IpNet, IssuerMapping, ListenerMode, ProxyConfig, RevocationPolicy, TlsKey,
+    X509SourceConfig,
 };
 
 use file::RawConfig;

@@ -40,6 +40,8 @@ pub enum SourceKindConfig {
     /// carries a ceremony across requests, nodes and another origin.
     #[cfg(feature = "test-sources")]
     TestTwoStep(TestTwoStepConfig),
+    /// Certificate login on a TLS listener of its own (`config::x509`).
+    X509(Box<super::x509::X509SourceConfig>),
 }
 
 impl SourceKindConfig {
@@ -49,6 +51,7 @@ impl SourceKindConfig {
             SourceKindConfig::Oidc(_) => "oidc",
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
+            SourceKindConfig::X509(_) => "x509",
         }
     }
 }
@@ -82,7 +85,7 @@ pub(super) enum RawSource {
     #[cfg(feature = "test-sources")]
     TestTwoStep(RawTestTwoStep),
     Oidc(Box<oidc::RawOidc>),
-    X509(serde::de::IgnoredAny),
+    X509(Box<super::x509::RawX509>),
     SmsOtp(serde::de::IgnoredAny),
     Webauthn(serde::de::IgnoredAny),
 }
@@ -194,7 +197,17 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                 id: o.id.clone(),
                 kind: SourceKindConfig::Oidc(oidc::validate(&key, *o)?),
             },
-            RawSource::X509(_) | RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
+            RawSource::X509(mut x) => {
+                let loa = Loa::new(x.loa.unwrap_or(4))
+                    .ok_or_else(|| err(key("loa"), "must be a level of assurance from 1 to 4"))?;
+                SourceConfig {
+                    display_name: display_name(x.display_name.take(), message_id("source-x509")),
+                    loa,
+                    id: x.id.clone(),
+                    kind: SourceKindConfig::X509(Box::new(super::x509::validate(key, loa, *x)?)),
+                }
+            }
+            RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
                 return Err(err(
                     key("kind"),
                     "this kind is not available in this version; remove the source or use kind = \"password\"",

@@ -61,6 +61,7 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
         Notice::Refused(Refusal::Rejected { reason, .. }) => match reason {
             Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),
             Rejection::WrongAnswer => t_args(lang, "refusal-wrong-answer", &source()),
+            Rejection::Certificate(problem) => super::cert_login::notice(lang, *problem),
             Rejection::Incomplete { field } => {
                 let field = match *field {
                     "password" => t(lang, "refusal-field-password"),
@@ -156,6 +157,19 @@ fn render(
 ) -> Response {
     let issuer = app.services.issuer_url();
     match outcome {
+        Ok(Outcome::Choose {
+            chooser,
+            notice:
+                Notice::Refused(Refusal::Rejected {
+                    source_id,
+                    reason: Rejection::Certificate(problem),
+                }),
+        }) => super::cert_login::refused_page(
+            lang(app, headers, &chooser.ui_locales),
+            &chooser,
+            &source_id,
+            problem,
+        ),
         Ok(Outcome::Choose { chooser, notice }) => {
             render_chooser(app, headers, browser, &chooser, Some(&notice))
         }
@@ -197,6 +211,11 @@ fn render(
         }
         Err(e) => login_error(app, lang(app, headers, &[]), e, issuer),
     }
+}
+
+/// The page for a login that cannot go on (also on the certificate listener).
+pub(super) fn error_page_for(app: &AppState, lang: Lang, error: LoginError) -> Response {
+    login_error(app, lang, error, app.services.issuer_url())
 }
 
 fn login_error(app: &AppState, lang: Lang, error: LoginError, issuer: &str) -> Response {

@@ -3,6 +3,7 @@
 
 mod account;
 mod authorize;
+pub mod cert_login;
 mod client_auth;
 mod consent;
 mod cookies;

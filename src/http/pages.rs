@@ -68,6 +68,18 @@ impl LoginPage<'_> {
     }
 }
 
+/// A refused certificate (`http::cert_login`).
+#[derive(Template)]
+#[template(path = "cert_refused.html")]
+pub struct CertRefusedPage<'a> {
+    pub lang: Lang,
+    pub here: Option<&'a str>,
+    pub title: String,
+    pub message: String,
+    pub try_again: &'a str,
+    pub other_way: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {

@@ -71,8 +71,14 @@ pub async fn resolve_account(
         .verified("national_id")
         .filter(|_| policy.trusted_for_linking && verified.loa >= LINK_MIN_LOA);
     let offered = offered(verified, now);
+    // A source that knows the holder is an organisation (an enterprise certificate)
+    // says so with a verified `account_kind`; every other login is a citizen's.
+    let kind = match verified.verified("account_kind") {
+        Some("enterprise") => AccountKind::Enterprise,
+        _ => AccountKind::Citizen,
+    };
     let new = policy.creates_accounts.then(|| NewAccount {
-        kind: Some(AccountKind::Citizen),
+        kind: Some(kind),
         attributes: offered.clone(),
     });
     store

@@ -8,6 +8,7 @@
 //! account page is the same, returning to [`ReturnTo::Account`].
 
 mod attempts;
+pub mod handoff;
 mod outcome;
 
 use serde::{Deserialize, Serialize};

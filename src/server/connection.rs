@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -83,13 +82,13 @@ impl Drop for RequestGuard {
     }
 }
 
-/// The socket, reporting reads to the activity.
-struct Watched {
-    stream: TcpStream,
+/// The socket (or the TLS stream over it), reporting reads to the activity.
+struct Watched<S> {
+    stream: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -104,7 +103,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -206,14 +205,14 @@ pub(super) struct Deadlines {
 /// Serves one connection until it ends, misses a deadline, or the server shuts down
 /// (then an idle or half-sent connection is dropped at once and a busy one finishes
 /// its request).
-pub(super) async fn serve(
-    stream: TcpStream,
+pub(super) async fn serve<S>(
+    stream: S,
     router: axum::Router,
     deadlines: Deadlines,
     mut shutdown: watch::Receiver<bool>,
-) {
-    // Small responses should not wait for Nagle's algorithm.
-    let _ = stream.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity {
         // The header timer runs from accept, so a connection that never sends a byte
         // is cut off as early as one that sends half a request line.

@@ -14,6 +14,7 @@ mod password;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
+pub mod x509;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use crate::model::VerifiedIdentity;
 pub use oidc::OidcSource;
 pub use password::PasswordSource;
 pub use step::{Field, FieldKind, Form, Input, Step};
+pub use x509::{CertificateProblem, PresentedCertificate, X509Source};
 
 /// The services a source may use while it advances. Built from the composition root;
 /// each source takes what it needs from it.
@@ -112,6 +114,8 @@ pub enum Rejection {
     Incomplete { field: &'static str },
     /// A one-time code or answer that does not match.
     WrongAnswer,
+    /// A certificate that was not accepted, and why.
+    Certificate(CertificateProblem),
 }
 
 /// Per-kind state of one attempt, sealed by `login` between steps.
@@ -122,6 +126,7 @@ pub enum AttemptState {
     Oidc(oidc::State),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::State),
+    X509(x509::State),
 }
 
 impl AttemptState {
@@ -133,6 +138,7 @@ impl AttemptState {
             AttemptState::Oidc(_) => false,
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
+            AttemptState::X509(_) => false,
         }
     }
 }
@@ -178,6 +184,7 @@ pub enum Source {
     Oidc(OidcSource),
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
+    X509(Box<X509Source>),
 }
 
 impl Source {
@@ -189,6 +196,7 @@ impl Source {
             SourceKindConfig::TestTwoStep(c) => {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
+            SourceKindConfig::X509(c) => Source::X509(Box::new(X509Source::new(config, c))),
         }
     }
 
@@ -198,6 +206,7 @@ impl Source {
             Source::Oidc(s) => &s.config,
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => &s.config,
+            Source::X509(s) => &s.config,
         }
     }
 
@@ -228,6 +237,10 @@ impl Source {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
             },
+            Source::X509(s) => LinkPolicy {
+                trusted_for_linking: s.kind.trusted_for_linking,
+                creates_accounts: s.kind.creates_accounts,
+            },
         }
     }
 
@@ -253,6 +266,7 @@ impl Source {
             Source::Oidc(s) => s.begin(ctx).await,
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
+            Source::X509(s) => Ok(s.begin(ctx)),
         }
     }
 
@@ -267,6 +281,7 @@ impl Source {
             (Source::Oidc(s), AttemptState::Oidc(state)) => s.advance(state, input).await,
             #[cfg(feature = "test-sources")]
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
+            (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
             // State of another kind (the source was reconfigured mid-attempt).
             #[allow(unreachable_patterns)]
             _ => Advance::Refused(Refusal::Expired {
@@ -296,5 +311,13 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &Source> {
         self.0.iter()
+    }
+
+    /// The certificate sources, whose listeners and CRL refreshers run beside the server.
+    pub fn x509(&self) -> impl Iterator<Item = &X509Source> {
+        self.0.iter().filter_map(|s| match s {
+            Source::X509(x) => Some(&**x),
+            _ => None,
+        })
     }
 }

@@ -64,6 +64,8 @@ pub enum Input<'a> {
     Returned(&'a [(String, String)]),
     /// A WebAuthn credential as JSON.
     WebAuthn(&'a serde_json::Value),
+    /// What a certificate listener saw on the connection (`sources::x509`).
+    Certificate(&'a super::PresentedCertificate),
 }
 
 impl Input<'_> {
@@ -74,7 +76,7 @@ impl Input<'_> {
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str()),
-            Input::WebAuthn(_) => None,
+            Input::WebAuthn(_) | Input::Certificate(_) => None,
         }
     }
 }

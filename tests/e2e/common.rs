@@ -416,6 +416,14 @@ impl Browser {
         }
     }
 
+    /// A browser on a client built by the test (a client certificate, a trusted root).
+    pub fn with_client(base: &str, http: reqwest::Client) -> Browser {
+        Browser {
+            http,
+            base: base.to_owned(),
+        }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') {
             format!("{}{url}", self.base)

@@ -8,6 +8,7 @@ mod account_attributes;
 mod authorize_errors;
 mod backchannel;
 mod claims_parameter;
+mod cert_login;
 mod cli;
 mod client_jwt;
 mod code_binding;
