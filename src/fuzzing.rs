@@ -285,6 +285,14 @@ mod tests {
             let to = a.location.unwrap_or_default();
             assert!(to.starts_with("/login?request="), "{name}: {to}");
         }
+        // A level no source reaches is an error sent back to the portal (OIDC Unmet
+        // Authentication Requirements 1.0).
+        let a = authorization_request(&seed("authorization_request", "seed-unmet")).unwrap();
+        let to = a.location.unwrap_or_default();
+        assert!(
+            to.contains("error=unmet_authentication_requirements"),
+            "{to}"
+        );
         // An unknown client's request is an error page, never a redirect.
         assert_eq!(
             status(authorization_request(
