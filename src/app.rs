@@ -136,6 +136,7 @@ impl App {
             jwks: &self.jwks_cache,
             store: &self.store,
             issuer: self.issuer_url(),
+            brute_force: &self.config.brute_force,
         }
     }
 
@@ -167,6 +168,7 @@ impl App {
             tokens: &self.tokens,
             backchannel: &self.backchannel,
             session: &self.config.session,
+            brute_force: &self.config.brute_force,
         }
     }
 

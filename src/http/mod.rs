@@ -3,6 +3,7 @@
 
 mod account;
 mod authorize;
+mod client_address;
 mod client_auth;
 mod consent;
 mod cookies;

@@ -10,11 +10,12 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::client_assertion::JwksCache;
 use super::clients::ClientCache;
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
+use crate::config::BruteForceConfig;
 use crate::crypto::{constant_time_eq, sha256_b64url};
 use crate::model::{AuthMethod, Client};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{Claim, Store};
 
 /// What the request presented to authenticate the client.
 #[derive(Debug, Default)]
@@ -77,11 +78,61 @@ pub struct ClientAuth<'a> {
     pub jwks: &'a JwksCache,
     pub store: &'a Store,
     pub issuer: &'a str,
+    /// `brute_force.client_*`: failed authentications per `client_id`.
+    pub brute_force: &'a BruteForceConfig,
 }
 
 /// The authenticated client, or `invalid_client` (`invalid_request` when the request
-/// itself is malformed).
+/// itself is malformed). Failed authentications are counted per `client_id` in the
+/// database (a wrong secret, a bad assertion), with the logins' back-off and lock
+/// (`store::throttle`); while a client is blocked every authentication of it, right or
+/// wrong, is `invalid_client` saying so, with `Retry-After` (RFC 6749 section 5.2 has
+/// no error of its own for it, and a client that cannot authenticate is
+/// `invalid_client`; the same answer for a right secret gives a guesser no oracle).
 pub async fn authenticate(
+    auth: &ClientAuth<'_>,
+    presented: PresentedCredentials,
+    now: i64,
+) -> Result<Arc<Client>, OAuthError> {
+    let client_id = presented
+        .basic
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .or_else(|| presented.client_id.clone())
+        .or_else(|| {
+            presented
+                .assertion
+                .as_ref()
+                .and_then(|a| super::client_assertion::unverified_client_id(a.expose()))
+        });
+    let result = check(auth, presented, now).await;
+    let Some(client_id) = client_id else {
+        return result;
+    };
+    let key = format!("client:{}", sha256_b64url(&client_id));
+    let throttle = auth.store.throttle();
+    let until = match &result {
+        Ok(_) => throttle.blocked_until(&key, now).await?,
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            let limits = auth.brute_force.client;
+            match throttle.claim(&key, limits, auth.brute_force, now).await? {
+                Claim::Blocked { until } => Some(until),
+                Claim::Counted { .. } => None,
+            }
+        }
+        Err(_) => None,
+    };
+    match until {
+        Some(until) => Err(OAuthError::invalid_client(
+            "too many failed client authentications; try again later",
+        )
+        .with_retry_after((until - now).max(1) as u64)
+        .with_detail(format!("client {client_id} is blocked until {until}"))),
+        None => result,
+    }
+}
+
+async fn check(
     auth: &ClientAuth<'_>,
     presented: PresentedCredentials,
     now: i64,

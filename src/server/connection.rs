@@ -214,6 +214,8 @@ pub(super) async fn serve(
 ) {
     // Small responses should not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
+    // Handlers read the peer as axum's `ConnectInfo` (brute-force counters, audit).
+    let peer = stream.peer_addr().ok();
     let activity = Arc::new(Activity {
         // The header timer runs from accept, so a connection that never sends a byte
         // is cut off as early as one that sends half a request line.
@@ -225,7 +227,12 @@ pub(super) async fn serve(
         activity: activity.clone(),
     });
     let service_activity = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(peer) = peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         service_activity.begin_request();
         let guard = RequestGuard(service_activity.clone());
         let router = router.clone();

@@ -53,6 +53,22 @@ impl<'a> Identities<'a> {
         Identities { db }
     }
 
+    /// The account that has this login at the source, if any (for the audit trail of
+    /// a failed login; nothing is recorded).
+    pub async fn account_of(
+        &self,
+        source_id: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        query("SELECT account_id FROM identities WHERE source_id = $1 AND subject = $2")
+            .bind(source_id)
+            .bind(subject)
+            .fetch_optional(self.db.read())
+            .await?
+            .map(|r| r.get("account_id"))
+            .transpose()
+    }
+
     /// In one transaction: find the account by the login (recording the login time),
     /// else link it by the verified national id, else create the account; audit which.
     /// `None` when none of the three is allowed (nothing is written).

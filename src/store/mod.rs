@@ -21,6 +21,7 @@ mod session_clients;
 mod sessions;
 mod sqlite;
 mod subjects;
+mod throttle;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
 pub use subjects::PairwiseSubjects;
+pub use throttle::{Claim, Throttle};
 
 use crate::config::Config;
 
@@ -177,7 +179,7 @@ impl Store {
     /// deletes run on a blocking thread: they can be large, and requests must not wait
     /// behind them on the async threads.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 8] = [
+        const STATEMENTS: [&str; 9] = [
             "DELETE FROM authorization_codes WHERE expires_at < $1",
             "DELETE FROM login_attempts WHERE expires_at < $1",
             "DELETE FROM pending_authorizations WHERE expires_at < $1",
@@ -185,6 +187,7 @@ impl Store {
             "DELETE FROM assertion_jtis WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE family_expires_at < $1",
             "DELETE FROM sessions WHERE expires_at < $1",
+            "DELETE FROM throttle WHERE expires_at < $1",
             "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
         ];
         match &self.db {
@@ -275,6 +278,9 @@ impl Store {
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
         PairwiseSubjects::new(&self.db)
+    }
+    pub fn throttle(&self) -> Throttle<'_> {
+        Throttle::new(&self.db)
     }
 }
 

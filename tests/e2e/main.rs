@@ -6,6 +6,7 @@ mod common;
 mod account;
 mod authorize_errors;
 mod backchannel;
+mod brute_force;
 mod cli;
 mod client_jwt;
 mod code_binding;

@@ -1,0 +1,295 @@
+//! Brute-force protection of the logins (issue 22, finding 1; ASVS 2.2.1, RFC 9700
+//! section 4.1's advice on credential guessing). Before a source checks anything, an
+//! attempt is counted against the account it names (the form's `username` at that
+//! source, known or not) and against the client address, each in one statement in the
+//! database (`store::throttle`), so every node enforces one limit. A key that has
+//! failed too often waits a delay that doubles with each failure, then is locked for a
+//! while; a blocked attempt runs nothing (no argon2) and gets the same "try again
+//! later" whether the account exists or not. Afterwards the attempt is settled: a wrong
+//! credential stays counted, an attempt that checked nothing is taken back, and a
+//! success resets its account's count. Every failed attempt is audited.
+
+use std::net::IpAddr;
+
+use super::{LoginError, LoginServices, Notice, Outcome, ReturnTo, chooser_for};
+use crate::config::BruteForceConfig;
+use crate::crypto::sha256_b64url;
+use crate::oidc::flow::LoginRequirements;
+use crate::sources::{Advance, Refusal, Rejection};
+use crate::store::{Claim, Store, StoreError};
+
+/// The counters one attempt was admitted under.
+#[derive(Debug)]
+pub(super) struct Admitted {
+    account: Option<String>,
+    address: Option<String>,
+}
+
+/// Why an attempt may not run now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Blocked {
+    /// Unix seconds.
+    pub until: i64,
+}
+
+/// Who tried: the account name typed at the source (if its form has one) and where from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Trier<'a> {
+    pub source_id: &'a str,
+    pub username: Option<&'a str>,
+    pub address: Option<IpAddr>,
+}
+
+impl<'a> Trier<'a> {
+    pub fn new(
+        source_id: &'a str,
+        fields: &'a [(String, String)],
+        address: Option<IpAddr>,
+    ) -> Self {
+        let username = fields
+            .iter()
+            .find(|(k, _)| k == "username")
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty());
+        Trier {
+            source_id,
+            username,
+            address,
+        }
+    }
+
+    /// The account's counter: one per source and name, in any case (a name differing
+    /// only in case gets no fresh tries), stored as a hash.
+    fn account_key(&self) -> Option<String> {
+        self.username.map(|u| {
+            format!(
+                "account:{}",
+                sha256_b64url(&format!("{}\0{}", self.source_id, u.to_lowercase()))
+            )
+        })
+    }
+
+    /// What the audit trail names the person by when no account is known.
+    fn username_hash(&self) -> Option<String> {
+        self.username.map(|u| sha256_b64url(&u.to_lowercase()))
+    }
+}
+
+/// The address's counter. An IPv6 client is counted by its /64, which one subscriber
+/// usually holds whole; an IPv4-mapped address as the IPv4 one.
+fn address_key(address: IpAddr) -> String {
+    let bucket = match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    };
+    format!("address:{}", sha256_b64url(&bucket))
+}
+
+/// Counts the attempt against its address, then its account; blocked if either is.
+/// An attempt blocked by its account is taken back from the address (it ran nothing).
+pub(super) async fn admit(
+    store: &Store,
+    policy: &BruteForceConfig,
+    trier: &Trier<'_>,
+    now: i64,
+) -> Result<Result<Admitted, Blocked>, StoreError> {
+    let throttle = store.throttle();
+    let address = trier.address.map(address_key);
+    if let Some(key) = &address
+        && let Claim::Blocked { until } = throttle.claim(key, policy.address, policy, now).await?
+    {
+        return Ok(Err(Blocked { until }));
+    }
+    let account = trier.account_key();
+    if let Some(key) = &account
+        && let Claim::Blocked { until } = throttle.claim(key, policy.account, policy, now).await?
+    {
+        if let Some(key) = &address {
+            throttle.refund(key, now).await?;
+        }
+        return Ok(Err(Blocked { until }));
+    }
+    Ok(Ok(Admitted { account, address }))
+}
+
+/// Whether the source checked a credential and found it wrong (the attempt stays
+/// counted), verified it (the account's count ends), or checked nothing.
+fn verdict(advance: &Advance) -> Verdict {
+    match advance {
+        Advance::Refused(Refusal::Rejected {
+            reason: Rejection::BadCredentials | Rejection::WrongAnswer,
+            ..
+        }) => Verdict::Wrong,
+        Advance::Verified(_) => Verdict::Right,
+        _ => Verdict::Unchecked,
+    }
+}
+
+enum Verdict {
+    Wrong,
+    Right,
+    Unchecked,
+}
+
+/// Settles an admitted attempt by what the source answered.
+pub(super) async fn settle(
+    store: &Store,
+    admitted: Admitted,
+    advance: &Advance,
+    now: i64,
+) -> Result<(), StoreError> {
+    let throttle = store.throttle();
+    match verdict(advance) {
+        Verdict::Wrong => {}
+        Verdict::Right => {
+            if let Some(key) = &admitted.account {
+                throttle.reset(key).await?;
+            }
+            // A success from an address (an office behind one NAT) is no failure.
+            if let Some(key) = &admitted.address {
+                throttle.refund(key, now).await?;
+            }
+        }
+        Verdict::Unchecked => {
+            for key in [&admitted.account, &admitted.address].into_iter().flatten() {
+                throttle.refund(key, now).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a source's step (`run`, not begun until admitted) under the counters: blocked,
+/// it runs nothing; else it is settled by its answer, and a refusal is audited.
+pub(super) async fn guarded(
+    services: &LoginServices<'_>,
+    trier: &Trier<'_>,
+    now: i64,
+    run: impl std::future::Future<Output = Advance>,
+) -> Result<Result<Advance, Blocked>, StoreError> {
+    let (store, policy) = (services.store(), services.brute_force);
+    let admitted = match admit(store, policy, trier, now).await? {
+        Ok(admitted) => admitted,
+        Err(blocked) => {
+            audit_failure(store, trier, "throttled", now).await;
+            return Ok(Err(blocked));
+        }
+    };
+    let advance = run.await;
+    settle(store, admitted, &advance, now).await?;
+    if let Advance::Refused(refusal) = &advance {
+        audit_failure(store, trier, reason(refusal), now).await;
+    }
+    Ok(Ok(advance))
+}
+
+/// The login page again: too many failures for this account or address; the same
+/// whether the account exists or not.
+pub(super) async fn try_later(
+    services: &LoginServices<'_>,
+    return_to: &ReturnTo,
+    client_name: Option<String>,
+    req: &LoginRequirements,
+    blocked: Blocked,
+    typed: &[(String, String)],
+) -> Result<Outcome, LoginError> {
+    Ok(Outcome::Choose {
+        chooser: chooser_for(services, return_to, client_name, req, typed).await?,
+        notice: Notice::TryLater {
+            until: blocked.until,
+        },
+    })
+}
+
+/// Why a login failed, as the audit trail names it.
+pub(super) fn reason(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::Rejected {
+            reason: Rejection::BadCredentials,
+            ..
+        } => "bad_credentials",
+        Refusal::Rejected {
+            reason: Rejection::WrongAnswer,
+            ..
+        } => "wrong_answer",
+        Refusal::Rejected {
+            reason: Rejection::Incomplete { .. },
+            ..
+        } => "incomplete",
+        Refusal::Unavailable { .. } => "unavailable",
+        Refusal::TooManyAttempts { .. } => "too_many_attempts",
+        Refusal::Expired { .. } => "expired",
+    }
+}
+
+/// Audits a failed login: `login_failed`, with the source, the reason, the address, and
+/// the account when the name is one's at this source (else the name's hash). A failure
+/// to audit is logged, not shown: the person's answer does not depend on it.
+pub(super) async fn audit_failure(store: &Store, trier: &Trier<'_>, reason: &str, now: i64) {
+    let account = match trier.username {
+        Some(name) => store
+            .identities()
+            .account_of(trier.source_id, name)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "looking up the account of a failed login");
+                None
+            }),
+        None => None,
+    };
+    let mut detail = format!("source={} reason={reason}", trier.source_id);
+    if account.is_none()
+        && let Some(hash) = trier.username_hash()
+    {
+        detail.push_str(&format!(" username_sha256={hash}"));
+    }
+    if let Some(address) = trier.address {
+        detail.push_str(&format!(" address={address}"));
+    }
+    if let Err(e) = store
+        .audit()
+        .record(now, "login_failed", account.as_deref(), None, &detail)
+        .await
+    {
+        tracing::error!(error = %e, "audit record failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let a = address_key("2001:db8:1:2::1".parse().unwrap());
+        let b = address_key("2001:db8:1:2:ffff::9".parse().unwrap());
+        let c = address_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            address_key("::ffff:192.0.2.1".parse().unwrap()),
+            address_key("192.0.2.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn the_account_key_ignores_case_and_names_the_source() {
+        let fields = |u: &str| vec![("username".to_owned(), u.to_owned())];
+        let (f1, f2) = (fields(" Mai "), fields("mai"));
+        assert_eq!(
+            Trier::new("password", &f1, None).account_key(),
+            Trier::new("password", &f2, None).account_key()
+        );
+        assert_ne!(
+            Trier::new("password", &f1, None).account_key(),
+            Trier::new("other", &f1, None).account_key()
+        );
+        assert_eq!(Trier::new("password", &[], None).account_key(), None);
+    }
+}
