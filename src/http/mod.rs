@@ -71,6 +71,10 @@ pub fn router(services: Arc<App>) -> Router {
         .route("/logout", axum::routing::post(end_session::confirmed))
         .route("/account", get(account::page))
         .route("/account/sessions/end", axum::routing::post(account::end))
+        .route(
+            "/account/consents/withdraw",
+            axum::routing::post(account::withdraw),
+        )
         .route("/language", get(i18n::switch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

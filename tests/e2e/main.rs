@@ -12,6 +12,7 @@ mod client_jwt;
 mod code_binding;
 mod code_flow;
 mod consent;
+mod consent_withdrawal;
 mod cross_site_post;
 #[cfg(unix)]
 mod data_at_rest;
