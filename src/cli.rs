@@ -1,6 +1,8 @@
 //! The `portico` command line (DESIGN.md, "CLI"). Every command reads the same
 //! configuration as `serve`.
 
+mod audit;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +53,9 @@ enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The hash-chained audit trail: verify it, read its latest events.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -268,6 +273,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(c, config).await,
+        Command::Audit(a) => audit::run(a, config).await,
         Command::Account(AccountCommand::Add(a)) => account_add(a, config).await,
         Command::Keys(KeysCommand::Rotate) => {
             let provider = App::start(config, Arc::new(SystemClock)).await?;

@@ -31,6 +31,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 
+pub use pages::format_time;
+
 #[derive(Clone)]
 pub struct AppState {
     pub services: Arc<App>,

@@ -86,16 +86,14 @@ impl<'a> Identities<'a> {
             }
         };
         let detail = format!("source={}", r.source_id);
-        query(
-            "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
-             VALUES ($1, $2, $3, $4, NULL, $5)",
+        super::audit::append_in(
+            &mut tx,
+            now,
+            resolved.event(),
+            Some(resolved.account_id().as_str()),
+            None,
+            &detail,
         )
-        .bind(new_uuid())
-        .bind(now)
-        .bind(resolved.event())
-        .bind(resolved.account_id().as_str())
-        .bind(detail)
-        .execute(tx.on())
         .await?;
         tx.commit().await?;
         Ok(Some(resolved))

@@ -36,7 +36,7 @@ use sqlite::{SqliteDb, SqlitePath};
 
 pub use accounts::{Account, AccountForToken, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
-pub use audit::{Audit, AuditEvent};
+pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, TailFilter};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::{ConsentSummary, Consents};

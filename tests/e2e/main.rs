@@ -4,6 +4,7 @@
 mod common;
 
 mod account;
+mod audit_chain;
 mod authorize_errors;
 mod backchannel;
 mod brute_force;
