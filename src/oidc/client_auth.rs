@@ -84,11 +84,14 @@ pub struct ClientAuth<'a> {
 
 /// The authenticated client, or `invalid_client` (`invalid_request` when the request
 /// itself is malformed). Failed authentications are counted per `client_id` in the
-/// database (a wrong secret, a bad assertion), with the logins' back-off and lock
-/// (`store::throttle`); while a client is blocked every authentication of it, right or
-/// wrong, is `invalid_client` saying so, with `Retry-After` (RFC 6749 section 5.2 has
-/// no error of its own for it, and a client that cannot authenticate is
-/// `invalid_client`; the same answer for a right secret gives a guesser no oracle).
+/// database (a wrong secret, a bad assertion, an unknown client), with the logins'
+/// back-off and lock (`store::throttle`): while a client is blocked, a failed
+/// authentication of it is `invalid_client` saying so, with `Retry-After` (RFC 6749
+/// section 5.2 has no error of its own for it). A right credential is never refused:
+/// client secrets are 256-bit random and keys are keys, so there is nothing to guess,
+/// and a lock on the right secret would let anyone who knows a portal's public
+/// `client_id` shut it out of the token endpoint. So the counters cost nothing on
+/// success: no database access.
 pub async fn authenticate(
     auth: &ClientAuth<'_>,
     presented: PresentedCredentials,
@@ -105,30 +108,29 @@ pub async fn authenticate(
                 .as_ref()
                 .and_then(|a| super::client_assertion::unverified_client_id(a.expose()))
         });
-    let result = check(auth, presented, now).await;
-    let Some(client_id) = client_id else {
-        return result;
+    let error = match check(auth, presented, now).await {
+        Ok(client) => return Ok(client),
+        Err(e) => e,
+    };
+    let Some(client_id) = client_id.filter(|_| error.code == ErrorCode::InvalidClient) else {
+        return Err(error);
     };
     let key = format!("client:{}", sha256_b64url(&client_id));
-    let throttle = auth.store.throttle();
-    let until = match &result {
-        Ok(_) => throttle.blocked_until(&key, now).await?,
-        Err(e) if e.code == ErrorCode::InvalidClient => {
-            let limits = auth.brute_force.client;
-            match throttle.claim(&key, limits, auth.brute_force, now).await? {
-                Claim::Blocked { until } => Some(until),
-                Claim::Counted { .. } => None,
-            }
-        }
-        Err(_) => None,
-    };
-    match until {
-        Some(until) => Err(OAuthError::invalid_client(
+    let limits = auth.brute_force.client;
+    match auth
+        .store
+        .throttle()
+        .claim(&key, limits, auth.brute_force, now)
+        .await?
+    {
+        Claim::Counted { .. } => Err(error),
+        Claim::Blocked { until } => Err(OAuthError::invalid_client(
             "too many failed client authentications; try again later",
         )
         .with_retry_after((until - now).max(1) as u64)
-        .with_detail(format!("client {client_id} is blocked until {until}"))),
-        None => result,
+        .with_detail(format!(
+            "client {client_id} failed too often; blocked until {until}"
+        ))),
     }
 }
 

@@ -278,7 +278,7 @@ async fn asvs_2_2_1_two_nodes_enforce_one_limit() {
 }
 
 #[tokio::test]
-async fn rfc6749_5_2_a_client_guessing_its_secret_is_locked_with_retry_after() {
+async fn rfc6749_5_2_wrong_client_secrets_back_off_and_never_lock_out_the_right_one() {
     let server = TestServer::start().await;
     let client = server.client("portal", AuthMethod::ClientSecretBasic).await;
     let secret = client.secret.clone().unwrap();
@@ -298,30 +298,40 @@ async fn rfc6749_5_2_a_client_guessing_its_secret_is_locked_with_retry_after() {
                 .unwrap()
         }
     };
-    // The right secret is authenticated: the grant is what fails.
-    let r = token(secret.clone()).await;
-    assert_eq!(r.status(), 400);
     for i in 0..10 {
         let r = token(format!("guess-{i}")).await;
         assert_eq!(r.status(), 401, "guess {i}");
         assert!(r.headers().get(RETRY_AFTER).is_none());
         server.clock.advance(20);
     }
-    // Locked: the right secret is refused the same way, saying when to come back.
-    let r = token(secret.clone()).await;
+    // Locked: a guess is answered invalid_client, saying when to come back.
+    let r = token("guess-11".into()).await;
     assert_eq!(r.status(), 401);
     let retry: i64 = r.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry));
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
-    let r = token("guess-11".into()).await;
-    assert_eq!(r.status(), 401);
     assert!(
-        r.headers().get(RETRY_AFTER).is_some(),
-        "wrong and right answered alike"
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("try again later")
+    );
+    // Anyone may know the client_id: the right secret still authenticates (the
+    // refresh token is what fails), so guesses cannot shut the portal out.
+    let r = token(secret.clone()).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
     );
     server.clock.advance(retry);
-    assert_eq!(token(secret).await.status(), 400, "the lock ends");
+    let r = token("guess-12".into()).await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers().get(RETRY_AFTER).is_none(),
+        "the lock ends: counted again"
+    );
 }
 
 #[tokio::test]
