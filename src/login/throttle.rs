@@ -7,7 +7,8 @@
 //! while; a blocked attempt runs nothing (no argon2) and gets the same "try again
 //! later" whether the account exists or not. Afterwards the attempt is settled: a wrong
 //! credential stays counted, an attempt that checked nothing is taken back, and a
-//! success resets its account's count. Every failed attempt is audited.
+//! success resets its account's count. Every failed attempt is audited, and the first
+//! attempt refused in each block of a key.
 
 use std::net::IpAddr;
 
@@ -30,6 +31,10 @@ pub(super) struct Admitted {
 pub(super) struct Blocked {
     /// Unix seconds.
     pub until: i64,
+    /// The first attempt refused in this block of its key: audited; the rest are not,
+    /// one by one (a flood of refusals would queue every audit append behind the
+    /// chain's head, and each is answered without checking anything).
+    pub first: bool,
 }
 
 /// Who tried: the account name typed at the source (if its form has one) and where from.
@@ -102,18 +107,20 @@ pub(super) async fn admit(
     let throttle = store.throttle();
     let address = trier.address.map(address_key);
     if let Some(key) = &address
-        && let Claim::Blocked { until } = throttle.claim(key, policy.address, policy, now).await?
+        && let Claim::Blocked { until, first } =
+            throttle.claim(key, policy.address, policy, now).await?
     {
-        return Ok(Err(Blocked { until }));
+        return Ok(Err(Blocked { until, first }));
     }
     let account = trier.account_key();
     if let Some(key) = &account
-        && let Claim::Blocked { until } = throttle.claim(key, policy.account, policy, now).await?
+        && let Claim::Blocked { until, first } =
+            throttle.claim(key, policy.account, policy, now).await?
     {
         if let Some(key) = &address {
             throttle.refund(key, now).await?;
         }
-        return Ok(Err(Blocked { until }));
+        return Ok(Err(Blocked { until, first }));
     }
     Ok(Ok(Admitted { account, address }))
 }
@@ -177,7 +184,9 @@ pub(super) async fn guarded(
     let admitted = match admit(store, policy, trier, now).await? {
         Ok(admitted) => admitted,
         Err(blocked) => {
-            audit_failure(store, trier, "throttled", now).await;
+            if blocked.first {
+                audit_failure(store, trier, "throttled", now).await;
+            }
             return Ok(Err(blocked));
         }
     };

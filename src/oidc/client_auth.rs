@@ -124,7 +124,7 @@ pub async fn authenticate(
         .await?
     {
         Claim::Counted { .. } => Err(error),
-        Claim::Blocked { until } => Err(OAuthError::invalid_client(
+        Claim::Blocked { until, .. } => Err(OAuthError::invalid_client(
             "too many failed client authentications; try again later",
         )
         .with_retry_after((until - now).max(1) as u64)

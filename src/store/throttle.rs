@@ -15,7 +15,8 @@ pub enum Claim {
     /// Counted: the key's failures in the window, this one included.
     Counted { failures: i64 },
     /// The key is locked or backing off until then (unix seconds); nothing counted.
-    Blocked { until: i64 },
+    /// `first`: the first attempt refused in this block (the one to audit).
+    Blocked { until: i64, first: bool },
 }
 
 pub struct Throttle<'a> {
@@ -90,11 +91,33 @@ impl<'a> Throttle<'a> {
             Some(row) => Ok(Claim::Counted {
                 failures: row.get("failures")?,
             }),
-            // Blocked, or (rarely) unblocked again since: either way this one waits.
-            None => Ok(Claim::Blocked {
-                until: self.blocked_until(key, now).await?.unwrap_or(now + 1),
-            }),
+            None => self.refused(key, now).await,
         }
+    }
+
+    /// A refused attempt: when the block ends, and whether it is the first refused in
+    /// it (marked in the same statement, so one node audits it).
+    async fn refused(&self, key: &str, now: i64) -> Result<Claim, StoreError> {
+        let first = query(
+            "UPDATE throttle SET audited_until = blocked_until \
+             WHERE key = $1 AND blocked_until > $2 AND audited_until < blocked_until \
+             RETURNING blocked_until",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_optional(self.db.write())
+        .await?;
+        if let Some(row) = first {
+            return Ok(Claim::Blocked {
+                until: row.get("blocked_until")?,
+                first: true,
+            });
+        }
+        // Blocked, or (rarely) unblocked again since: either way this one waits.
+        Ok(Claim::Blocked {
+            until: self.blocked_until(key, now).await?.unwrap_or(now + 1),
+            first: false,
+        })
     }
 
     /// When the key's block ends, if it is blocked now.
@@ -155,16 +178,23 @@ mod tests {
             if delay > 0 {
                 assert_eq!(
                     t.claim("k", limits, &policy, now).await.unwrap(),
-                    Claim::Blocked { until: now + delay },
+                    Claim::Blocked {
+                        until: now + delay,
+                        first: true
+                    },
                     "after failure {n}"
                 );
             }
             now += delay;
         }
-        // Locked: now is the lock's end; a second before it, still blocked.
+        // Locked: now is the lock's end; a second before it, still blocked, and not the
+        // block's first refusal (the loop saw that one).
         assert_eq!(
             t.claim("k", limits, &policy, now - 1).await.unwrap(),
-            Claim::Blocked { until: now }
+            Claim::Blocked {
+                until: now,
+                first: false
+            }
         );
         // The lock is over and the window has passed: the count starts again.
         assert_eq!(
