@@ -284,6 +284,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 provider.now(),
             )
             .await?;
+            let kids: Vec<&str> = rotated.iter().map(|r| r.kid.as_str()).collect();
+            let detail = format!("new keys: {}", kids.join(" "));
+            audit::record(&provider.store, "cli_keys_rotated", None, None, &detail).await?;
             for r in rotated {
                 println!(
                     "{}  {}  signs from {} (in {}s); retired: {}",
@@ -371,6 +374,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
         },
         ClientCommand::Remove { id } => {
             if store.clients().remove(&id).await? {
+                audit::record(&store, "cli_client_removed", None, Some(&id), "").await?;
                 println!("removed client `{id}`");
                 Ok(())
             } else {
@@ -434,6 +438,19 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;
+    let detail = format!(
+        "auth_method={} redirect_uris={}",
+        client.auth_method.as_str(),
+        client.redirect_uris.join(" ")
+    );
+    audit::record(
+        store,
+        "cli_client_added",
+        None,
+        Some(client.client_id.as_str()),
+        &detail,
+    )
+    .await?;
     let mut out = serde_json::to_value(&client)?;
     if let Some(s) = &secret {
         out["client_secret"] = json!(s.expose());
@@ -494,6 +511,15 @@ async fn account_add(a: AccountAdd, config: Config) -> anyhow::Result<()> {
         .accounts()
         .create_with_password(&new, &source.id, &a.username, &hash, provider.now())
         .await?;
+    let detail = format!("kind={} source={}", kind.as_str(), source.id);
+    audit::record(
+        &provider.store,
+        "cli_account_added",
+        Some(id.as_str()),
+        None,
+        &detail,
+    )
+    .await?;
     if a.json {
         println!(
             "{}",

@@ -33,6 +33,22 @@ pub(super) enum AuditCommand {
     },
 }
 
+/// Audits an administrative action of the command line (`cli_*` events).
+pub(super) async fn record(
+    store: &Store,
+    event: &str,
+    account: Option<&str>,
+    client: Option<&str>,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    store
+        .audit()
+        .record(now, event, account, client, detail)
+        .await?;
+    Ok(())
+}
+
 /// `--since`: a bare number is a unix time, a number with a unit is that long ago.
 fn since(text: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(t) = text.parse::<i64>() {

@@ -16,7 +16,7 @@ pub async fn covers(
 }
 
 /// Records the grant of `scopes`, adding to what was granted before (in the database,
-/// in one statement: two grants at once both count).
+/// in one statement: two grants at once both count), and audits it as `consent_given`.
 pub async fn grant(
     store: &Store,
     account: &AccountId,
@@ -25,5 +25,18 @@ pub async fn grant(
     now: i64,
 ) -> Result<(), StoreError> {
     let scopes: Vec<&str> = scopes.iter().collect();
-    store.consents().grant(account, client, &scopes, now).await
+    store
+        .consents()
+        .grant(account, client, &scopes, now)
+        .await?;
+    store
+        .audit()
+        .record(
+            now,
+            "consent_given",
+            Some(account.as_str()),
+            Some(client.as_str()),
+            &format!("scopes: {}", scopes.join(" ")),
+        )
+        .await
 }

@@ -175,3 +175,38 @@ async fn audit_tail_prints_the_latest_events_as_text_or_json() {
     let out = portico(&server, &["audit", "tail", "--since", "4000000000"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 0);
 }
+
+#[tokio::test]
+async fn administrative_commands_are_audited_in_the_chain() {
+    let server = TestServer::start().await;
+    let add = portico(
+        &server,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "lands",
+            "--redirect-uri",
+            "https://lands.example.gov/cb",
+            "--json",
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    assert!(
+        portico(&server, &["client", "remove", "lands"])
+            .status
+            .success()
+    );
+    let out = portico(&server, &["audit", "tail", "--client", "lands", "--json"]);
+    let events: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(events, ["\"cli_client_added\"", "\"cli_client_removed\""]);
+    let (ok, text) = verify(&server);
+    assert!(ok && text.contains("2 rows"), "{text}");
+}

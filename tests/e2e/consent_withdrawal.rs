@@ -108,7 +108,20 @@ async fn rfc9700_withdrawing_consent_revokes_the_portals_refresh_and_access_toke
     assert!(page.contains("value=\"tax\""));
     assert!(!page.contains("value=\"ministry\""));
 
-    // Audited.
+    // Audited: the three consents given, and the withdrawal.
+    let given = server
+        .provider()
+        .store
+        .audit()
+        .recent("consent_given", 10)
+        .await
+        .unwrap();
+    assert_eq!(given.len(), 3);
+    assert!(
+        given
+            .iter()
+            .all(|e| e.detail.starts_with("scopes: ") && e.detail.contains("openid"))
+    );
     let events = server
         .provider()
         .store
