@@ -1,14 +1,20 @@
 //! Brute-force protection of the logins (issue 22, finding 1; ASVS 2.2.1, RFC 9700
-//! section 4.1's advice on credential guessing). Before a source checks anything, an
-//! attempt is counted against the account it names (the form's `username` at that
-//! source, known or not) and against the client address, each in one statement in the
-//! database (`store::throttle`), so every node enforces one limit. A key that has
-//! failed too often waits a delay that doubles with each failure, then is locked for a
-//! while; a blocked attempt runs nothing (no argon2) and gets the same "try again
-//! later" whether the account exists or not. Afterwards the attempt is settled: a wrong
-//! credential stays counted, an attempt that checked nothing is taken back, and a
-//! success resets its account's count. Every failed attempt is audited, and the first
-//! attempt refused in each block of a key.
+//! section 4.1's advice on credential guessing). Failures are counted against the
+//! account an attempt names (the form's `username` at that source, known or not) and
+//! against the client address, in the database (`store::throttle`), so every node
+//! enforces one limit. A key that has failed too often waits a delay that doubles with
+//! each failure, then is locked for a while; a blocked attempt runs nothing (no argon2)
+//! and gets the same "try again later" whether the account exists or not.
+//!
+//! Below its back-off threshold a key is read before the attempt and charged after it,
+//! only if it failed: logins that succeed, however many at once (a shared enterprise
+//! account, many people behind one address), never count. From the threshold on, an
+//! account's attempt is counted before it runs, in the statement that refuses a blocked
+//! key, so a burst of concurrent guesses at an account in back-off runs one; the first
+//! burst at a clean account may run as many guesses as the hashing queues hold before
+//! their failures land (at most `password.max_concurrent_hashes` +
+//! `password.max_queued_hashes` per node). A success resets the account's count. Every
+//! failed attempt is audited, and the first attempt refused in each block of a key.
 
 use std::net::IpAddr;
 
@@ -22,8 +28,17 @@ use crate::store::{Claim, Store, StoreError};
 /// The counters one attempt was admitted under.
 #[derive(Debug)]
 pub(super) struct Admitted {
-    account: Option<String>,
-    address: Option<String>,
+    account: Option<Counter>,
+    address: Option<Counter>,
+}
+
+#[derive(Debug)]
+struct Counter {
+    key: String,
+    /// Failures in the window when the attempt was admitted.
+    failures: i64,
+    /// Counted already (by `claim`), to be taken back if nothing was checked.
+    claimed: bool,
 }
 
 /// Why an attempt may not run now.
@@ -96,8 +111,8 @@ fn address_key(address: IpAddr) -> String {
     format!("address:{}", sha256_b64url(&bucket))
 }
 
-/// Counts the attempt against its address, then its account; blocked if either is.
-/// An attempt blocked by its account is taken back from the address (it ran nothing).
+/// Whether the attempt may run: neither its address nor its account is blocked. An
+/// account in back-off is charged now (`Throttle::claim`).
 pub(super) async fn admit(
     store: &Store,
     policy: &BruteForceConfig,
@@ -105,24 +120,53 @@ pub(super) async fn admit(
     now: i64,
 ) -> Result<Result<Admitted, Blocked>, StoreError> {
     let throttle = store.throttle();
-    let address = trier.address.map(address_key);
-    if let Some(key) = &address
-        && let Claim::Blocked { until, first } =
-            throttle.claim(key, policy.address, policy, now).await?
-    {
-        return Ok(Err(Blocked { until, first }));
-    }
-    let account = trier.account_key();
-    if let Some(key) = &account
-        && let Claim::Blocked { until, first } =
-            throttle.claim(key, policy.account, policy, now).await?
-    {
-        if let Some(key) = &address {
-            throttle.refund(key, now).await?;
+    let mut address = None;
+    if let Some(key) = trier.address.map(address_key) {
+        let (failures, until) = throttle.status(&key, policy, now).await?;
+        if until > now {
+            return Ok(Err(refused(&throttle, &key, now).await?));
         }
-        return Ok(Err(Blocked { until, first }));
+        address = Some(Counter {
+            key,
+            failures,
+            claimed: false,
+        });
+    }
+    let mut account = None;
+    if let Some(key) = trier.account_key() {
+        let (failures, until) = throttle.status(&key, policy, now).await?;
+        if until > now {
+            return Ok(Err(refused(&throttle, &key, now).await?));
+        }
+        let claimed = failures >= i64::from(policy.account.backoff_after);
+        if claimed
+            && let Claim::Blocked { until, first } =
+                throttle.claim(&key, policy.account, policy, now).await?
+        {
+            return Ok(Err(Blocked { until, first }));
+        }
+        account = Some(Counter {
+            key,
+            failures,
+            claimed,
+        });
     }
     Ok(Ok(Admitted { account, address }))
+}
+
+/// A key found blocked: when it ends, and whether this is the block's first refusal.
+async fn refused(
+    throttle: &crate::store::Throttle<'_>,
+    key: &str,
+    now: i64,
+) -> Result<Blocked, StoreError> {
+    Ok(match throttle.refused(key, now).await? {
+        Claim::Blocked { until, first } => Blocked { until, first },
+        Claim::Counted { .. } => Blocked {
+            until: now + 1,
+            first: false,
+        },
+    })
 }
 
 /// Whether the source checked a credential and found it wrong (the attempt stays
@@ -144,28 +188,38 @@ enum Verdict {
     Unchecked,
 }
 
-/// Settles an admitted attempt by what the source answered.
+/// Settles an admitted attempt by what the source answered: a wrong credential is
+/// charged to both counters (unless already claimed), a success clears the account's,
+/// an attempt that checked nothing takes its claim back.
 pub(super) async fn settle(
     store: &Store,
+    policy: &BruteForceConfig,
     admitted: Admitted,
     advance: &Advance,
     now: i64,
 ) -> Result<(), StoreError> {
     let throttle = store.throttle();
     match verdict(advance) {
-        Verdict::Wrong => {}
-        Verdict::Right => {
-            if let Some(key) = &admitted.account {
-                throttle.reset(key).await?;
+        Verdict::Wrong => {
+            if let Some(c) = &admitted.address {
+                throttle.record(&c.key, policy.address, policy, now).await?;
             }
-            // A success from an address (an office behind one NAT) is no failure.
-            if let Some(key) = &admitted.address {
-                throttle.refund(key, now).await?;
+            if let Some(c) = admitted.account.as_ref().filter(|c| !c.claimed) {
+                throttle.record(&c.key, policy.account, policy, now).await?;
+            }
+        }
+        Verdict::Right => {
+            if let Some(c) = admitted
+                .account
+                .as_ref()
+                .filter(|c| c.claimed || c.failures > 0)
+            {
+                throttle.reset(&c.key).await?;
             }
         }
         Verdict::Unchecked => {
-            for key in [&admitted.account, &admitted.address].into_iter().flatten() {
-                throttle.refund(key, now).await?;
+            if let Some(c) = admitted.account.as_ref().filter(|c| c.claimed) {
+                throttle.refund(&c.key, now).await?;
             }
         }
     }
@@ -191,7 +245,7 @@ pub(super) async fn guarded(
         }
     };
     let advance = run.await;
-    settle(store, admitted, &advance, now).await?;
+    settle(store, policy, admitted, &advance, now).await?;
     if let Advance::Refused(refusal) = &advance {
         audit_failure(store, trier, reason(refusal), now).await;
     }

@@ -1,9 +1,10 @@
 //! Failure counters for brute-force protection (the repository behind
 //! `login::throttle` and the token endpoint's client authentication). One row per key
 //! (an account at a source, a client address, a `client_id`), shared by every node.
-//! Each change is one statement: [`Throttle::claim`] counts an attempt and answers
-//! whether it may run, in one upsert whose `WHERE` refuses a blocked key, so two nodes
-//! (or two requests) cannot both read "one try left" and both try.
+//! Each change is one statement. [`Throttle::claim`] counts an attempt before it runs
+//! and answers whether it may, in one upsert whose `WHERE` refuses a blocked key, so two
+//! nodes (or two requests) cannot both read "one try left" and both try;
+//! [`Throttle::record`] counts a failure after the fact, in one upsert with the window.
 
 use super::StoreError;
 use super::db::{Db, query};
@@ -43,8 +44,24 @@ fn delay_sql(failures: &str) -> String {
     )
 }
 
-fn claim_sql() -> String {
+/// The upsert that counts one more failure. `claim`: only if the key is not blocked
+/// now (else nothing is written and nothing returned); otherwise always, never
+/// shortening a block already set.
+fn count_sql(claim: bool) -> String {
     let delay = delay_sql(NEXT);
+    let blocked_until = if claim {
+        format!("$2 + {delay}")
+    } else {
+        format!(
+            "CASE WHEN throttle.blocked_until > $2 + {delay} THEN throttle.blocked_until \
+             ELSE $2 + {delay} END"
+        )
+    };
+    let only_unblocked = if claim {
+        "WHERE throttle.blocked_until <= $2 "
+    } else {
+        ""
+    };
     format!(
         "INSERT INTO throttle (key, failures, window_start, blocked_until, expires_at) \
          VALUES ($1, 1, $2, $2 + $9, $2 + $3 + $9) \
@@ -52,10 +69,9 @@ fn claim_sql() -> String {
            failures = {NEXT}, \
            window_start = CASE WHEN throttle.window_start <= $2 - $3 THEN $2 \
              ELSE throttle.window_start END, \
-           blocked_until = $2 + {delay}, \
+           blocked_until = {blocked_until}, \
            expires_at = $2 + $3 + {delay} \
-         WHERE throttle.blocked_until <= $2 \
-         RETURNING failures"
+         {only_unblocked}RETURNING failures"
     )
 }
 
@@ -74,7 +90,58 @@ impl<'a> Throttle<'a> {
         now: i64,
     ) -> Result<Claim, StoreError> {
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let sql = SQL.get_or_init(claim_sql);
+        let sql = SQL.get_or_init(|| count_sql(true));
+        match self.count(sql, key, limits, policy, now).await? {
+            Some(failures) => Ok(Claim::Counted { failures }),
+            None => self.refused(key, now).await,
+        }
+    }
+
+    /// Counts a failure that has happened (a check that already ran), blocked or not;
+    /// answers the failures in the window.
+    pub async fn record(
+        &self,
+        key: &str,
+        limits: Limits,
+        policy: &BruteForceConfig,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| count_sql(false));
+        let failures = self.count(sql, key, limits, policy, now).await?;
+        failures.ok_or_else(|| StoreError::Database("the failure count returned no row".into()))
+    }
+
+    /// The key's failures in the window and the end of its block (0: none), as they are.
+    pub async fn status(
+        &self,
+        key: &str,
+        policy: &BruteForceConfig,
+        now: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = query(
+            "SELECT CASE WHEN window_start <= $2 - $3 THEN 0 ELSE failures END AS failures, \
+             blocked_until FROM throttle WHERE key = $1",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(policy.window.as_secs() as i64)
+        .fetch_optional(self.db.read())
+        .await?;
+        match row {
+            Some(r) => Ok((r.get("failures")?, r.get("blocked_until")?)),
+            None => Ok((0, 0)),
+        }
+    }
+
+    async fn count(
+        &self,
+        sql: &str,
+        key: &str,
+        limits: Limits,
+        policy: &BruteForceConfig,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let counted = query(sql)
             .bind(key)
             .bind(now)
@@ -87,17 +154,12 @@ impl<'a> Throttle<'a> {
             .bind(policy.delay_after(limits, 1) as i64)
             .fetch_optional(self.db.write())
             .await?;
-        match counted {
-            Some(row) => Ok(Claim::Counted {
-                failures: row.get("failures")?,
-            }),
-            None => self.refused(key, now).await,
-        }
+        counted.map(|row| row.get("failures")).transpose()
     }
 
     /// A refused attempt: when the block ends, and whether it is the first refused in
     /// it (marked in the same statement, so one node audits it).
-    async fn refused(&self, key: &str, now: i64) -> Result<Claim, StoreError> {
+    pub async fn refused(&self, key: &str, now: i64) -> Result<Claim, StoreError> {
         let first = query(
             "UPDATE throttle SET audited_until = blocked_until \
              WHERE key = $1 AND blocked_until > $2 AND audited_until < blocked_until \
@@ -208,5 +270,25 @@ mod tests {
         );
         t.reset("k").await.unwrap();
         assert_eq!(t.blocked_until("k", now).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_recorded_failure_counts_in_the_window_and_never_shortens_a_lock() {
+        let store = Store::in_memory().await;
+        let policy = Config::from_parts("", &[]).unwrap().brute_force;
+        let t = store.throttle();
+        let limits = policy.account;
+        let start = 1_000_000;
+        for n in 1..=10 {
+            assert_eq!(t.record("k", limits, &policy, start).await.unwrap(), n);
+        }
+        let lock_end = start + policy.lock_duration.as_secs() as i64;
+        assert_eq!(t.status("k", &policy, start).await.unwrap(), (10, lock_end));
+        // A failure that lands after the window, while the lock holds: a new run of one,
+        // the lock kept.
+        let later = start + policy.window.as_secs() as i64;
+        assert_eq!(t.record("k", limits, &policy, later).await.unwrap(), 1);
+        assert_eq!(t.status("k", &policy, later).await.unwrap(), (1, lock_end));
+        assert_eq!(t.status("other", &policy, later).await.unwrap(), (0, 0));
     }
 }
