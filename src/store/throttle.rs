@@ -193,9 +193,9 @@ impl<'a> Throttle<'a> {
             .transpose()
     }
 
-    /// Takes back an attempt [`Throttle::claim`] counted that checked nothing, or
-    /// succeeded without ending the key's count (a client address): one failure less,
-    /// and the block the claim set lifted (the key was not blocked before it).
+    /// Takes back an attempt [`Throttle::claim`] counted that then checked nothing (an
+    /// empty field, an outage): one failure less, and the block the claim set lifted
+    /// (the key was not blocked before it).
     pub async fn refund(&self, key: &str, now: i64) -> Result<(), StoreError> {
         query(
             "UPDATE throttle SET failures = failures - 1, blocked_until = $2 \
