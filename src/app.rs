@@ -151,6 +151,7 @@ impl App {
             jwks: &self.jwks_cache,
             store: &self.store,
             issuer: self.issuer_url(),
+            brute_force: &self.config.brute_force,
         }
     }
 
@@ -182,6 +183,7 @@ impl App {
             tokens: &self.tokens,
             backchannel: &self.backchannel,
             session: &self.config.session,
+            brute_force: &self.config.brute_force,
         }
     }
 
@@ -219,7 +221,8 @@ impl App {
     pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         self.spawn_every(std::time::Duration::from_secs(60), true, |app| async move {
             app.passwords.release_idle_buffers(app.now());
-            match app.store.purge_expired(app.now()).await {
+            let codes_kept_for = app.config.tokens.access_token_ttl.as_secs() as i64;
+            match app.store.purge_expired(app.now(), codes_kept_for).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
                 Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 mod account;
+mod audit;
 
 use account::{AccountAdd, account_add};
 
@@ -56,6 +57,9 @@ enum Command {
     /// The configured identity sources.
     #[command(subcommand)]
     Sources(SourcesCommand),
+    /// The hash-chained audit trail: verify it, read its latest events.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -252,6 +256,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(c) => client(c, config).await,
+        Command::Audit(a) => audit::run(a, config).await,
         Command::Account(AccountCommand::Add(a)) => account_add(*a, config).await,
         Command::Sources(SourcesCommand::List { json }) => {
             sources_list(&config, json);
@@ -266,6 +271,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 provider.now(),
             )
             .await?;
+            let kids: Vec<&str> = rotated.iter().map(|r| r.kid.as_str()).collect();
+            let detail = format!("new keys: {}", kids.join(" "));
+            audit::record(&provider.store, "cli_keys_rotated", None, None, &detail).await?;
             for r in rotated {
                 println!(
                     "{}  {}  signs from {} (in {}s); retired: {}",
@@ -361,6 +369,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
         },
         ClientCommand::Remove { id } => {
             if store.clients().remove(&id).await? {
+                audit::record(&store, "cli_client_removed", None, Some(&id), "").await?;
                 println!("removed client `{id}`");
                 Ok(())
             } else {
@@ -424,6 +433,19 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;
+    let detail = format!(
+        "auth_method={} redirect_uris={}",
+        client.auth_method.as_str(),
+        client.redirect_uris.join(" ")
+    );
+    audit::record(
+        store,
+        "cli_client_added",
+        None,
+        Some(client.client_id.as_str()),
+        &detail,
+    )
+    .await?;
     let mut out = serde_json::to_value(&client)?;
     if let Some(s) = &secret {
         out["client_secret"] = json!(s.expose());

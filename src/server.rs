@@ -67,8 +67,8 @@ pub fn serve(listener: TcpListener, provider: Arc<App>) -> std::io::Result<Runni
         listener,
         limits,
         rx,
-        move |stream, _peer, deadlines, shutdown| {
-            connection::serve(stream, app.clone(), deadlines, shutdown)
+        move |stream, peer, deadlines, shutdown| {
+            connection::serve(stream, Some(peer), app.clone(), deadlines, shutdown)
         },
     ));
     Ok(RunningServer {

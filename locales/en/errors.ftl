@@ -42,6 +42,12 @@ login-outage = { $source }: the sign-in service cannot check passwords right now
 refusal-wrong-answer = { $source }: the answer is not correct
 # A login that was right, at a source that may not create accounts.
 login-no-account = { $source }: no account uses this login yet
+# A login refused before anything was checked: too many failures for this account or
+# address (the same whether the account exists or not).
+login-try-later = Too many failed sign-in attempts. Please try again later, in { $minutes ->
+        [one] about a minute
+       *[other] about { $minutes } minutes
+    }.
 error-attempt-gone-title = This sign-in attempt is no longer valid
 error-attempt-gone-message = It was already completed, it expired, or the link was used twice. Go back to the portal and sign in again.
 error-source-not-offered-title = This way of signing in is not offered here

@@ -52,6 +52,11 @@ account-portals =
        *[other] Portals ({ $count }): { $portals }
     }
 account-end-session = End this session
+account-consents-heading = Portals you have allowed
+account-consents-lead = These portals may receive the information below about you. Withdrawing ends their access at once: they must ask you again.
+account-no-consent = You have not allowed any portal yet.
+account-consent-since = Allowed since { $since }
+account-withdraw-consent = Withdraw this portal's access
 
 ## Logout
 

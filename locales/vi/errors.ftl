@@ -42,6 +42,9 @@ login-outage = { $source }: hệ thống tạm thời không thể kiểm tra m�
 refusal-wrong-answer = { $source }: mã hoặc câu trả lời không đúng
 # Thông tin đăng nhập đúng, nhưng nguồn này không được phép tạo tài khoản mới.
 login-no-account = { $source }: chưa có tài khoản nào gắn với thông tin đăng nhập này
+# Đăng nhập bị từ chối trước khi kiểm tra: sai quá nhiều lần với tài khoản hoặc địa chỉ
+# này (trả lời như nhau dù tài khoản có tồn tại hay không).
+login-try-later = Bạn đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng { $minutes } phút.
 error-attempt-gone-title = Lượt đăng nhập này không còn hiệu lực
 error-attempt-gone-message = Lượt đăng nhập đã hoàn tất, đã hết hạn hoặc đường liên kết đã được sử dụng. Vui lòng quay lại cổng dịch vụ và đăng nhập lại.
 error-source-not-offered-title = Hình thức đăng nhập này không được hỗ trợ tại đây

@@ -52,6 +52,11 @@ account-portals =
        *[other] Cổng dịch vụ đã sử dụng ({ $count }): { $portals }
     }
 account-end-session = Kết thúc phiên này
+account-consents-heading = Các cổng dịch vụ bạn đã cho phép
+account-consents-lead = Các cổng dịch vụ này được nhận những thông tin dưới đây về bạn. Khi bạn rút lại quyền, cổng dịch vụ mất quyền truy cập ngay và phải xin phép bạn lại.
+account-no-consent = Bạn chưa cho phép cổng dịch vụ nào.
+account-consent-since = Đã cho phép từ { $since }
+account-withdraw-consent = Rút lại quyền của cổng dịch vụ này
 
 ## Đăng xuất
 

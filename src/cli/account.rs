@@ -235,6 +235,15 @@ pub async fn account_add(a: AccountAdd, config: Config) -> anyhow::Result<()> {
         .accounts()
         .create_with_password(&new, &source.id, &a.username, &hash, now)
         .await?;
+    let detail = format!("kind={} source={}", kind.as_str(), source.id);
+    super::audit::record(
+        &provider.store,
+        "cli_account_added",
+        Some(id.as_str()),
+        None,
+        &detail,
+    )
+    .await?;
     if a.json {
         println!(
             "{}",

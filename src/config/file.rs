@@ -38,6 +38,8 @@ pub(super) struct RawConfig {
     logout: RawLogout,
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    brute_force: super::brute_force::RawBruteForce,
     sources: Option<Vec<super::sources::RawSource>>,
     /// default "vi": the pages' language when the switcher, `ui_locales` and
     /// `Accept-Language` name none that is supported
@@ -68,6 +70,8 @@ struct RawServer {
     request_timeout: Option<DurationText>,
     /// default 10000: connections served at once; more wait to be accepted
     max_connections: Option<usize>,
+    /// default []: proxies whose `X-Forwarded-For` is believed (CIDRs or addresses)
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -344,6 +348,7 @@ impl RawConfig {
                 Duration::from_secs(600),
             )?,
             max_connections: self.server.max_connections.unwrap_or(10_000),
+            trusted_proxies: super::brute_force::trusted_proxies(self.server.trusted_proxies)?,
         };
         if !(1..=1_000_000).contains(&server.max_connections) {
             return Err(err(
@@ -411,6 +416,7 @@ impl RawConfig {
         if password.max_concurrent_hashes == 0 {
             return Err(err("password.max_concurrent_hashes", "must be at least 1"));
         }
+        let brute_force = self.brute_force.validate()?;
         let sources = super::sources::validate(self.sources)?;
         let default_language = default_language(self.default_language)?;
         Ok(Config {
@@ -426,6 +432,7 @@ impl RawConfig {
             keys,
             logout,
             server,
+            brute_force,
             sources,
             default_language,
         })

@@ -27,6 +27,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub logout: LogoutConfig,
     pub server: ServerConfig,
+    pub brute_force: BruteForceConfig,
     pub sources: Vec<SourceConfig>,
     /// The pages' language when neither the person nor the portal chose one.
     pub default_language: Lang,
@@ -83,6 +84,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Peers whose `X-Forwarded-For` names the client (load balancers); empty: the
+    /// socket's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,9 +186,12 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+mod brute_force;
 mod file;
 mod sources;
 mod x509;
+
+pub use brute_force::{BruteForceConfig, Limits};
 
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;

@@ -57,6 +57,9 @@ pub struct PasswordHasherPool {
     /// buffer costs a third of a verification. At most one per permit; released after a
     /// minute unused, so an idle server gives the memory back.
     buffers: Arc<std::sync::Mutex<(Vec<Vec<Block>>, i64)>>,
+    /// Verifications run since start (an operational count; the brute-force tests read
+    /// it to show a locked login runs none).
+    verified: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Held while a hash runs: its place in the queue and its turn.
@@ -87,6 +90,7 @@ impl PasswordHasherPool {
             queue_timeout: config.queue_timeout,
             decoy: Arc::new(decoy),
             buffers: Arc::new(std::sync::Mutex::new((Vec::new(), 0))),
+            verified: Arc::default(),
         })
     }
 
@@ -139,6 +143,8 @@ impl PasswordHasherPool {
             .unwrap_or_else(|| self.decoy.as_str().to_owned());
         let password = password.clone();
         let buffers = self.buffers.clone();
+        self.verified
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let matched = tokio::task::spawn_blocking(move || {
             let _turn = turn;
             let mut memory = buffers
@@ -160,6 +166,12 @@ impl PasswordHasherPool {
 }
 
 impl PasswordHasherPool {
+    /// How many verifications (argon2 runs against a stored hash or the decoy) have
+    /// begun since start.
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Releases the argon2 buffers if no verification used them for a minute.
     pub fn release_idle_buffers(&self, now: i64) {
         let mut pool = self.buffers.lock().expect("argon2 buffers");

@@ -1,5 +1,7 @@
 //! `/account`: the person's active sessions (device, time, portals), each of which can
-//! be ended here, with the same logout notices as `/end_session`.
+//! be ended here, with the same logout notices as `/end_session`; and the portals they
+//! have consented to (what each may receive, since when), whose access can be
+//! withdrawn here.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -9,7 +11,7 @@ use axum::response::Response;
 use super::csrf::Browser;
 use super::end_session::logged_out_page;
 use super::errors::{csrf_failure, error_page, see_other};
-use super::pages::{self, AccountPage, SessionRow, format_time};
+use super::pages::{self, AccountPage, ConsentRow, SessionRow, format_time};
 use super::{AppState, cookies, forms, i18n};
 use crate::ids::SessionId;
 use crate::oidc::{OAuthError, logout};
@@ -71,10 +73,26 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                 id: s.id,
             });
         }
-        Ok::<_, OAuthError>((account, rows))
+        let consents = store
+            .consents()
+            .of_account(&session.account_id)
+            .await?
+            .into_iter()
+            .map(|c| ConsentRow {
+                name: c.client_name,
+                scopes: c
+                    .scopes
+                    .iter()
+                    .map(|s| pages::describe_scope(lang, s))
+                    .collect(),
+                since: format_time(c.since),
+                client_id: c.client_id,
+            })
+            .collect();
+        Ok::<_, OAuthError>((account, rows, consents))
     }
     .await;
-    let (account, rows) = match result {
+    let (account, rows, consents) = match result {
         Ok(r) => r,
         Err(e) => return error_page(lang, here, &e),
     };
@@ -88,6 +106,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             kind: account.kind,
             csrf: &csrf,
             sessions: rows,
+            consents,
         },
     );
     // The token is bound to this cookie: a browser that kept only its session cookie
@@ -100,27 +119,71 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
     response
 }
 
-pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The session of a form posted from the account page, once its CSRF token is checked;
+/// else the answer to give.
+async fn signed_in_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+    now: i64,
+) -> Result<crate::model::Session, Response> {
     let provider = &app.services;
-    let now = app.now();
-    let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
-    let form = forms::pairs(&body);
-    let current = match cookies::session(provider, &headers, now).await {
+    let lang = i18n::negotiate(headers, &[], provider.config.default_language);
+    let current = match cookies::session(provider, headers, now).await {
         Ok(Some(s)) => s,
-        Ok(None) => return see_other("/account"),
-        Err(e) => return error_page(lang, None, &e.into()),
+        Ok(None) => return Err(see_other("/account")),
+        Err(e) => return Err(error_page(lang, None, &e.into())),
     };
-    let Some(browser) = Browser::from_headers(&headers) else {
-        return csrf_failure(lang);
+    let Some(browser) = Browser::from_headers(headers) else {
+        return Err(csrf_failure(lang));
     };
     if !browser.check_csrf(
         &provider.master,
         PURPOSE,
         current.id.as_str(),
-        forms::field(&form, "csrf"),
+        forms::field(form, "csrf"),
     ) {
-        return csrf_failure(lang);
+        return Err(csrf_failure(lang));
     }
+    Ok(current)
+}
+
+/// `POST /account/consents/withdraw`: the portal named by `client` loses the person's
+/// consent, refresh tokens and access tokens (`AccessTokens::withdraw_consent`).
+pub async fn withdraw(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let provider = &app.services;
+    let now = app.now();
+    let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
+    let form = forms::pairs(&body);
+    let current = match signed_in_form(&app, &headers, &form, now).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let client_id = forms::field(&form, "client").unwrap_or_default();
+    let client = match provider.clients.get(client_id, now).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return see_other("/account"),
+        Err(e) => return error_page(lang, None, &e.into()),
+    };
+    match provider
+        .tokens
+        .withdraw_consent(&current.account_id, &client, now)
+        .await
+    {
+        Ok(_) => see_other("/account"),
+        Err(e) => error_page(lang, None, &e),
+    }
+}
+
+pub async fn end(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let provider = &app.services;
+    let now = app.now();
+    let lang = i18n::negotiate(&headers, &[], provider.config.default_language);
+    let form = forms::pairs(&body);
+    let current = match signed_in_form(&app, &headers, &form, now).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let target_id = SessionId::new(forms::field(&form, "session").unwrap_or_default());
     let target = match provider.store.sessions().get_live(&target_id, now).await {
         Ok(Some(t)) if t.account_id == current.account_id => t,

@@ -52,6 +52,11 @@ pub fn oauth_json(error: OAuthError) -> Response {
     )
         .into_response();
     no_store(&mut response);
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if error.code == ErrorCode::InvalidClient {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

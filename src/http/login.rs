@@ -4,7 +4,9 @@
 //! checks the CSRF token and renders.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
@@ -52,11 +54,17 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
     let source_id = match notice {
         Notice::NoAccount { source_id } => source_id.as_str(),
         Notice::Refused(r) => r.source_id(),
+        // Names no source: the counters are the account's and the address's.
+        Notice::TryLater { .. } => "",
     };
     let source = || -> [(&'static str, fluent_templates::fluent_bundle::FluentValue<'static>); 1] {
         [("source", name_of_source(app, lang, source_id).into())]
     };
     match notice {
+        Notice::TryLater { until } => {
+            let minutes = ((until - app.now()).max(1) + 59) / 60;
+            t_args(lang, "login-try-later", &[("minutes", minutes.into())])
+        }
         Notice::NoAccount { .. } => t_args(lang, "login-no-account", &source()),
         Notice::Refused(Refusal::Rejected { reason, .. }) => match reason {
             Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),
@@ -170,6 +178,19 @@ fn render(
             &source_id,
             problem,
         ),
+        Ok(Outcome::Choose {
+            chooser,
+            notice: notice @ Notice::TryLater { until },
+        }) => {
+            // RFC 6585 section 4 and RFC 9110 section 10.2.3.
+            let mut response = render_chooser(app, headers, browser, &chooser, Some(&notice));
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let seconds = (until - app.now()).max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+        }
         Ok(Outcome::Choose { chooser, notice }) => {
             render_chooser(app, headers, browser, &chooser, Some(&notice))
         }
@@ -343,18 +364,33 @@ pub async fn start(
 }
 
 /// `POST /login`: the login page's form, naming its source in a field.
-pub async fn submit(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = forms::pairs(&body);
     let source = forms::field(&form, "source")
         .unwrap_or("password")
         .to_owned();
-    submit_to(state, Path(source), headers, body).await
+    submit_to(state, Path(source), peer, headers, body).await
+}
+
+/// Where the request comes from (see `client_address`).
+fn address(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    super::client_address::client_address(
+        Some(peer),
+        headers,
+        &app.services.config.server.trusted_proxies,
+    )
 }
 
 /// `POST /login/{source_id}`: a source's form.
 pub async fn submit_to(
     State(app): State<AppState>,
     Path(source_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -384,6 +420,7 @@ pub async fn submit_to(
         SignedInAs {
             current: current.as_ref(),
             user_agent: user_agent(&headers),
+            address: address(&app, peer, &headers),
         },
         app.now(),
     )
@@ -396,6 +433,7 @@ pub async fn submit_to(
 pub async fn callback(
     State(app): State<AppState>,
     Path(source_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -421,6 +459,7 @@ pub async fn callback(
         SignedInAs {
             current: current.as_ref(),
             user_agent: user_agent(&headers),
+            address: address(&app, peer, &headers),
         },
         app.now(),
     )

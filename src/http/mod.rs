@@ -4,6 +4,7 @@
 mod account;
 mod authorize;
 pub mod cert_login;
+mod client_address;
 mod client_auth;
 mod consent;
 mod cookies;
@@ -30,6 +31,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
+
+pub use pages::format_time;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -71,6 +74,10 @@ pub fn router(services: Arc<App>) -> Router {
         .route("/logout", axum::routing::post(end_session::confirmed))
         .route("/account", get(account::page))
         .route("/account/sessions/end", axum::routing::post(account::end))
+        .route(
+            "/account/consents/withdraw",
+            axum::routing::post(account::withdraw),
+        )
         .route("/language", get(i18n::switch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

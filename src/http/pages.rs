@@ -160,6 +160,15 @@ pub struct SessionRow {
     pub current: bool,
 }
 
+/// A portal the person has allowed, with what it may receive and since when.
+pub struct ConsentRow {
+    pub client_id: String,
+    pub name: String,
+    /// Each scope in words (`describe_scope`).
+    pub scopes: Vec<String>,
+    pub since: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
@@ -169,6 +178,7 @@ pub struct AccountPage<'a> {
     pub kind: AccountKind,
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow>,
+    pub consents: Vec<ConsentRow>,
 }
 
 impl AccountPage<'_> {
@@ -211,6 +221,14 @@ impl AccountPage<'_> {
                 ("source", row.source.as_str().into()),
                 ("last", row.last_used.as_str().into()),
             ],
+        )
+    }
+
+    fn consent_since(&self, row: &ConsentRow) -> String {
+        i18n::t_args(
+            self.lang,
+            "account-consent-since",
+            &[("since", row.since.as_str().into())],
         )
     }
 

@@ -23,7 +23,8 @@ pub async fn covers(
 }
 
 /// Records the grant of `scopes` and `claims`, adding to what was granted before (in
-/// the database, without a read: two grants at once both count).
+/// the database, without a read: two grants at once both count), and audits it as
+/// `consent_given`.
 pub async fn grant(
     store: &Store,
     account: &AccountId,
@@ -37,5 +38,19 @@ pub async fn grant(
     store
         .consents()
         .grant(account, client, &scopes, &claims, now)
+        .await?;
+    let mut detail = format!("scopes: {}", scopes.join(" "));
+    if !claims.is_empty() {
+        detail.push_str(&format!("; claims: {}", claims.join(" ")));
+    }
+    store
+        .audit()
+        .record(
+            now,
+            "consent_given",
+            Some(account.as_str()),
+            Some(client.as_str()),
+            &detail,
+        )
         .await
 }

@@ -10,14 +10,14 @@
 mod attempts;
 pub mod handoff;
 mod outcome;
+mod throttle;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SessionConfig;
+use crate::config::{BruteForceConfig, SessionConfig};
 use crate::crypto::MasterKey;
 use crate::identity::{self, IdentityError};
 use crate::ids::PendingId;
-use crate::model::Session;
 use crate::oidc::backchannel::Backchannel;
 use crate::oidc::flow::{self, FlowError, LoginRequirements};
 use crate::oidc::revocation::AccessTokens;
@@ -29,7 +29,7 @@ use crate::store::Store;
 use crate::store::StoreError;
 
 pub use attempts::MAX_TRIES;
-pub use outcome::{Chooser, Next, Notice, Offer, Outcome, StepView};
+pub use outcome::{Chooser, Next, Notice, Offer, Outcome, SignedInAs, StepView};
 
 /// Where a login goes once it succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,7 @@ pub struct LoginServices<'a> {
     pub tokens: &'a AccessTokens,
     pub backchannel: &'a Backchannel,
     pub session: &'a SessionConfig,
+    pub brute_force: &'a BruteForceConfig,
 }
 
 impl LoginServices<'_> {
@@ -289,9 +290,15 @@ pub async fn submit(
         if !begun.state.is_stateless() {
             return Err(LoginError::AttemptGone);
         }
-        let advance = source
-            .advance(&services.source, begun.state, Input::Form(fields))
-            .await;
+        let trier = throttle::Trier::new(source_id, fields, signed_in.address);
+        let run = source.advance(&services.source, begun.state, Input::Form(fields));
+        let advance = match throttle::guarded(services, &trier, now, run).await? {
+            Ok(a) => a,
+            Err(b) => {
+                return throttle::try_later(services, return_to, client_name, &req, b, fields)
+                    .await;
+            }
+        };
         return match advance {
             Advance::Refused(refusal) => {
                 refused(services, return_to, client_name, &req, refusal, fields).await
@@ -303,31 +310,31 @@ pub async fn submit(
             }
         };
     };
+    let trier = throttle::Trier::new(source_id, fields, signed_in.address);
+    let source_id = source_id.to_owned();
     let attempt = match attempts::count_try(services.store(), services.secrets, handle, now).await?
     {
         attempts::Found::Attempt(a) => a,
-        attempts::Found::TooManyTries => {
-            let refusal = Refusal::TooManyAttempts {
-                source_id: source_id.to_owned(),
+        found @ (attempts::Found::TooManyTries | attempts::Found::Expired) => {
+            let refusal = match found {
+                attempts::Found::Expired => Refusal::Expired { source_id },
+                _ => Refusal::TooManyAttempts { source_id },
             };
-            return refused(services, return_to, client_name, &req, refusal, &[]).await;
-        }
-        attempts::Found::Expired => {
-            let refusal = Refusal::Expired {
-                source_id: source_id.to_owned(),
-            };
+            throttle::audit_failure(services.store(), &trier, throttle::reason(&refusal), now)
+                .await;
             return refused(services, return_to, client_name, &req, refusal, &[]).await;
         }
         attempts::Found::Missing => return Err(LoginError::AttemptGone),
     };
     at.check(&attempt).await?;
-    let advance = source
-        .advance(
-            &services.source,
-            attempt.sealed.state.clone(),
-            Input::Form(fields),
-        )
-        .await;
+    let state = attempt.sealed.state.clone();
+    let run = source.advance(&services.source, state, Input::Form(fields));
+    let advance = match throttle::guarded(services, &trier, now, run).await? {
+        Ok(a) => a,
+        Err(b) => {
+            return throttle::try_later(services, return_to, client_name, &req, b, &[]).await;
+        }
+    };
     match advance {
         Advance::Refused(refusal @ Refusal::Rejected { .. })
             if matches!(attempt.sealed.step, Step::Form(_)) && attempt.tries < MAX_TRIES =>
@@ -399,14 +406,6 @@ pub async fn callback(
         )
         .await;
     at.after(advance, signed_in, client_name, &req).await
-}
-
-/// Who is signing in from where: the browser's current session (a re-login keeps it)
-/// and its user agent.
-#[derive(Clone, Copy)]
-pub struct SignedInAs<'a> {
-    pub current: Option<&'a Session>,
-    pub user_agent: Option<&'a str>,
 }
 
 async fn refused(

@@ -3,6 +3,7 @@
 
 use super::ReturnTo;
 use crate::config::DisplayName;
+use crate::model::Session;
 use crate::oidc::flow;
 use crate::secret::Secret;
 use crate::sources::{Form, Refusal};
@@ -36,6 +37,11 @@ pub enum Notice {
     /// The login was right, but no account has it and the source may not make one.
     NoAccount {
         source_id: String,
+    },
+    /// Too many failed logins for this account or from this address: try again at
+    /// `until` (unix seconds). Nothing was checked.
+    TryLater {
+        until: i64,
     },
 }
 
@@ -72,4 +78,14 @@ pub enum Outcome {
 pub enum Next {
     Authorization(flow::Step),
     AccountPage,
+}
+
+/// Who is signing in from where: the browser's current session (a re-login keeps it)
+/// and its user agent.
+#[derive(Clone, Copy)]
+pub struct SignedInAs<'a> {
+    pub current: Option<&'a Session>,
+    pub user_agent: Option<&'a str>,
+    /// The client's address (the socket's peer, or what a trusted proxy says).
+    pub address: Option<std::net::IpAddr>,
 }

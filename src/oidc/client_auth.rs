@@ -10,11 +10,12 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::client_assertion::JwksCache;
 use super::clients::ClientCache;
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
+use crate::config::BruteForceConfig;
 use crate::crypto::{constant_time_eq, sha256_b64url};
 use crate::model::{AuthMethod, Client};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{Claim, Store};
 
 /// What the request presented to authenticate the client.
 #[derive(Debug, Default)]
@@ -77,11 +78,63 @@ pub struct ClientAuth<'a> {
     pub jwks: &'a JwksCache,
     pub store: &'a Store,
     pub issuer: &'a str,
+    /// `brute_force.client_*`: failed authentications per `client_id`.
+    pub brute_force: &'a BruteForceConfig,
 }
 
 /// The authenticated client, or `invalid_client` (`invalid_request` when the request
-/// itself is malformed).
+/// itself is malformed). Failed authentications are counted per `client_id` in the
+/// database (a wrong secret, a bad assertion, an unknown client), with the logins'
+/// back-off and lock (`store::throttle`): while a client is blocked, a failed
+/// authentication of it is `invalid_client` saying so, with `Retry-After` (RFC 6749
+/// section 5.2 has no error of its own for it). A right credential is never refused:
+/// client secrets are 256-bit random and keys are keys, so there is nothing to guess,
+/// and a lock on the right secret would let anyone who knows a portal's public
+/// `client_id` shut it out of the token endpoint. So the counters cost nothing on
+/// success: no database access.
 pub async fn authenticate(
+    auth: &ClientAuth<'_>,
+    presented: PresentedCredentials,
+    now: i64,
+) -> Result<Arc<Client>, OAuthError> {
+    let client_id = presented
+        .basic
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .or_else(|| presented.client_id.clone())
+        .or_else(|| {
+            presented
+                .assertion
+                .as_ref()
+                .and_then(|a| super::client_assertion::unverified_client_id(a.expose()))
+        });
+    let error = match check(auth, presented, now).await {
+        Ok(client) => return Ok(client),
+        Err(e) => e,
+    };
+    let Some(client_id) = client_id.filter(|_| error.code == ErrorCode::InvalidClient) else {
+        return Err(error);
+    };
+    let key = format!("client:{}", sha256_b64url(&client_id));
+    let limits = auth.brute_force.client;
+    match auth
+        .store
+        .throttle()
+        .claim(&key, limits, auth.brute_force, now)
+        .await?
+    {
+        Claim::Counted { .. } => Err(error),
+        Claim::Blocked { until, .. } => Err(OAuthError::invalid_client(
+            "too many failed client authentications; try again later",
+        )
+        .with_retry_after((until - now).max(1) as u64)
+        .with_detail(format!(
+            "client {client_id} failed too often; blocked until {until}"
+        ))),
+    }
+}
+
+async fn check(
     auth: &ClientAuth<'_>,
     presented: PresentedCredentials,
     now: i64,

@@ -65,6 +65,8 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// For our logs only.
     pub detail: Option<String>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl fmt::Display for OAuthError {
@@ -85,7 +87,13 @@ impl OAuthError {
             code,
             description: description.into(),
             detail: None,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

@@ -11,7 +11,7 @@ use super::error::OAuthError;
 use super::keys::Keys;
 use super::tokens::AccessTokenClaims;
 use crate::crypto::sha256_b64url;
-use crate::ids::GrantId;
+use crate::ids::{AccountId, GrantId};
 use crate::model::Client;
 use crate::store::{DenyKeys, Store, grant_key, jti_key};
 
@@ -73,6 +73,47 @@ impl AccessTokens {
             .revoke_family(grant, now)
             .await?;
         Ok(())
+    }
+
+    /// A person withdraws their consent to a portal (`/account`): every grant of theirs
+    /// at it is revoked (refresh token families, and through the deny list every access
+    /// token issued from them or from a code still stored), its unused codes are spent,
+    /// and then the consent is deleted, so the next authorization asks again; last, so
+    /// that a failure half-way leaves the portal listed to withdraw again. No
+    /// back-channel logout is sent: the person's session goes on, as after an RFC 7009
+    /// revocation, and the portal learns it from `invalid_grant` and `active: false`.
+    /// Audited as `consent_withdrawn`. Answers whether there was a consent.
+    pub async fn withdraw_consent(
+        &self,
+        account: &AccountId,
+        client: &Client,
+        now: i64,
+    ) -> Result<bool, OAuthError> {
+        let id = &client.client_id;
+        let mut grants = self.store.codes().spend_for(account, id, now).await?;
+        grants.extend(
+            self.store
+                .refresh_tokens()
+                .families_for(account, id, now)
+                .await?,
+        );
+        grants.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        grants.dedup();
+        for grant in &grants {
+            self.revoke_grant(grant, now).await?;
+        }
+        let withdrawn = self.store.consents().withdraw(account, id).await? > 0;
+        self.store
+            .audit()
+            .record(
+                now,
+                "consent_withdrawn",
+                Some(account.as_str()),
+                Some(id.as_str()),
+                &format!("grants revoked: {}", grants.len()),
+            )
+            .await?;
+        Ok(withdrawn || !grants.is_empty())
     }
 
     /// Verifies an access token of ours (signature, `typ`, issuer, expiry) and that it

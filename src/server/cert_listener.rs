@@ -156,7 +156,7 @@ pub(super) async fn serve(
             chain: Arc::default(),
             peer,
         }));
-        connection::serve(stream, router, deadlines, shutdown).await;
+        connection::serve(stream, Some(peer), router, deadlines, shutdown).await;
         return;
     };
     let tls = match tokio::time::timeout(deadlines.header_read, acceptor.accept(stream)).await {
@@ -180,5 +180,5 @@ pub(super) async fn serve(
         chain: Arc::new(chain),
         peer,
     }));
-    connection::serve(tls, router, deadlines, shutdown).await;
+    connection::serve(tls, Some(peer), router, deadlines, shutdown).await;
 }

@@ -205,8 +205,11 @@ pub(super) struct Deadlines {
 /// Serves one connection until it ends, misses a deadline, or the server shuts down
 /// (then an idle or half-sent connection is dropped at once and a busy one finishes
 /// its request).
+/// `peer` is the client's address, which handlers read as axum's `ConnectInfo`
+/// (brute-force counters, audit).
 pub(super) async fn serve<S>(
     stream: S,
+    peer: Option<std::net::SocketAddr>,
     router: axum::Router,
     deadlines: Deadlines,
     mut shutdown: watch::Receiver<bool>,
@@ -224,7 +227,12 @@ pub(super) async fn serve<S>(
         activity: activity.clone(),
     });
     let service_activity = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(peer) = peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         service_activity.begin_request();
         let guard = RequestGuard(service_activity.clone());
         let router = router.clone();

@@ -1,10 +1,21 @@
 //! The audit trail: who did what, where, when. Never a secret or a token.
+//!
+//! Rows are hash-chained: each holds its place in the chain (`seq`), the hash of the
+//! row before it and its own hash, SHA-256 over that previous hash and the row's
+//! canonical content, so a row edited, deleted or moved in the database breaks the
+//! chain at that row ([`Audit::verify`]). Appends are serialised in SQL: each takes the
+//! one `audit_chain` row (the head: the last `seq` and its hash) with an `UPDATE` in
+//! the transaction that inserts the event, so on PostgreSQL a second node's append
+//! waits for the first to commit and the chain never forks; SQLite's writer is serial
+//! anyway.
 
-use super::db::{Db, query};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::StoreError;
+use super::db::{Db, Row, Tx, query};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEvent {
     pub id: String,
     pub occurred_at: i64,
@@ -12,6 +23,121 @@ pub struct AuditEvent {
     pub account_id: Option<String>,
     pub client_id: Option<String>,
     pub detail: String,
+    /// The place in the chain (`None` for rows written before the chain existed).
+    pub seq: Option<i64>,
+}
+
+/// Which events `Audit::tail` shows.
+#[derive(Debug, Clone, Default)]
+pub struct TailFilter {
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Unix seconds: events at or after.
+    pub since: Option<i64>,
+}
+
+/// An untouched chain, as [`Audit::verify`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainIntact {
+    /// Chained rows checked.
+    pub rows: i64,
+    /// The head's hash (record it elsewhere to notice a rewrite of the whole chain).
+    pub head_hash: String,
+    /// Rows from before the chain was introduced, which it does not cover.
+    pub unchained: i64,
+}
+
+/// The first place where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBroken {
+    /// The `seq` at which it breaks.
+    pub seq: i64,
+    /// The row found there, if any.
+    pub id: Option<String>,
+    pub problem: String,
+}
+
+const COLUMNS: &str = "id, occurred_at, event, account_id, client_id, detail, seq";
+
+fn event_from(r: &Row) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: r.get("id")?,
+        occurred_at: r.get("occurred_at")?,
+        event: r.get("event")?,
+        account_id: r.get("account_id")?,
+        client_id: r.get("client_id")?,
+        detail: r.get("detail")?,
+        seq: r.get("seq")?,
+    })
+}
+
+/// base64url(SHA-256(previous hash, newline, the row's canonical content: a JSON array
+/// of its `seq`, id, time, event, account, client and detail)).
+fn row_hash(prev_hash: &str, e: &AuditEvent, seq: i64) -> String {
+    let canonical = serde_json::json!([
+        seq,
+        e.id,
+        e.occurred_at,
+        e.event,
+        e.account_id,
+        e.client_id,
+        e.detail
+    ]);
+    let mut input = prev_hash.as_bytes().to_vec();
+    input.push(b'\n');
+    input.extend_from_slice(canonical.to_string().as_bytes());
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &input,
+    ))
+}
+
+/// Appends an event to the chain inside `tx` (the caller's transaction, which commits
+/// it with whatever else it writes).
+pub(super) async fn append_in(
+    tx: &mut Tx,
+    now: i64,
+    event: &str,
+    account_id: Option<&str>,
+    client_id: Option<&str>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    // Taking the head row first: a concurrent append waits here until this commits.
+    let head = query("UPDATE audit_chain SET seq = seq + 1 WHERE id = 1 RETURNING seq, head_hash")
+        .fetch_one(tx.on())
+        .await?;
+    let seq: i64 = head.get("seq")?;
+    let prev: String = head.get("head_hash")?;
+    let e = AuditEvent {
+        id: crate::ids::new_uuid(),
+        occurred_at: now,
+        event: event.to_owned(),
+        account_id: account_id.map(str::to_owned),
+        client_id: client_id.map(str::to_owned),
+        detail: detail.to_owned(),
+        seq: Some(seq),
+    };
+    let hash = row_hash(&prev, &e, seq);
+    query(
+        "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail, \
+         seq, prev_hash, row_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.id.as_str())
+    .bind(now)
+    .bind(event)
+    .bind(account_id)
+    .bind(client_id)
+    .bind(detail)
+    .bind(seq)
+    .bind(prev.as_str())
+    .bind(hash.as_str())
+    .execute(tx.on())
+    .await?;
+    query("UPDATE audit_chain SET head_hash = $1 WHERE id = 1")
+        .bind(hash.as_str())
+        .execute(tx.on())
+        .await?;
+    Ok(())
 }
 
 pub struct Audit<'a> {
@@ -23,6 +149,7 @@ impl<'a> Audit<'a> {
         Audit { db }
     }
 
+    /// Appends an event to the chain, in a transaction of its own.
     pub async fn record(
         &self,
         now: i64,
@@ -31,42 +158,161 @@ impl<'a> Audit<'a> {
         client_id: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(crate::ids::new_uuid())
-        .bind(now)
-        .bind(event)
-        .bind(account_id)
-        .bind(client_id)
-        .bind(detail)
-        .execute(self.db.write())
-        .await?;
-        Ok(())
+        let mut tx = self.db.begin().await?;
+        append_in(&mut tx, now, event, account_id, client_id, detail).await?;
+        tx.commit().await
     }
 
     /// The newest events of a kind, newest first.
     pub async fn recent(&self, event: &str, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        query(
-            "SELECT id, occurred_at, event, account_id, client_id, detail FROM audit_log \
-             WHERE event = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
-        )
-        .bind(event)
-        .bind(limit)
-        .fetch_all(self.db.read())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(AuditEvent {
-                id: r.get("id")?,
-                occurred_at: r.get("occurred_at")?,
-                event: r.get("event")?,
-                account_id: r.get("account_id")?,
-                client_id: r.get("client_id")?,
-                detail: r.get("detail")?,
-            })
-        })
-        .collect()
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE event = $1 \
+             ORDER BY occurred_at DESC, seq DESC, id DESC LIMIT $2"
+        );
+        query(&sql)
+            .bind(event)
+            .bind(limit)
+            .fetch_all(self.db.read())
+            .await?
+            .iter()
+            .map(event_from)
+            .collect()
+    }
+
+    /// The newest `limit` events matching `filter`, oldest first (as a log reads).
+    pub async fn tail(
+        &self,
+        filter: &TailFilter,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log \
+             WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR client_id = $2) \
+             AND occurred_at >= $3 \
+             ORDER BY occurred_at DESC, seq DESC, id DESC LIMIT $4"
+        );
+        let mut events = query(&sql)
+            .bind(filter.account_id.as_deref().unwrap_or_default())
+            .bind(filter.client_id.as_deref().unwrap_or_default())
+            .bind(filter.since.unwrap_or(i64::MIN))
+            .bind(limit)
+            .fetch_all(self.db.read())
+            .await?
+            .iter()
+            .map(event_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Walks the chain from its first row: each `seq` must follow the last, name the
+    /// last row's hash and hash to its own; the head must name the last row. Answers
+    /// the first row where that fails.
+    pub async fn verify(&self) -> Result<Result<ChainIntact, ChainBroken>, StoreError> {
+        const PAGE: i64 = 1_000;
+        let mut expected = 1;
+        let mut prev = String::new();
+        loop {
+            let sql = format!(
+                "SELECT {COLUMNS}, prev_hash, row_hash FROM audit_log \
+                 WHERE seq >= $1 ORDER BY seq LIMIT $2"
+            );
+            let rows = query(&sql)
+                .bind(expected)
+                .bind(PAGE)
+                .fetch_all(self.db.read())
+                .await?;
+            for r in &rows {
+                let e = event_from(r)?;
+                let seq = e.seq.expect("selected by seq");
+                let broken = |problem: String| {
+                    Ok(Err(ChainBroken {
+                        seq: expected,
+                        id: Some(e.id.clone()),
+                        problem,
+                    }))
+                };
+                if seq != expected {
+                    return broken(format!(
+                        "row {expected} is missing (deleted?): the next row is {seq}"
+                    ));
+                }
+                let stored_prev: String = r.get("prev_hash")?;
+                if stored_prev != prev {
+                    return broken(
+                        "it does not name the hash of the row before it (rows reordered, or one before it replaced)"
+                            .into(),
+                    );
+                }
+                let stored: String = r.get("row_hash")?;
+                if stored != row_hash(&prev, &e, seq) {
+                    return broken("its content does not match its hash (edited)".into());
+                }
+                prev = stored;
+                expected += 1;
+            }
+            if (rows.len() as i64) < PAGE {
+                break;
+            }
+        }
+        let head = query("SELECT seq, head_hash FROM audit_chain WHERE id = 1")
+            .fetch_one(self.db.read())
+            .await?;
+        let (head_seq, head_hash): (i64, String) = (head.get("seq")?, head.get("head_hash")?);
+        if head_seq != expected - 1 || head_hash != prev {
+            return Ok(Err(ChainBroken {
+                seq: expected,
+                id: None,
+                problem: format!(
+                    "the chain's head says {head_seq} rows, the table holds {} that chain (the last rows deleted?)",
+                    expected - 1
+                ),
+            }));
+        }
+        let unchained: i64 = query("SELECT COUNT(*) AS n FROM audit_log WHERE seq IS NULL")
+            .fetch_one(self.db.read())
+            .await?
+            .get("n")?;
+        Ok(Ok(ChainIntact {
+            rows: expected - 1,
+            head_hash,
+            unchained,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn the_chain_verifies_and_tail_filters() {
+        let store = Store::in_memory().await;
+        let audit = store.audit();
+        assert_eq!(audit.verify().await.unwrap().unwrap().rows, 0);
+        for i in 0..5 {
+            let account = format!("acct-{}", i % 2);
+            audit
+                .record(100 + i, "login_failed", Some(&account), None, "reason=x")
+                .await
+                .unwrap();
+        }
+        let intact = audit.verify().await.unwrap().unwrap();
+        assert_eq!((intact.rows, intact.unchained), (5, 0));
+        let filter = TailFilter {
+            account_id: Some("acct-1".into()),
+            ..TailFilter::default()
+        };
+        let tail = audit.tail(&filter, 10).await.unwrap();
+        assert_eq!(
+            tail.iter().map(|e| e.occurred_at).collect::<Vec<_>>(),
+            [101, 103]
+        );
+        let all = audit.tail(&TailFilter::default(), 2).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [Some(4), Some(5)]
+        );
     }
 }

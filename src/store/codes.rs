@@ -77,6 +77,30 @@ impl<'a> Codes<'a> {
         Codes { db }
     }
 
+    /// For a withdrawn consent: spends every unused code of the account at the client
+    /// (a later exchange is a replay) and answers the grant of each code still stored,
+    /// used or not: every access token issued from them names one (codes are kept for
+    /// the access-token lifetime after they expire, `Store::purge_expired`).
+    pub async fn spend_for(
+        &self,
+        account: &AccountId,
+        client: &ClientId,
+        now: i64,
+    ) -> Result<Vec<GrantId>, StoreError> {
+        query(
+            "UPDATE authorization_codes SET consumed_at = COALESCE(consumed_at, $3) \
+             WHERE account_id = $1 AND client_id = $2 RETURNING grant_id",
+        )
+        .bind(account.as_str())
+        .bind(client.as_str())
+        .bind(now)
+        .fetch_all(self.db.write())
+        .await?
+        .iter()
+        .map(|r| Ok(GrantId::new(r.get::<String>("grant_id")?)))
+        .collect()
+    }
+
     /// Stores a code and records its portal (the session's record of the client, with
     /// the `sid` and `sub` its tokens will carry). `finishing`: the pending request the
     /// code completes, taken (deleted) in the same write, so that one request yields one

@@ -14,6 +14,17 @@ pub struct Granted {
     pub claims: Vec<String>,
 }
 
+/// What an account has allowed one portal, for the account page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentSummary {
+    pub client_id: String,
+    pub client_name: String,
+    /// In the order of the scope names.
+    pub scopes: Vec<String>,
+    /// When the first of them was granted.
+    pub since: i64,
+}
+
 pub struct Consents<'a> {
     db: &'a Db,
 }
@@ -111,5 +122,58 @@ impl<'a> Consents<'a> {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every portal the account has consented to, by name.
+    pub async fn of_account(&self, account: &AccountId) -> Result<Vec<ConsentSummary>, StoreError> {
+        let rows = query(
+            "SELECT c.client_id, cl.name, c.scope, c.granted_at FROM consents c \
+             JOIN clients cl ON cl.client_id = c.client_id WHERE c.account_id = $1 \
+             ORDER BY cl.name, c.client_id, c.scope",
+        )
+        .bind(account.as_str())
+        .fetch_all(self.db.read())
+        .await?;
+        let mut out: Vec<ConsentSummary> = Vec::new();
+        for r in &rows {
+            let client_id: String = r.get("client_id")?;
+            let scope: String = r.get("scope")?;
+            let granted_at: i64 = r.get("granted_at")?;
+            match out.last_mut() {
+                Some(last) if last.client_id == client_id => {
+                    last.scopes.push(scope);
+                    last.since = last.since.min(granted_at);
+                }
+                _ => out.push(ConsentSummary {
+                    client_id,
+                    client_name: r.get("name")?,
+                    scopes: vec![scope],
+                    since: granted_at,
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets every scope and claim the account granted the client, in one
+    /// transaction; answers how many scopes there were.
+    pub async fn withdraw(
+        &self,
+        account: &AccountId,
+        client: &ClientId,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let scopes = query("DELETE FROM consents WHERE account_id = $1 AND client_id = $2")
+            .bind(account.as_str())
+            .bind(client.as_str())
+            .execute(tx.on())
+            .await?;
+        query("DELETE FROM consent_claims WHERE account_id = $1 AND client_id = $2")
+            .bind(account.as_str())
+            .bind(client.as_str())
+            .execute(tx.on())
+            .await?;
+        tx.commit().await?;
+        Ok(scopes)
     }
 }

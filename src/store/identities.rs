@@ -57,6 +57,22 @@ impl<'a> Identities<'a> {
         Identities { db }
     }
 
+    /// The account that has this login at the source, if any (for the audit trail of
+    /// a failed login; nothing is recorded).
+    pub async fn account_of(
+        &self,
+        source_id: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        query("SELECT account_id FROM identities WHERE source_id = $1 AND subject = $2")
+            .bind(source_id)
+            .bind(subject)
+            .fetch_optional(self.db.read())
+            .await?
+            .map(|r| r.get("account_id"))
+            .transpose()
+    }
+
     /// In one transaction: find the account by the login (recording the login time),
     /// else link it by the verified national id, else create the account; audit which.
     /// `None` when none of the three is allowed (nothing is written).
@@ -99,18 +115,8 @@ async fn audit_in(
     account: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    query(
-        "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail) \
-         VALUES ($1, $2, $3, $4, NULL, $5)",
-    )
-    .bind(new_uuid())
-    .bind(now)
-    .bind(event)
-    .bind(account)
-    .bind(detail)
-    .execute(tx.on())
-    .await?;
-    Ok(())
+    // In the hash chain, in the caller's transaction.
+    super::audit::append_in(tx, now, event, Some(account), None, detail).await
 }
 
 /// Whether an account other than `account` holds this national id.

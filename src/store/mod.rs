@@ -21,6 +21,7 @@ mod session_clients;
 mod sessions;
 mod sqlite;
 mod subjects;
+mod throttle;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -35,10 +36,10 @@ use sqlite::{SqliteDb, SqlitePath};
 
 pub use accounts::{Account, AccountForToken, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
-pub use audit::{Audit, AuditEvent};
+pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, TailFilter};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
-pub use consents::{Consents, Granted};
+pub use consents::{ConsentSummary, Consents, Granted};
 pub use identities::{Identities, Resolution, Resolved};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
@@ -49,6 +50,7 @@ pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
 pub use subjects::PairwiseSubjects;
+pub use throttle::{Claim, Throttle};
 
 use crate::config::Config;
 
@@ -176,26 +178,44 @@ impl Store {
     /// deliveries finished a day ago. Answers the number of rows removed. On SQLite the
     /// deletes run on a blocking thread: they can be large, and requests must not wait
     /// behind them on the async threads.
-    pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 8] = [
-            "DELETE FROM authorization_codes WHERE expires_at < $1",
-            "DELETE FROM login_attempts WHERE expires_at < $1",
-            "DELETE FROM pending_authorizations WHERE expires_at < $1",
-            "DELETE FROM revocations WHERE expires_at < $1",
-            "DELETE FROM assertion_jtis WHERE expires_at < $1",
-            "DELETE FROM refresh_tokens WHERE family_expires_at < $1",
-            "DELETE FROM sessions WHERE expires_at < $1",
-            "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
+    ///
+    /// A code's row is kept `codes_kept_for` seconds past its expiry (the access-token
+    /// lifetime): it names the grant of every access token issued from it, so that a
+    /// withdrawn consent can deny them all, and a replay of it is still detected.
+    pub async fn purge_expired(&self, now: i64, codes_kept_for: i64) -> Result<u64, StoreError> {
+        // Each statement and the time it deletes before.
+        let statements: [(&'static str, i64); 9] = [
+            (
+                "DELETE FROM authorization_codes WHERE expires_at < $1",
+                now - codes_kept_for,
+            ),
+            ("DELETE FROM login_attempts WHERE expires_at < $1", now),
+            (
+                "DELETE FROM pending_authorizations WHERE expires_at < $1",
+                now,
+            ),
+            ("DELETE FROM revocations WHERE expires_at < $1", now),
+            ("DELETE FROM assertion_jtis WHERE expires_at < $1", now),
+            (
+                "DELETE FROM refresh_tokens WHERE family_expires_at < $1",
+                now,
+            ),
+            ("DELETE FROM sessions WHERE expires_at < $1", now),
+            ("DELETE FROM throttle WHERE expires_at < $1", now),
+            (
+                "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
+                now,
+            ),
         ];
         match &self.db {
             Db::Sqlite(db) => {
                 // One statement per turn at the writer, so writes queued meanwhile wait
                 // for one delete at most.
                 let mut removed = 0;
-                for sql in STATEMENTS {
+                for (sql, before) in statements {
                     let writer = db.lock_writer_idle().await?;
                     removed += tokio::task::spawn_blocking(move || {
-                        writer.conn.prepare_cached(sql)?.execute([now])
+                        writer.conn.prepare_cached(sql)?.execute([before])
                     })
                     .await
                     .map_err(|e| StoreError::Database(e.to_string()))??
@@ -205,8 +225,8 @@ impl Store {
             }
             Db::Postgres(_) => {
                 let mut removed = 0;
-                for sql in STATEMENTS {
-                    removed += db::query(sql).bind(now).execute(self.db.write()).await?;
+                for (sql, before) in statements {
+                    removed += db::query(sql).bind(before).execute(self.db.write()).await?;
                 }
                 Ok(removed)
             }
@@ -275,6 +295,9 @@ impl Store {
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
         PairwiseSubjects::new(&self.db)
+    }
+    pub fn throttle(&self) -> Throttle<'_> {
+        Throttle::new(&self.db)
     }
 }
 

@@ -290,6 +290,27 @@ impl<'a> RefreshTokens<'a> {
         )))
     }
 
+    /// The families of the account at the client that may still hold a live token.
+    pub async fn families_for(
+        &self,
+        account: &AccountId,
+        client: &ClientId,
+        now: i64,
+    ) -> Result<Vec<GrantId>, StoreError> {
+        query(
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE account_id = $1 \
+             AND client_id = $2 AND revoked_at IS NULL AND family_expires_at > $3",
+        )
+        .bind(account.as_str())
+        .bind(client.as_str())
+        .bind(now)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| Ok(GrantId::new(r.get::<String>("family_id")?)))
+        .collect()
+    }
+
     /// The latest expiry of any token of the family, to keep its revocation as long.
     pub async fn family_expiry(&self, family: &GrantId) -> Result<Option<i64>, StoreError> {
         query("SELECT MAX(family_expires_at) AS latest FROM refresh_tokens WHERE family_id = $1")

@@ -5,8 +5,10 @@ mod common;
 
 mod account;
 mod account_attributes;
+mod audit_chain;
 mod authorize_errors;
 mod backchannel;
+mod brute_force;
 mod cert_login;
 mod claims_parameter;
 mod cli;
@@ -14,6 +16,7 @@ mod client_jwt;
 mod code_binding;
 mod code_flow;
 mod consent;
+mod consent_withdrawal;
 mod cross_site_post;
 #[cfg(unix)]
 mod data_at_rest;

@@ -320,12 +320,15 @@ async fn expired_rows_are_purged() {
     let store = &server.provider().store;
     // Nothing is expired yet but the spent code... which still has its minute.
     assert_eq!(
-        store.purge_expired(server.provider().now()).await.unwrap(),
+        store
+            .purge_expired(server.provider().now(), 600)
+            .await
+            .unwrap(),
         0
     );
     let later = server.provider().now() + 31 * 86_400;
     assert!(
-        store.purge_expired(later).await.unwrap() >= 3,
+        store.purge_expired(later, 600).await.unwrap() >= 3,
         "code, session, refresh token"
     );
     assert!(
