@@ -183,9 +183,11 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 mod file;
+mod sms_otp;
 mod sources;
 mod x509;
 
+pub use sms_otp::{NumberPolicy, SmsGateway, SmsOtpSourceConfig};
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;
 pub use sources::{

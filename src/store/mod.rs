@@ -19,6 +19,7 @@ mod refresh;
 mod revocations;
 mod session_clients;
 mod sessions;
+mod sms_sends;
 mod sqlite;
 mod subjects;
 
@@ -48,6 +49,7 @@ pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
+pub use sms_sends::{Reserved, SendLimits, SmsSends};
 pub use subjects::PairwiseSubjects;
 
 use crate::config::Config;
@@ -177,7 +179,7 @@ impl Store {
     /// deletes run on a blocking thread: they can be large, and requests must not wait
     /// behind them on the async threads.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const STATEMENTS: [&str; 8] = [
+        const STATEMENTS: [&str; 9] = [
             "DELETE FROM authorization_codes WHERE expires_at < $1",
             "DELETE FROM login_attempts WHERE expires_at < $1",
             "DELETE FROM pending_authorizations WHERE expires_at < $1",
@@ -186,6 +188,7 @@ impl Store {
             "DELETE FROM refresh_tokens WHERE family_expires_at < $1",
             "DELETE FROM sessions WHERE expires_at < $1",
             "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
+            "DELETE FROM sms_sends WHERE sent_at < $1 - 86400",
         ];
         match &self.db {
             Db::Sqlite(db) => {
@@ -275,6 +278,10 @@ impl Store {
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
         PairwiseSubjects::new(&self.db)
+    }
+
+    pub fn sms_sends(&self) -> SmsSends<'_> {
+        SmsSends::new(&self.db)
     }
 }
 
