@@ -178,6 +178,10 @@ pub struct LinkPolicy {
     /// May a login no account knows create one? (Not for local passwords: their
     /// accounts exist before their logins.)
     pub creates_accounts: bool,
+    /// Does a login whose verified `phone_number` is the verified phone of the
+    /// browser's signed-in account count as that person's second factor (a step-up
+    /// on the same session)? Only a source that proves control of the number.
+    pub steps_up_by_phone: bool,
 }
 
 /// What the sources are built with, from the composition root.
@@ -244,24 +248,29 @@ impl Source {
             Source::Password(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: false,
+                steps_up_by_phone: false,
             },
             Source::Oidc(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: true,
+                steps_up_by_phone: false,
             },
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
+                steps_up_by_phone: false,
             },
             Source::X509(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
+                steps_up_by_phone: false,
             },
             // A number is not a national id: it links nothing; it makes an account.
             Source::SmsOtp(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: true,
+                steps_up_by_phone: true,
             },
         }
     }
