@@ -439,6 +439,19 @@ async fn step_up_a_level_2_password_session_to_level_3_by_sms_on_the_same_sessio
     assert_eq!(stepped["sub"], sub.as_str(), "the same person");
     assert_eq!(stepped["sid"], sid.as_str(), "the same session");
 
+    // Discovery lists every configured level, and the claims parameter.
+    let meta: serde_json::Value = browser
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        meta["acr_values_supported"],
+        serde_json::json!(["urn:portico:loa:2", "urn:portico:loa:3"])
+    );
+    assert_eq!(meta["claims_parameter_supported"], true);
+
     // Asked for a level no configured method reaches: the portal is told, no login.
     let unmet = browser
         .get(&server.authorize_url(&client, &[("acr_values", "urn:portico:loa:4")]))
