@@ -140,6 +140,22 @@ pub async fn sign_in(
             )
             .await?;
         if let Some(session) = renewed {
+            // Never the number: the source and the methods.
+            store
+                .audit()
+                .record(
+                    now,
+                    "login_second_factor",
+                    Some(session.account_id.as_str()),
+                    None,
+                    &format!(
+                        "source={} acr={} amr={}",
+                        verified.source_id,
+                        session.acr,
+                        session.amr.join(" ")
+                    ),
+                )
+                .await?;
             return Ok(SignedIn {
                 session,
                 token,

@@ -438,6 +438,20 @@ async fn step_up_a_level_2_password_session_to_level_3_by_sms_on_the_same_sessio
     assert_eq!(stepped["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
     assert_eq!(stepped["sub"], sub.as_str(), "the same person");
     assert_eq!(stepped["sid"], sid.as_str(), "the same session");
+    let audit = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_second_factor", 5)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].account_id.as_deref(), Some(sub.as_str()));
+    assert!(
+        !audit[0].detail.contains("912345678"),
+        "no number in the audit"
+    );
+    assert!(audit[0].detail.contains("source=mobile"), "{:?}", audit[0]);
 
     // Discovery lists every configured level, and the claims parameter.
     let meta: serde_json::Value = browser
