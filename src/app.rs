@@ -170,7 +170,9 @@ impl App {
         }
     }
 
-    pub fn login(&self) -> LoginServices<'_> {
+    /// `sms_texts`: the text messages' wording, from the catalogues that live with the
+    /// pages (`http::i18n::SmsCatalogue`).
+    pub fn login<'a>(&'a self, sms_texts: &'a dyn crate::sources::SmsTexts) -> LoginServices<'a> {
         LoginServices {
             flow: self.flow(),
             sources: &self.sources,
@@ -178,6 +180,7 @@ impl App {
                 store: &self.store,
                 passwords: &self.passwords,
                 http: &self.outbound,
+                sms_texts,
             },
             secrets: &self.master,
             tokens: &self.tokens,

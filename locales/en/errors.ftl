@@ -85,3 +85,7 @@ cert-revocation-unknown-title = The certificate's status could not be checked
 cert-revocation-unknown-message = We could not confirm with the certification authority that this certificate has not been revoked. This is usually temporary: try again in a few minutes, or use another way to sign in.
 cert-no-identifier-title = The certificate names no identification number
 cert-no-identifier-message = The digital certificate is valid, but it carries no citizen identity number or tax code that this service reads. Use a personal certificate with your citizen identity number, or an enterprise certificate with its tax code.
+refusal-field-phone = the mobile number
+refusal-not-a-mobile-number = This is not a Vietnamese mobile number. Write it as 0912 345 678 or +84 912 345 678.
+refusal-resend-too-soon = A code was sent less than a minute ago; no new code was sent. Wait a minute, then ask again.
+refusal-send-limit = Too many codes have been sent to this number. No code was sent; try again in an hour or choose another way to sign in.

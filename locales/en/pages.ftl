@@ -75,3 +75,11 @@ still-signed-in-title = You are still signed in
 still-signed-in-message = Nothing was changed. You can close this page.
 login-code = Verification code
 login-other-way = Choose another way to sign in
+
+# sms_otp sources
+source-sms-otp = Mobile number
+sms-number = Your mobile number
+sms-send-code = Send me a code
+sms-code = The six-digit code sent to your phone
+sms-resend = Send a new code
+sms-code-message = Your Portico code is { $code }. It is valid for { $minutes } minutes. Do not give this code to anyone.

@@ -82,3 +82,7 @@ cert-revocation-unknown-title = Chưa kiểm tra được trạng thái chứng 
 cert-revocation-unknown-message = Hệ thống chưa xác nhận được với tổ chức chứng thực rằng chứng thư số này chưa bị thu hồi. Tình trạng này thường chỉ tạm thời: vui lòng thử lại sau vài phút hoặc đăng nhập bằng cách khác.
 cert-no-identifier-title = Chứng thư số không có số định danh
 cert-no-identifier-message = Chứng thư số hợp lệ nhưng không chứa số căn cước công dân hoặc mã số thuế mà hệ thống đọc được. Vui lòng dùng chứng thư số cá nhân có số căn cước công dân, hoặc chứng thư số doanh nghiệp có mã số thuế.
+refusal-field-phone = số điện thoại di động
+refusal-not-a-mobile-number = Đây không phải là số điện thoại di động Việt Nam. Vui lòng nhập theo dạng 0912 345 678 hoặc +84 912 345 678.
+refusal-resend-too-soon = Mã vừa được gửi chưa đến một phút; hệ thống chưa gửi mã mới. Vui lòng đợi một phút rồi yêu cầu lại.
+refusal-send-limit = Số điện thoại này đã nhận quá nhiều mã. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.

@@ -75,3 +75,11 @@ still-signed-in-title = Bạn vẫn đang đăng nhập
 still-signed-in-message = Không có thay đổi nào. Bạn có thể đóng trang này.
 login-code = Mã xác thực
 login-other-way = Chọn hình thức đăng nhập khác
+
+# Nguồn sms_otp
+source-sms-otp = Số điện thoại di động
+sms-number = Số điện thoại di động của bạn
+sms-send-code = Gửi mã cho tôi
+sms-code = Mã gồm sáu chữ số đã gửi đến điện thoại của bạn
+sms-resend = Gửi mã mới
+sms-code-message = Mã xác thực Portico của bạn là { $code }. Mã có hiệu lực { $minutes } phút. Không cung cấp mã này cho người khác.

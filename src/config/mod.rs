@@ -188,10 +188,12 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 
 mod brute_force;
 mod file;
+mod sms_otp;
 mod sources;
 mod x509;
 
 pub use brute_force::{BruteForceConfig, Limits};
+pub use sms_otp::{NumberPolicy, SmsGateway, SmsOtpSourceConfig};
 
 #[cfg(feature = "test-sources")]
 pub use sources::TestTwoStepConfig;

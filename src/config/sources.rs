@@ -42,6 +42,8 @@ pub enum SourceKindConfig {
     TestTwoStep(TestTwoStepConfig),
     /// Certificate login on a TLS listener of its own (`config::x509`).
     X509(Box<super::x509::X509SourceConfig>),
+    /// A six-digit code by text message to a mobile number (`config::sms_otp`).
+    SmsOtp(Box<super::sms_otp::SmsOtpSourceConfig>),
 }
 
 impl SourceKindConfig {
@@ -52,6 +54,7 @@ impl SourceKindConfig {
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
             SourceKindConfig::X509(_) => "x509",
+            SourceKindConfig::SmsOtp(_) => "sms_otp",
         }
     }
 }
@@ -86,7 +89,7 @@ pub(super) enum RawSource {
     TestTwoStep(RawTestTwoStep),
     Oidc(Box<oidc::RawOidc>),
     X509(Box<super::x509::RawX509>),
-    SmsOtp(serde::de::IgnoredAny),
+    SmsOtp(Box<super::sms_otp::RawSmsOtp>),
     Webauthn(serde::de::IgnoredAny),
 }
 
@@ -207,7 +210,13 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     kind: SourceKindConfig::X509(Box::new(super::x509::validate(key, loa, *x)?)),
                 }
             }
-            RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
+            RawSource::SmsOtp(mut m) => SourceConfig {
+                display_name: display_name(m.display_name.take(), message_id("source-sms-otp")),
+                loa: loa(&key("loa"), m.loa)?,
+                id: m.id.clone(),
+                kind: SourceKindConfig::SmsOtp(Box::new(super::sms_otp::validate(&key, *m)?)),
+            },
+            RawSource::Webauthn(_) => {
                 return Err(err(
                     key("kind"),
                     "this kind is not available in this version; remove the source or use kind = \"password\"",

@@ -113,7 +113,7 @@ async fn present(
     tracing::debug!(peer = %connection.peer, certificates = chain.len(), "certificate presented");
     let presented = PresentedCertificate { chain, now };
     match login::handoff::hand_off(
-        &app.services.login(),
+        &app.services.login(&super::i18n::SmsCatalogue),
         &s.source_id,
         handle,
         Input::Certificate(&presented),

@@ -208,3 +208,20 @@ fn safe_next(next: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests;
+
+/// The text messages' wording (`sources::sms_otp`), from the same catalogues as the
+/// pages.
+pub struct SmsCatalogue;
+
+impl crate::sources::SmsTexts for SmsCatalogue {
+    fn code_message(&self, lang: Lang, code: &str, minutes: i64) -> String {
+        t_args(
+            lang,
+            "sms-code-message",
+            &[
+                ("code", code.to_owned().into()),
+                ("minutes", minutes.into()),
+            ],
+        )
+    }
+}

@@ -70,9 +70,13 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
             Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),
             Rejection::WrongAnswer => t_args(lang, "refusal-wrong-answer", &source()),
             Rejection::Certificate(problem) => super::cert_login::notice(lang, *problem),
+            Rejection::NotAMobileNumber => t(lang, "refusal-not-a-mobile-number"),
+            Rejection::ResendTooSoon => t(lang, "refusal-resend-too-soon"),
+            Rejection::SendLimit => t(lang, "refusal-send-limit"),
             Rejection::Incomplete { field } => {
                 let field = match *field {
                     "password" => t(lang, "refusal-field-password"),
+                    "phone" => t(lang, "refusal-field-phone"),
                     _ => t(lang, "refusal-field-username"),
                 };
                 let [source] = source();
@@ -118,9 +122,11 @@ fn form_view(lang: Lang, form: &Form) -> FormView {
                 input_type: f.kind.input_type(),
                 autocomplete: f.autocomplete.clone(),
                 value: f.value.clone(),
+                input_mode: f.kind.input_mode().unwrap_or_default(),
             })
             .collect(),
         submit: i18n::t_message(lang, &form.submit),
+        secondary: form.secondary.as_ref().map(|s| i18n::t_message(lang, s)),
     }
 }
 
@@ -324,7 +330,14 @@ pub async fn page(
             app.services.issuer_url(),
         );
     };
-    match login::chooser(&app.services.login(), &to, &browser.binding(), app.now()).await {
+    match login::chooser(
+        &app.services.login(&super::i18n::SmsCatalogue),
+        &to,
+        &browser.binding(),
+        app.now(),
+    )
+    .await
+    {
         Ok(chooser) => render_chooser(&app, &headers, &browser, &chooser, None),
         Err(e) => login_error(
             &app,
@@ -353,7 +366,7 @@ pub async fn start(
         );
     };
     let outcome = login::start(
-        &app.services.login(),
+        &app.services.login(&super::i18n::SmsCatalogue),
         &source_id,
         &to,
         &browser.binding(),
@@ -411,7 +424,7 @@ pub async fn submit_to(
         Err(r) => return r,
     };
     let outcome = login::submit(
-        &app.services.login(),
+        &app.services.login(&super::i18n::SmsCatalogue),
         &source_id,
         &to,
         &browser.binding(),
@@ -452,7 +465,7 @@ pub async fn callback(
         Err(r) => return r,
     };
     let outcome = login::callback(
-        &app.services.login(),
+        &app.services.login(&super::i18n::SmsCatalogue),
         &source_id,
         &params,
         &browser.binding(),

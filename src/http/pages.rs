@@ -12,11 +12,15 @@ pub struct FieldView {
     pub input_type: &'static str,
     pub autocomplete: String,
     pub value: String,
+    /// The `inputmode` attribute, or empty.
+    pub input_mode: &'static str,
 }
 
 pub struct FormView {
     pub fields: Vec<FieldView>,
     pub submit: String,
+    /// A second button's text (`action=secondary`), if any.
+    pub secondary: Option<String>,
 }
 
 pub struct OfferView {

@@ -2,6 +2,7 @@
 //! into an account (found, linked or created: [`resolve_account`]) and a session.
 
 pub mod consent;
+mod step_up;
 
 use crate::ids::SessionId;
 use crate::model::Session;
@@ -122,13 +123,50 @@ pub async fn sign_in(
     user_agent: Option<&str>,
     now: i64,
 ) -> Result<SignedIn, IdentityError> {
+    let token = crate::random::token();
+    let token_hash = crate::crypto::sha256_b64url(token.expose());
+    let expires_at = now + lifetime_secs;
+    if let Some(c) = step_up::second_factor_of(store, verified, policy, current).await? {
+        let renewed = store
+            .sessions()
+            .reauthenticate(
+                &c.id,
+                &token_hash,
+                &verified.source_id,
+                &step_up::combined_loa(c, verified).acr(),
+                &step_up::combined_amr(&c.amr, &verified.amr),
+                now,
+                expires_at,
+            )
+            .await?;
+        if let Some(session) = renewed {
+            // Never the number: the source and the methods.
+            store
+                .audit()
+                .record(
+                    now,
+                    "login_second_factor",
+                    Some(session.account_id.as_str()),
+                    None,
+                    &format!(
+                        "source={} acr={} amr={}",
+                        verified.source_id,
+                        session.acr,
+                        session.amr.join(" ")
+                    ),
+                )
+                .await?;
+            return Ok(SignedIn {
+                session,
+                token,
+                displaced: None,
+            });
+        }
+    }
     let account_id = resolve_account(store, verified, policy, now)
         .await?
         .account_id()
         .clone();
-    let token = crate::random::token();
-    let token_hash = crate::crypto::sha256_b64url(token.expose());
-    let expires_at = now + lifetime_secs;
     let acr = verified.loa.acr();
     if let Some(c) = current.filter(|c| c.account_id == account_id) {
         let renewed = store

@@ -289,6 +289,18 @@ pub(super) fn reason(refusal: &Refusal) -> &'static str {
             reason: Rejection::Certificate(_),
             ..
         } => "certificate",
+        Refusal::Rejected {
+            reason: Rejection::NotAMobileNumber,
+            ..
+        } => "not_a_mobile_number",
+        Refusal::Rejected {
+            reason: Rejection::ResendTooSoon,
+            ..
+        } => "resend_too_soon",
+        Refusal::Rejected {
+            reason: Rejection::SendLimit,
+            ..
+        } => "send_limit",
         Refusal::Unavailable { .. } => "unavailable",
         Refusal::Upstream { .. } => "upstream",
         Refusal::TooManyAttempts { .. } => "too_many_attempts",

@@ -11,6 +11,7 @@
 
 mod oidc;
 mod password;
+pub mod sms_otp;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
@@ -26,6 +27,7 @@ pub use crate::model::VerifiedIdentity;
 
 pub use oidc::OidcSource;
 pub use password::PasswordSource;
+pub use sms_otp::{SmsOtpSource, SmsTexts};
 pub use step::{Field, FieldKind, Form, Input, Step};
 pub use x509::{CertificateProblem, PresentedCertificate, X509Source};
 
@@ -36,6 +38,8 @@ pub struct SourceServices<'a> {
     pub passwords: &'a crate::crypto::password::PasswordHasherPool,
     /// Outbound HTTP (upstream providers, gateways): timeouts set, no redirects followed.
     pub http: &'a reqwest::Client,
+    /// The text messages' wording, from the catalogues (`sms_otp`).
+    pub sms_texts: &'a dyn SmsTexts,
 }
 
 /// What a source is told when an attempt begins.
@@ -116,6 +120,12 @@ pub enum Rejection {
     WrongAnswer,
     /// A certificate that was not accepted, and why.
     Certificate(CertificateProblem),
+    /// Not a mobile number the source accepts.
+    NotAMobileNumber,
+    /// A new code was asked for within a minute of the last one: nothing was sent.
+    ResendTooSoon,
+    /// The number (or the source) had its share of messages for now.
+    SendLimit,
 }
 
 /// Per-kind state of one attempt, sealed by `login` between steps.
@@ -127,6 +137,7 @@ pub enum AttemptState {
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::State),
     X509(x509::State),
+    SmsOtp(Box<sms_otp::State>),
 }
 
 impl AttemptState {
@@ -139,6 +150,7 @@ impl AttemptState {
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
             AttemptState::X509(_) => false,
+            AttemptState::SmsOtp(_) => false,
         }
     }
 }
@@ -166,6 +178,10 @@ pub struct LinkPolicy {
     /// May a login no account knows create one? (Not for local passwords: their
     /// accounts exist before their logins.)
     pub creates_accounts: bool,
+    /// Does a login whose verified `phone_number` is the verified phone of the
+    /// browser's signed-in account count as that person's second factor (a step-up
+    /// on the same session)? Only a source that proves control of the number.
+    pub steps_up_by_phone: bool,
 }
 
 /// What the sources are built with, from the composition root.
@@ -185,6 +201,7 @@ pub enum Source {
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
     X509(Box<X509Source>),
+    SmsOtp(Box<SmsOtpSource>),
 }
 
 impl Source {
@@ -197,6 +214,9 @@ impl Source {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
             SourceKindConfig::X509(c) => Source::X509(Box::new(X509Source::new(config, c))),
+            SourceKindConfig::SmsOtp(c) => {
+                Source::SmsOtp(Box::new(SmsOtpSource::new(config, c, deps.clock)))
+            }
         }
     }
 
@@ -207,6 +227,7 @@ impl Source {
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => &s.config,
             Source::X509(s) => &s.config,
+            Source::SmsOtp(s) => &s.config,
         }
     }
 
@@ -227,19 +248,29 @@ impl Source {
             Source::Password(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: false,
+                steps_up_by_phone: false,
             },
             Source::Oidc(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: true,
+                steps_up_by_phone: false,
             },
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
+                steps_up_by_phone: false,
             },
             Source::X509(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
+                steps_up_by_phone: false,
+            },
+            // A number is not a national id: it links nothing; it makes an account.
+            Source::SmsOtp(_) => LinkPolicy {
+                trusted_for_linking: false,
+                creates_accounts: true,
+                steps_up_by_phone: true,
             },
         }
     }
@@ -267,6 +298,7 @@ impl Source {
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
             Source::X509(s) => Ok(s.begin(ctx)),
+            Source::SmsOtp(s) => Ok(s.begin(ctx)),
         }
     }
 
@@ -282,6 +314,9 @@ impl Source {
             #[cfg(feature = "test-sources")]
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
             (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
+            (Source::SmsOtp(s), AttemptState::SmsOtp(state)) => {
+                s.advance(services, *state, input).await
+            }
             // State of another kind (the source was reconfigured mid-attempt).
             #[allow(unreachable_patterns)]
             _ => Advance::Refused(Refusal::Expired {

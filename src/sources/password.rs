@@ -46,6 +46,7 @@ impl PasswordSource {
                 },
             ],
             submit: message_id("login-submit").into(),
+            secondary: None,
         }
     }
 

@@ -23,6 +23,10 @@ pub struct Form {
     pub fields: Vec<Field>,
     /// Catalogue id of the submit button's text.
     pub submit: String,
+    /// Catalogue id of a second button ("Send a new code"), posting the same form with
+    /// `action=secondary` and without checking its fields.
+    #[serde(default)]
+    pub secondary: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +47,8 @@ pub enum FieldKind {
     Text,
     Password,
     OneTimeCode,
+    /// A telephone number.
+    Tel,
 }
 
 impl FieldKind {
@@ -51,6 +57,16 @@ impl FieldKind {
         match self {
             FieldKind::Text | FieldKind::OneTimeCode => "text",
             FieldKind::Password => "password",
+            FieldKind::Tel => "tel",
+        }
+    }
+
+    /// The HTML `inputmode`, when the kind has one.
+    pub fn input_mode(self) -> Option<&'static str> {
+        match self {
+            FieldKind::OneTimeCode => Some("numeric"),
+            FieldKind::Tel => Some("tel"),
+            FieldKind::Text | FieldKind::Password => None,
         }
     }
 }

@@ -67,6 +67,7 @@ impl TestTwoStepSource {
                             value: String::new(),
                         }],
                         submit: message_id("login-submit").into(),
+                        secondary: None,
                     }),
                     state: super::AttemptState::TestTwoStep(State::AwaitingCode),
                 }

@@ -19,6 +19,7 @@ mod refresh;
 mod revocations;
 mod session_clients;
 mod sessions;
+mod sms_sends;
 mod sqlite;
 mod subjects;
 mod throttle;
@@ -49,6 +50,7 @@ pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
+pub use sms_sends::{Reserved, SendLimits, SmsSends};
 pub use subjects::PairwiseSubjects;
 pub use throttle::{Claim, Throttle};
 
@@ -184,7 +186,7 @@ impl Store {
     /// withdrawn consent can deny them all, and a replay of it is still detected.
     pub async fn purge_expired(&self, now: i64, codes_kept_for: i64) -> Result<u64, StoreError> {
         // Each statement and the time it deletes before.
-        let statements: [(&'static str, i64); 9] = [
+        let statements: [(&'static str, i64); 10] = [
             (
                 "DELETE FROM authorization_codes WHERE expires_at < $1",
                 now - codes_kept_for,
@@ -206,6 +208,7 @@ impl Store {
                 "DELETE FROM logout_deliveries WHERE delivered_at < $1 - 86400 OR failed_at < $1 - 86400",
                 now,
             ),
+            ("DELETE FROM sms_sends WHERE sent_at < $1 - 86400", now),
         ];
         match &self.db {
             Db::Sqlite(db) => {
@@ -298,6 +301,10 @@ impl Store {
     }
     pub fn throttle(&self) -> Throttle<'_> {
         Throttle::new(&self.db)
+    }
+
+    pub fn sms_sends(&self) -> SmsSends<'_> {
+        SmsSends::new(&self.db)
     }
 }
 

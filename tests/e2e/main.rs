@@ -31,6 +31,7 @@ mod operations;
 mod password_queue;
 mod resource_limits;
 mod security_headers;
+mod sms_otp;
 mod stored_requests;
 mod subjects_and_keys;
 mod token_errors;
