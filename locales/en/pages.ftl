@@ -19,6 +19,7 @@ login-submit = Sign in
 # The default name of a password source, when the operator gave none.
 source-password = Username and password
 source-x509 = Digital certificate
+source-webauthn = Passkey
 
 ## Consent
 

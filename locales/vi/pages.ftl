@@ -20,6 +20,7 @@ login-submit = Đăng nhập
 # Tên mặc định của nguồn đăng nhập bằng mật khẩu, khi quản trị viên không đặt tên.
 source-password = Tên đăng nhập và mật khẩu
 source-x509 = Chứng thư số
+source-webauthn = Khóa truy cập (passkey)
 
 ## Đồng ý chia sẻ thông tin
 

@@ -42,6 +42,8 @@ pub enum SourceKindConfig {
     TestTwoStep(TestTwoStepConfig),
     /// Certificate login on a TLS listener of its own (`config::x509`).
     X509(Box<super::x509::X509SourceConfig>),
+    /// Passkeys (WebAuthn discoverable credentials) registered from `/account`.
+    Webauthn(WebauthnSourceConfig),
 }
 
 impl SourceKindConfig {
@@ -52,9 +54,15 @@ impl SourceKindConfig {
             #[cfg(feature = "test-sources")]
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
             SourceKindConfig::X509(_) => "x509",
+            SourceKindConfig::Webauthn(_) => "webauthn",
         }
     }
 }
+
+/// Passkeys: the relying party id and the allowed origin are the issuer's host and
+/// origin; nothing else to configure.
+#[derive(Debug, Clone, Default)]
+pub struct WebauthnSourceConfig {}
 
 /// Local accounts: nothing of its own to configure yet.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +95,7 @@ pub(super) enum RawSource {
     Oidc(Box<oidc::RawOidc>),
     X509(Box<super::x509::RawX509>),
     SmsOtp(serde::de::IgnoredAny),
-    Webauthn(serde::de::IgnoredAny),
+    Webauthn(RawWebauthn),
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +119,16 @@ pub(super) struct RawPassword {
     /// default: "Username and password" from the catalogue
     display_name: Option<RawDisplayName>,
     /// default 2
+    loa: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebauthn {
+    id: String,
+    /// default: "Passkey" from the catalogue
+    display_name: Option<RawDisplayName>,
+    /// default 3
     loa: Option<u8>,
 }
 
@@ -207,7 +225,14 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                     kind: SourceKindConfig::X509(Box::new(super::x509::validate(key, loa, *x)?)),
                 }
             }
-            RawSource::SmsOtp(_) | RawSource::Webauthn(_) => {
+            RawSource::Webauthn(w) => SourceConfig {
+                display_name: display_name(w.display_name, message_id("source-webauthn")),
+                loa: Loa::new(w.loa.unwrap_or(3))
+                    .ok_or_else(|| err(key("loa"), "must be a level of assurance from 1 to 4"))?,
+                id: w.id,
+                kind: SourceKindConfig::Webauthn(WebauthnSourceConfig {}),
+            },
+            RawSource::SmsOtp(_) => {
                 return Err(err(
                     key("kind"),
                     "this kind is not available in this version; remove the source or use kind = \"password\"",
@@ -257,6 +282,40 @@ mod tests {
         assert!(e.message.contains("carrier_pigeon"), "{e}");
         let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"x509\"\n", &[]).unwrap_err();
         assert_eq!(e.key, "sources[0].kind");
+    }
+
+    #[test]
+    fn a_webauthn_source_defaults_to_level_3_and_refuses_other_keys() {
+        let c = Config::from_parts(
+            "[[sources]]\nid = \"passkey\"\nkind = \"webauthn\"\ndisplay_name = \"Passkey\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].loa.level(), 3);
+        assert_eq!(c.sources[0].kind.name(), "webauthn");
+        let c = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nloa = 4\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].loa.level(), 4);
+        assert_eq!(
+            c.sources[0].display_name,
+            super::DisplayName::Message("source-webauthn")
+        );
+        let e = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nrp_name = \"x\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.key.starts_with("sources[0]"), "{e}");
+        assert!(e.message.contains("rp_name"), "{e}");
+        let e = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nloa = 5\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].loa");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod password;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
+pub mod webauthn;
 pub mod x509;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use crate::model::VerifiedIdentity;
 pub use oidc::OidcSource;
 pub use password::PasswordSource;
 pub use step::{Field, FieldKind, Form, Input, Step};
+pub use webauthn::WebauthnSource;
 pub use x509::{CertificateProblem, PresentedCertificate, X509Source};
 
 /// The services a source may use while it advances. Built from the composition root;
@@ -127,6 +129,7 @@ pub enum AttemptState {
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::State),
     X509(x509::State),
+    Webauthn(webauthn::State),
 }
 
 impl AttemptState {
@@ -139,6 +142,7 @@ impl AttemptState {
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
             AttemptState::X509(_) => false,
+            AttemptState::Webauthn(_) => false,
         }
     }
 }
@@ -185,6 +189,7 @@ pub enum Source {
     #[cfg(feature = "test-sources")]
     TestTwoStep(test_two_step::TestTwoStepSource),
     X509(Box<X509Source>),
+    Webauthn(Box<WebauthnSource>),
 }
 
 impl Source {
@@ -197,6 +202,9 @@ impl Source {
                 Source::TestTwoStep(test_two_step::TestTwoStepSource::new(config, c))
             }
             SourceKindConfig::X509(c) => Source::X509(Box::new(X509Source::new(config, c))),
+            SourceKindConfig::Webauthn(_) => {
+                Source::Webauthn(Box::new(WebauthnSource::new(config, deps)))
+            }
         }
     }
 
@@ -207,6 +215,7 @@ impl Source {
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => &s.config,
             Source::X509(s) => &s.config,
+            Source::Webauthn(s) => &s.config,
         }
     }
 
@@ -241,6 +250,11 @@ impl Source {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
             },
+            // A passkey's login is written when it is registered to its account.
+            Source::Webauthn(_) => LinkPolicy {
+                trusted_for_linking: false,
+                creates_accounts: false,
+            },
         }
     }
 
@@ -267,6 +281,7 @@ impl Source {
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
             Source::X509(s) => Ok(s.begin(ctx)),
+            Source::Webauthn(s) => s.begin(ctx),
         }
     }
 
@@ -282,6 +297,9 @@ impl Source {
             #[cfg(feature = "test-sources")]
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
             (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
+            (Source::Webauthn(s), AttemptState::Webauthn(state)) => {
+                s.advance(services, state, input).await
+            }
             // State of another kind (the source was reconfigured mid-attempt).
             #[allow(unreachable_patterns)]
             _ => Advance::Refused(Refusal::Expired {
@@ -311,6 +329,15 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &Source> {
         self.0.iter()
+    }
+
+    /// The passkey source (the first, if several are configured): `/account` registers
+    /// passkeys for it.
+    pub fn webauthn(&self) -> Option<&WebauthnSource> {
+        self.0.iter().find_map(|s| match s {
+            Source::Webauthn(w) => Some(&**w),
+            _ => None,
+        })
     }
 
     /// The certificate sources, whose listeners and CRL refreshers run beside the server.
