@@ -71,3 +71,27 @@ still-signed-in-title = Bạn vẫn đang đăng nhập
 still-signed-in-message = Không có thay đổi nào. Bạn có thể đóng trang này.
 login-code = Mã xác thực
 login-other-way = Chọn hình thức đăng nhập khác
+
+## Khóa truy cập (passkey)
+passkey-sign-in = Đăng nhập bằng khóa truy cập
+passkey-sign-in-lead = Dùng khóa truy cập đã lưu trên thiết bị này hoặc trên điện thoại của bạn.
+passkey-needs-script = Để đăng nhập bằng khóa truy cập, trình duyệt cần bật JavaScript và hỗ trợ khóa truy cập.
+passkey-failed = Chưa dùng được khóa truy cập. Vui lòng thử lại hoặc chọn cách đăng nhập khác.
+passkey-heading = Khóa truy cập
+passkey-none = Bạn chưa có khóa truy cập nào.
+passkey-add = Thêm khóa truy cập
+passkey-register-title = Thêm khóa truy cập
+passkey-register = Tạo khóa truy cập
+passkey-name = Tên khóa truy cập
+passkey-default-name = Khóa truy cập
+passkey-created = Thêm lúc
+passkey-last-used = dùng lần cuối
+passkey-rename = Đổi tên
+passkey-remove = Xóa
+passkey-back = Quay lại trang tài khoản
+passkey-reauth-title = Vui lòng đăng nhập lại
+passkey-reauth-message = Để thêm khóa truy cập, bạn phải đăng nhập trong vòng 10 phút gần nhất. Vui lòng đăng xuất, đăng nhập lại rồi thêm khóa truy cập.
+passkey-failed-title = Chưa thêm được khóa truy cập
+passkey-expired = Yêu cầu thêm khóa truy cập đã hết hạn hoặc đã được dùng. Vui lòng bắt đầu lại từ trang tài khoản.
+passkey-invalid = Không xác minh được khóa truy cập. Vui lòng bắt đầu lại từ trang tài khoản.
+passkey-duplicate = Khóa truy cập này đã được đăng ký.

@@ -71,10 +71,11 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                 id: s.id,
             });
         }
-        Ok::<_, OAuthError>((account, rows))
+        let passkeys = super::passkeys::rows(&app, session.account_id.as_str()).await?;
+        Ok::<_, OAuthError>((account, rows, passkeys))
     }
     .await;
-    let (account, rows) = match result {
+    let (account, rows, passkeys) = match result {
         Ok(r) => r,
         Err(e) => return error_page(lang, here, &e),
     };
@@ -88,6 +89,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             kind: account.kind,
             csrf: &csrf,
             sessions: rows,
+            passkeys,
         },
     );
     // The token is bound to this cookie: a browser that kept only its session cookie

@@ -130,6 +130,8 @@ pub enum AttemptState {
     TestTwoStep(test_two_step::State),
     X509(x509::State),
     Webauthn(webauthn::State),
+    /// A passkey being registered from `/account` (no source advances it).
+    WebauthnRegistration(Box<webauthn::RegistrationState>),
 }
 
 impl AttemptState {
@@ -142,7 +144,7 @@ impl AttemptState {
             #[cfg(feature = "test-sources")]
             AttemptState::TestTwoStep(_) => false,
             AttemptState::X509(_) => false,
-            AttemptState::Webauthn(_) => false,
+            AttemptState::Webauthn(_) | AttemptState::WebauthnRegistration(_) => false,
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::model::VerifiedIdentity;
 
 mod registration;
 
-pub use registration::{Registration, RegistrationError};
+pub use registration::{Registration, RegistrationError, RegistrationState};
 
 #[derive(Clone)]
 pub struct WebauthnSource {

@@ -18,6 +18,14 @@ pub struct Registration {
     pub state: serde_json::Value,
 }
 
+/// A registration in progress, kept server-side (sealed in `login_attempts`) between the
+/// options and the credential: for which account, and webauthn-rs's state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RegistrationState {
+    pub account_id: String,
+    pub ceremony: serde_json::Value,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrationError {
     /// The credential did not verify against the ceremony (or was not one).
