@@ -66,8 +66,18 @@ impl WebauthnSource {
             )
             .map_err(|e| RegistrationError::Internal(e.to_string()))?;
         let internal = |e: serde_json::Error| RegistrationError::Internal(e.to_string());
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        // Sign-in is discoverable (no username first): the credential must be resident
+        // (webauthn-rs's prelude does not export the type to set it with).
+        if let Some(selection) = options
+            .pointer_mut("/publicKey/authenticatorSelection")
+            .and_then(|s| s.as_object_mut())
+        {
+            selection.insert("residentKey".into(), "required".into());
+            selection.insert("requireResidentKey".into(), true.into());
+        }
         Ok(Registration {
-            options: serde_json::to_value(&options).map_err(internal)?,
+            options,
             state: serde_json::to_value(&state).map_err(internal)?,
         })
     }
