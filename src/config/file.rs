@@ -412,6 +412,7 @@ impl RawConfig {
             return Err(err("password.max_concurrent_hashes", "must be at least 1"));
         }
         let sources = super::sources::validate(self.sources)?;
+        super::sources::check_webauthn_issuer(&sources, &issuer)?;
         let default_language = default_language(self.default_language)?;
         Ok(Config {
             issuer,

@@ -264,6 +264,27 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
     Ok(out)
 }
 
+/// A passkey source's relying party id is the issuer's host, which WebAuthn requires
+/// to be a domain name: an issuer on an IP address cannot have one.
+pub(super) fn check_webauthn_issuer(
+    sources: &[SourceConfig],
+    issuer: &url::Url,
+) -> Result<(), ConfigError> {
+    let on_ip = !matches!(issuer.host(), Some(url::Host::Domain(_)));
+    match sources
+        .iter()
+        .position(|s| matches!(s.kind, SourceKindConfig::Webauthn(_)))
+    {
+        Some(i) if on_ip => Err(err(
+            format!("sources[{i}].kind"),
+            "a webauthn source needs the issuer on a domain name (passkeys take no IP \
+             address as relying party id); set issuer to https://your.domain (or \
+             http://localhost:PORT for development)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
