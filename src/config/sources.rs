@@ -302,7 +302,8 @@ mod tests {
             .unwrap_err();
         assert!(e.message.contains("carrier_pigeon"), "{e}");
         let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"x509\"\n", &[]).unwrap_err();
-        assert_eq!(e.key, "sources[0].kind");
+        assert_eq!(e.key, "sources[0]", "{e}");
+        assert!(e.message.contains("listen"), "{e}");
     }
 
     #[test]
