@@ -19,6 +19,7 @@ login-submit = Sign in
 # The default name of a password source, when the operator gave none.
 source-password = Username and password
 source-x509 = Digital certificate
+source-webauthn = Passkey
 
 ## Consent
 
@@ -83,3 +84,26 @@ sms-send-code = Send me a code
 sms-code = The six-digit code sent to your phone
 sms-resend = Send a new code
 sms-code-message = Your Portico code is { $code }. It is valid for { $minutes } minutes. Do not give this code to anyone.
+## Passkeys
+passkey-sign-in = Sign in with a passkey
+passkey-sign-in-lead = Use the passkey saved on this device or your phone.
+passkey-needs-script = Signing in with a passkey needs JavaScript and a browser that supports passkeys.
+passkey-failed = The passkey was not used. Try again, or choose another way.
+passkey-heading = Passkeys
+passkey-none = You have no passkey yet.
+passkey-add = Add a passkey
+passkey-register-title = Add a passkey
+passkey-register = Create the passkey
+passkey-name = Name of the passkey
+passkey-default-name = Passkey
+passkey-created = Added
+passkey-last-used = last used
+passkey-rename = Rename
+passkey-remove = Remove
+passkey-back = Back to your account
+passkey-reauth-title = Sign in again first
+passkey-reauth-message = To add a passkey you must have signed in within the last 10 minutes. Sign out, sign in again, then add the passkey.
+passkey-failed-title = The passkey was not added
+passkey-expired = The request to add a passkey has expired or was already used. Start again from your account page.
+passkey-invalid = The passkey could not be verified. Start again from your account page.
+passkey-duplicate = This passkey is already registered.

@@ -20,6 +20,7 @@ login-submit = Đăng nhập
 # Tên mặc định của nguồn đăng nhập bằng mật khẩu, khi quản trị viên không đặt tên.
 source-password = Tên đăng nhập và mật khẩu
 source-x509 = Chứng thư số
+source-webauthn = Khóa truy cập (passkey)
 
 ## Đồng ý chia sẻ thông tin
 
@@ -83,3 +84,26 @@ sms-send-code = Gửi mã cho tôi
 sms-code = Mã gồm sáu chữ số đã gửi đến điện thoại của bạn
 sms-resend = Gửi mã mới
 sms-code-message = Mã xác thực Portico của bạn là { $code }. Mã có hiệu lực { $minutes } phút. Không cung cấp mã này cho người khác.
+## Khóa truy cập (passkey)
+passkey-sign-in = Đăng nhập bằng khóa truy cập
+passkey-sign-in-lead = Dùng khóa truy cập đã lưu trên thiết bị này hoặc trên điện thoại của bạn.
+passkey-needs-script = Để đăng nhập bằng khóa truy cập, trình duyệt cần bật JavaScript và hỗ trợ khóa truy cập.
+passkey-failed = Chưa dùng được khóa truy cập. Vui lòng thử lại hoặc chọn cách đăng nhập khác.
+passkey-heading = Khóa truy cập
+passkey-none = Bạn chưa có khóa truy cập nào.
+passkey-add = Thêm khóa truy cập
+passkey-register-title = Thêm khóa truy cập
+passkey-register = Tạo khóa truy cập
+passkey-name = Tên khóa truy cập
+passkey-default-name = Khóa truy cập
+passkey-created = Thêm lúc
+passkey-last-used = dùng lần cuối
+passkey-rename = Đổi tên
+passkey-remove = Xóa
+passkey-back = Quay lại trang tài khoản
+passkey-reauth-title = Vui lòng đăng nhập lại
+passkey-reauth-message = Để thêm khóa truy cập, bạn phải đăng nhập trong vòng 10 phút gần nhất. Vui lòng đăng xuất, đăng nhập lại rồi thêm khóa truy cập.
+passkey-failed-title = Chưa thêm được khóa truy cập
+passkey-expired = Yêu cầu thêm khóa truy cập đã hết hạn hoặc đã được dùng. Vui lòng bắt đầu lại từ trang tài khoản.
+passkey-invalid = Không xác minh được khóa truy cập. Vui lòng bắt đầu lại từ trang tài khoản.
+passkey-duplicate = Khóa truy cập này đã được đăng ký.

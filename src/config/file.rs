@@ -418,6 +418,7 @@ impl RawConfig {
         }
         let brute_force = self.brute_force.validate()?;
         let sources = super::sources::validate(self.sources)?;
+        super::sources::check_webauthn_issuer(&sources, &issuer)?;
         let default_language = default_language(self.default_language)?;
         Ok(Config {
             issuer,

@@ -44,6 +44,8 @@ pub enum SourceKindConfig {
     X509(Box<super::x509::X509SourceConfig>),
     /// A six-digit code by text message to a mobile number (`config::sms_otp`).
     SmsOtp(Box<super::sms_otp::SmsOtpSourceConfig>),
+    /// Passkeys (WebAuthn discoverable credentials) registered from `/account`.
+    Webauthn(WebauthnSourceConfig),
 }
 
 impl SourceKindConfig {
@@ -55,9 +57,15 @@ impl SourceKindConfig {
             SourceKindConfig::TestTwoStep(_) => "test_two_step",
             SourceKindConfig::X509(_) => "x509",
             SourceKindConfig::SmsOtp(_) => "sms_otp",
+            SourceKindConfig::Webauthn(_) => "webauthn",
         }
     }
 }
+
+/// Passkeys: the relying party id and the allowed origin are the issuer's host and
+/// origin; nothing else to configure.
+#[derive(Debug, Clone, Default)]
+pub struct WebauthnSourceConfig {}
 
 /// Local accounts: nothing of its own to configure yet.
 #[derive(Debug, Clone, Default)]
@@ -90,7 +98,7 @@ pub(super) enum RawSource {
     Oidc(Box<oidc::RawOidc>),
     X509(Box<super::x509::RawX509>),
     SmsOtp(Box<super::sms_otp::RawSmsOtp>),
-    Webauthn(serde::de::IgnoredAny),
+    Webauthn(RawWebauthn),
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +122,16 @@ pub(super) struct RawPassword {
     /// default: "Username and password" from the catalogue
     display_name: Option<RawDisplayName>,
     /// default 2
+    loa: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebauthn {
+    id: String,
+    /// default: "Passkey" from the catalogue
+    display_name: Option<RawDisplayName>,
+    /// default 3
     loa: Option<u8>,
 }
 
@@ -216,12 +234,13 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
                 id: m.id.clone(),
                 kind: SourceKindConfig::SmsOtp(Box::new(super::sms_otp::validate(&key, *m)?)),
             },
-            RawSource::Webauthn(_) => {
-                return Err(err(
-                    key("kind"),
-                    "this kind is not available in this version; remove the source or use kind = \"password\"",
-                ));
-            }
+            RawSource::Webauthn(w) => SourceConfig {
+                display_name: display_name(w.display_name, message_id("source-webauthn")),
+                loa: Loa::new(w.loa.unwrap_or(3))
+                    .ok_or_else(|| err(key("loa"), "must be a level of assurance from 1 to 4"))?,
+                id: w.id,
+                kind: SourceKindConfig::Webauthn(WebauthnSourceConfig {}),
+            },
         };
         if source.id.is_empty()
             || !source
@@ -248,6 +267,27 @@ pub(super) fn validate(raw: Option<Vec<RawSource>>) -> Result<Vec<SourceConfig>,
     Ok(out)
 }
 
+/// A passkey source's relying party id is the issuer's host, which WebAuthn requires
+/// to be a domain name: an issuer on an IP address cannot have one.
+pub(super) fn check_webauthn_issuer(
+    sources: &[SourceConfig],
+    issuer: &url::Url,
+) -> Result<(), ConfigError> {
+    let on_ip = !matches!(issuer.host(), Some(url::Host::Domain(_)));
+    match sources
+        .iter()
+        .position(|s| matches!(s.kind, SourceKindConfig::Webauthn(_)))
+    {
+        Some(i) if on_ip => Err(err(
+            format!("sources[{i}].kind"),
+            "a webauthn source needs the issuer on a domain name (passkeys take no IP \
+             address as relying party id); set issuer to https://your.domain (or \
+             http://localhost:PORT for development)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
@@ -266,8 +306,42 @@ mod tests {
         assert!(e.message.contains("carrier_pigeon"), "{e}");
         // A kind's required keys are named when missing.
         let e = Config::from_parts("[[sources]]\nid = \"p\"\nkind = \"x509\"\n", &[]).unwrap_err();
-        assert!(e.key.starts_with("sources[0]"), "{e}");
+        assert_eq!(e.key, "sources[0]", "{e}");
         assert!(e.message.contains("listen"), "{e}");
+    }
+
+    #[test]
+    fn a_webauthn_source_defaults_to_level_3_and_refuses_other_keys() {
+        let c = Config::from_parts(
+            "[[sources]]\nid = \"passkey\"\nkind = \"webauthn\"\ndisplay_name = \"Passkey\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].loa.level(), 3);
+        assert_eq!(c.sources[0].kind.name(), "webauthn");
+        let c = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nloa = 4\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].loa.level(), 4);
+        assert_eq!(
+            c.sources[0].display_name,
+            super::DisplayName::Message("source-webauthn")
+        );
+        let e = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nrp_name = \"x\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.key.starts_with("sources[0]"), "{e}");
+        assert!(e.message.contains("rp_name"), "{e}");
+        let e = Config::from_parts(
+            "[[sources]]\nid = \"pk\"\nkind = \"webauthn\"\nloa = 5\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].loa");
     }
 
     #[test]

@@ -89,10 +89,11 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                 client_id: c.client_id,
             })
             .collect();
-        Ok::<_, OAuthError>((account, rows, consents))
+        let passkeys = super::passkeys::rows(&app, session.account_id.as_str()).await?;
+        Ok::<_, OAuthError>((account, rows, consents, passkeys))
     }
     .await;
-    let (account, rows, consents) = match result {
+    let (account, rows, consents, passkeys) = match result {
         Ok(r) => r,
         Err(e) => return error_page(lang, here, &e),
     };
@@ -107,6 +108,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             csrf: &csrf,
             sessions: rows,
             consents,
+            passkeys,
         },
     );
     // The token is bound to this cookie: a browser that kept only its session cookie

@@ -140,7 +140,14 @@ fn render_chooser(
     let lang = lang(app, headers, &chooser.ui_locales);
     let csrf = browser.csrf_token(&app.services.master, PURPOSE, chooser.return_to.key());
     let here = here(&chooser.return_to);
-    pages::html_leading_to(
+    let passkey = |id: &str| super::passkeys::is_passkey(app, id);
+    let script = chooser.offers.iter().any(|o| passkey(&o.source_id));
+    let html = if script {
+        pages::html_with_script
+    } else {
+        pages::html_leading_to
+    };
+    html(
         StatusCode::OK,
         LoginPage {
             lang,
@@ -156,8 +163,10 @@ fn render_chooser(
                     source_id: o.source_id.clone(),
                     name: pages::display_name(lang, &o.display_name),
                     form: o.form.as_ref().map(|f| form_view(lang, f)),
+                    passkey: passkey(&o.source_id),
                 })
                 .collect(),
+            script,
         },
         chooser.redirect_origin.as_deref(),
     )
@@ -203,6 +212,17 @@ fn render(
         Ok(Outcome::Step(view)) => {
             let lang = lang(app, headers, &view.ui_locales);
             let csrf = browser.csrf_token(&app.services.master, PURPOSE, view.return_to.key());
+            if let Some(options) = &view.webauthn {
+                let notice = view.notice.as_ref().map(|n| notice_text(app, lang, n));
+                return super::passkeys::login_step(
+                    lang,
+                    &here(&view.return_to),
+                    &view,
+                    options,
+                    &csrf,
+                    notice,
+                );
+            }
             // A step has no GET address of its own: the switcher goes back to the login page.
             let here = here(&view.return_to);
             pages::html_leading_to(

@@ -18,6 +18,7 @@ mod i18n;
 mod introspect;
 mod login;
 mod pages;
+mod passkeys;
 mod token;
 mod userinfo;
 
@@ -78,11 +79,28 @@ pub fn router(services: Arc<App>) -> Router {
             "/account/consents/withdraw",
             axum::routing::post(account::withdraw),
         )
+        .route(
+            "/account/passkeys/new",
+            axum::routing::post(passkeys::begin),
+        )
+        .route(
+            "/account/passkeys/register",
+            axum::routing::post(passkeys::register),
+        )
+        .route(
+            "/account/passkeys/rename",
+            axum::routing::post(passkeys::rename),
+        )
+        .route(
+            "/account/passkeys/remove",
+            axum::routing::post(passkeys::remove),
+        )
         .route("/language", get(i18n::switch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/portico.css", get(pages::stylesheet))
         .route("/static/favicon.svg", get(pages::icon))
+        .route("/static/passkey.js", get(pages::passkey_script))
         .route("/favicon.ico", get(pages::icon))
         .fallback(pages::not_found)
         .layer(RequestBodyLimitLayer::new(64 * 1024))

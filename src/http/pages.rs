@@ -27,6 +27,8 @@ pub struct OfferView {
     pub source_id: String,
     pub name: String,
     pub form: Option<FormView>,
+    /// A passkey source: hidden unless `static/passkey.js` runs and reveals it.
+    pub passkey: bool,
 }
 use super::AppState;
 use super::i18n::{self, Lang};
@@ -47,6 +49,8 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub notice: Option<String>,
     pub offers: Vec<OfferView>,
+    /// Whether a passkey is offered: the page loads `static/passkey.js`.
+    pub script: bool,
 }
 
 #[derive(Template)]
@@ -183,6 +187,8 @@ pub struct AccountPage<'a> {
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow>,
     pub consents: Vec<ConsentRow>,
+    /// The account's passkeys, when a passkey source is configured.
+    pub passkeys: Option<Vec<super::passkeys::PasskeyRow>>,
 }
 
 impl AccountPage<'_> {
@@ -351,6 +357,24 @@ pub fn html_leading_to(status: StatusCode, page: impl Template, origin: Option<&
     render(status, page, &[], origin)
 }
 
+/// Like [`html_leading_to`] for a page that loads Portico's own script
+/// (`static/passkey.js`): the policy adds `script-src 'self'`, and only for it.
+pub fn html_with_script(status: StatusCode, page: impl Template, origin: Option<&str>) -> Response {
+    let mut response = render(status, page, &[], origin);
+    let csp = content_security_policy(&[], origin) + "; script-src 'self'";
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        if response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+        {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
+}
+
 /// The pages' `Content-Security-Policy`.
 fn content_security_policy(frame_origins: &[String], form_origin: Option<&str>) -> String {
     let mut csp = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -402,6 +426,13 @@ pub async fn stylesheet() -> Response {
     asset(
         include_str!("../../static/portico.css"),
         "text/css; charset=utf-8",
+    )
+}
+
+pub async fn passkey_script() -> Response {
+    asset(
+        include_str!("../../static/passkey.js"),
+        "text/javascript; charset=utf-8",
     )
 }
 

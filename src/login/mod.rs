@@ -1,16 +1,16 @@
-//! Login: drives the identity sources for a pending request, the way node
-//! `oidc-services`'s interactions and Hydra's login accept do. `oidc` ends a request
-//! that needs a login as [`flow::Step::Login`] with its requirements; this module offers
-//! the sources that can meet them (and refuses to start the others), begins one,
-//! advances it with what comes back until it answers a verified identity or a refusal,
-//! hands the identity to `identity` for an account and a session, and asks `oidc` to
-//! finish the request with that session ([`flow::finish_login`]). A login for the
-//! account page is the same, returning to [`ReturnTo::Account`].
-
+//! Login: drives the identity sources for a pending request, the way node `oidc-services`'s
+//! interactions and Hydra's login accept do. `oidc` ends a request that needs a login as
+//! [`flow::Step::Login`] with its requirements; this module offers the sources that can meet
+//! them (and refuses to start the others), begins one, advances it with what comes back until
+//! it answers a verified identity or a refusal, hands the identity to `identity` for an account
+//! and a session, and asks `oidc` to finish the request with that session
+//! ([`flow::finish_login`]). A login for the account page is the same ([`ReturnTo::Account`]).
 mod attempts;
 pub mod handoff;
 mod outcome;
+pub mod passkey_registration;
 mod throttle;
+mod webauthn_step;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +25,7 @@ use crate::sources::Sources;
 use crate::sources::{
     Advance, AttemptState, BeginContext, Form, Input, Refusal, Source, SourceServices, Step,
 };
-use crate::store::Store;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 pub use attempts::MAX_TRIES;
 pub use outcome::{Chooser, Next, Notice, Offer, Outcome, SignedInAs, StepView};
@@ -327,8 +326,10 @@ pub async fn submit(
         attempts::Found::Missing => return Err(LoginError::AttemptGone),
     };
     at.check(&attempt).await?;
+    let credential = webauthn_step::credential(&attempt.sealed.step, fields);
+    let input = webauthn_step::input(credential.as_ref(), fields);
     let state = attempt.sealed.state.clone();
-    let run = source.advance(&services.source, state, Input::Form(fields));
+    let run = source.advance(&services.source, state, input);
     let advance = match throttle::guarded(services, &trier, now, run).await? {
         Ok(a) => a,
         Err(b) => {
@@ -336,6 +337,10 @@ pub async fn submit(
         }
     };
     match advance {
+        Advance::Refused(refusal) if credential.is_some() => {
+            attempts::delete(services.store(), &attempt.handle_hash).await?;
+            refused(services, return_to, client_name, &req, refusal, &[]).await
+        }
         Advance::Refused(refusal @ Refusal::Rejected { .. })
             if matches!(attempt.sealed.step, Step::Form(_)) && attempt.tries < MAX_TRIES =>
         {
@@ -447,6 +452,7 @@ impl At<'_> {
             notice,
             ui_locales: self.requirements.ui_locales.clone(),
             redirect_origin: self.requirements.redirect_origin.clone(),
+            webauthn: None,
         }
     }
 
@@ -499,11 +505,10 @@ impl At<'_> {
                 None,
             ))),
             Step::Redirect { url } => Ok(Outcome::Away(url)),
-            // The passkey page comes with the WebAuthn source; no source asks it yet.
-            Step::WebAuthn { .. } => Err(LoginError::SourceUnavailable {
-                source_id: self.source.id().to_owned(),
-                detail: "the WebAuthn page is not available".into(),
-            }),
+            Step::WebAuthn { options } => Ok(Outcome::Step(webauthn_step::view(
+                self.view(webauthn_step::form(), Some(handle.to_owned()), None),
+                options,
+            ))),
         }
     }
 

@@ -58,6 +58,9 @@ pub struct StepView {
     pub ui_locales: Vec<String>,
     /// As [`Chooser::redirect_origin`].
     pub redirect_origin: Option<String>,
+    /// A WebAuthn step's options (`PublicKeyCredentialRequestOptions` as JSON): the page
+    /// runs the ceremony and posts the credential as the `credential` field.
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// What the browser is shown or sent to next.

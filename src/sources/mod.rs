@@ -15,6 +15,7 @@ pub mod sms_otp;
 mod step;
 #[cfg(feature = "test-sources")]
 mod test_two_step;
+pub mod webauthn;
 pub mod x509;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use oidc::OidcSource;
 pub use password::PasswordSource;
 pub use sms_otp::{SmsOtpSource, SmsTexts};
 pub use step::{Field, FieldKind, Form, Input, Step};
+pub use webauthn::WebauthnSource;
 pub use x509::{CertificateProblem, PresentedCertificate, X509Source};
 
 /// The services a source may use while it advances. Built from the composition root;
@@ -138,6 +140,9 @@ pub enum AttemptState {
     TestTwoStep(test_two_step::State),
     X509(x509::State),
     SmsOtp(Box<sms_otp::State>),
+    Webauthn(webauthn::State),
+    /// A passkey being registered from `/account` (no source advances it).
+    WebauthnRegistration(Box<webauthn::RegistrationState>),
 }
 
 impl AttemptState {
@@ -151,6 +156,7 @@ impl AttemptState {
             AttemptState::TestTwoStep(_) => false,
             AttemptState::X509(_) => false,
             AttemptState::SmsOtp(_) => false,
+            AttemptState::Webauthn(_) | AttemptState::WebauthnRegistration(_) => false,
         }
     }
 }
@@ -202,6 +208,7 @@ pub enum Source {
     TestTwoStep(test_two_step::TestTwoStepSource),
     X509(Box<X509Source>),
     SmsOtp(Box<SmsOtpSource>),
+    Webauthn(Box<WebauthnSource>),
 }
 
 impl Source {
@@ -217,6 +224,9 @@ impl Source {
             SourceKindConfig::SmsOtp(c) => {
                 Source::SmsOtp(Box::new(SmsOtpSource::new(config, c, deps.clock)))
             }
+            SourceKindConfig::Webauthn(_) => {
+                Source::Webauthn(Box::new(WebauthnSource::new(config, deps)))
+            }
         }
     }
 
@@ -228,6 +238,7 @@ impl Source {
             Source::TestTwoStep(s) => &s.config,
             Source::X509(s) => &s.config,
             Source::SmsOtp(s) => &s.config,
+            Source::Webauthn(s) => &s.config,
         }
     }
 
@@ -272,6 +283,12 @@ impl Source {
                 creates_accounts: true,
                 steps_up_by_phone: true,
             },
+            // A passkey's login is written when it is registered to its account.
+            Source::Webauthn(_) => LinkPolicy {
+                trusted_for_linking: false,
+                creates_accounts: false,
+                steps_up_by_phone: false,
+            },
         }
     }
 
@@ -299,6 +316,7 @@ impl Source {
             Source::TestTwoStep(s) => Ok(s.begin(ctx)),
             Source::X509(s) => Ok(s.begin(ctx)),
             Source::SmsOtp(s) => Ok(s.begin(ctx)),
+            Source::Webauthn(s) => s.begin(ctx),
         }
     }
 
@@ -316,6 +334,9 @@ impl Source {
             (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
             (Source::SmsOtp(s), AttemptState::SmsOtp(state)) => {
                 s.advance(services, *state, input).await
+            }
+            (Source::Webauthn(s), AttemptState::Webauthn(state)) => {
+                s.advance(services, state, input).await
             }
             // State of another kind (the source was reconfigured mid-attempt).
             #[allow(unreachable_patterns)]
@@ -346,6 +367,15 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = &Source> {
         self.0.iter()
+    }
+
+    /// The passkey source (the first, if several are configured): `/account` registers
+    /// passkeys for it.
+    pub fn webauthn(&self) -> Option<&WebauthnSource> {
+        self.0.iter().find_map(|s| match s {
+            Source::Webauthn(w) => Some(&**w),
+            _ => None,
+        })
     }
 
     /// The certificate sources, whose listeners and CRL refreshers run beside the server.

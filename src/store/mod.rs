@@ -14,6 +14,7 @@ mod identities;
 mod keys;
 mod login_attempts;
 mod logout_deliveries;
+mod passkeys;
 mod pending;
 mod refresh;
 mod revocations;
@@ -45,6 +46,7 @@ pub use identities::{Identities, Resolution, Resolved};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
+pub use passkeys::{Passkeys, StoredPasskey};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
@@ -271,6 +273,9 @@ impl Store {
     }
     pub fn login_attempts(&self) -> LoginAttempts<'_> {
         LoginAttempts::new(&self.db)
+    }
+    pub fn passkeys(&self) -> Passkeys<'_> {
+        Passkeys::new(&self.db)
     }
     pub fn pending(&self) -> Pending<'_> {
         Pending::new(&self.db)

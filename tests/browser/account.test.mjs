@@ -81,7 +81,7 @@ describe('the account page in headless Chromium', { timeout: 120_000 }, () => {
     assert.equal(await item.count(), 1);
     const text = await item.innerText();
     assert.match(text, /Withdraw test portal/);
-    assert.match(text, /See your name and date of birth/);
+    assert.match(text, /See your name, date of birth/);
     assert.match(text, /Stay connected when you are not using it/);
     assert.match(text, /Allowed since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
 

@@ -127,9 +127,20 @@ impl TestServer {
 
     /// Starts on a given database (dropped with the server when it is a test's own).
     pub async fn start_on(database: TestDatabase, dir: TempDir, extra_toml: &str) -> TestServer {
+        Self::start_named(database, dir, "127.0.0.1", extra_toml).await
+    }
+
+    /// Starts with `http://{host}:PORT` as the issuer (`localhost` for passkeys, which
+    /// take no IP address), listening on 127.0.0.1.
+    pub async fn start_named(
+        database: TestDatabase,
+        dir: TempDir,
+        host: &str,
+        extra_toml: &str,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("http://{host}:{port}");
         let toml = format!(
             "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
              database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n\

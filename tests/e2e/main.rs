@@ -28,6 +28,7 @@ mod logout_atomicity;
 mod logs;
 mod negative;
 mod operations;
+mod passkeys;
 mod password_queue;
 mod resource_limits;
 mod security_headers;

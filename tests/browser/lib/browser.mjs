@@ -42,11 +42,11 @@ export function launchChromium() {
  * up, so that `stop()` stops it even if another failed to start (a server left running
  * would keep node from exiting).
  */
-export function browserSuite() {
+export function browserSuite({ toml, port, env } = {}) {
   const suite = { portico: null, rp: null, chromium: null, watches: [] };
   suite.start = async () => {
     const started = await Promise.allSettled([
-      startPortico().then((p) => { suite.portico = p; }),
+      startPortico({ toml, port, env }).then((p) => { suite.portico = p; }),
       startRelyingParty().then((r) => { suite.rp = r; }),
       launchChromium().then((c) => { suite.chromium = c; }),
     ]);
@@ -55,8 +55,8 @@ export function browserSuite() {
     return suite;
   };
   /** A new browser context (a new "browser" for Portico), closed by `stop()`. */
-  suite.newBrowser = async () => {
-    const watch = await openWatched(suite.chromium, suite.portico.issuer);
+  suite.newBrowser = async (issuer = suite.portico.issuer) => {
+    const watch = await openWatched(suite.chromium, issuer);
     suite.watches.push(watch);
     return watch;
   };

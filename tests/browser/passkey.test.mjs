@@ -1,0 +1,126 @@
+// Passkeys in headless Chromium with its virtual authenticator (DevTools WebAuthn
+// domain: CTAP2, internal transport, resident keys and user verification): a passkey
+// registered from /account after a password sign-in, the session ended, then a portal's
+// sign-in with the passkey alone; the portal's ID token carries amr hwk/swk and user.
+//
+// Run: cd tests/browser && npm ci && npm test   (PORTICO_BIN overrides the binary)
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  assertClean, authorizationUrl, browserSuite, exchangeCode, newRequestSecrets, submit,
+  typeCredentials, verifyIdToken,
+} from './lib/browser.mjs';
+import { freePort } from '../interop/lib/portico.mjs';
+
+const USERNAME = 'citizen-passkey';
+const PASSWORD = 'a-long-passkey-password-9';
+const TOML = `
+[[sources]]
+id = "password"
+kind = "password"
+
+[[sources]]
+id = "passkey"
+kind = "webauthn"
+display_name = "Passkey"
+loa = 3
+`;
+
+// WebAuthn takes no IP address as a relying party id: this Portico's issuer is
+// `localhost` (the portal shares that host here, which this test does not mind).
+const PORT = await freePort();
+const ISSUER = `http://localhost:${PORT}`;
+
+let portico;
+let rp;
+let account;
+let client;
+const suite = browserSuite({ toml: TOML, port: PORT, env: { PORTICO_ISSUER: ISSUER } });
+
+async function virtualAuthenticator(watch) {
+  const cdp = await watch.context.newCDPSession(watch.page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+describe('Passkeys in headless Chromium', { timeout: 120_000 }, () => {
+  before(async () => {
+    ({ portico, rp } = await suite.start());
+    client = JSON.parse(await portico.cli([
+      'client', 'add', '--client-id', 'passkey-rp', '--json', '--name', 'Passkey portal',
+      '--first-party', '--redirect-uri', `${rp.origin}/cb`,
+    ]));
+    account = JSON.parse(await portico.cli([
+      'account', 'add', '--username', USERNAME, '--password-stdin', '--name', 'Passkey Citizen',
+      '--json',
+    ], PASSWORD));
+  });
+  after(() => suite.stop());
+
+  test('register a passkey from /account, sign out, sign in with the passkey alone', async () => {
+    const watch = await suite.newBrowser(ISSUER);
+    const { page } = watch;
+    const { cdp, authenticatorId } = await virtualAuthenticator(watch);
+
+    // Signed in with the password for the account page.
+    await page.goto(`${ISSUER}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await typeCredentials(page, { username: USERNAME, password: PASSWORD });
+    await submit(page, page.getByRole('button', { name: 'Sign in' }).first());
+    assert.equal(new URL(page.url()).pathname, '/account');
+    assert.match(await page.locator('main').innerText(), /You have no passkey yet/);
+
+    // Register one.
+    const form = await submit(page, page.getByRole('button', { name: 'Add a passkey' }));
+    assert.match(form.headers()['content-security-policy'], /script-src 'self'/);
+    await page.getByLabel('Name of the passkey').fill('Laptop của tôi');
+    await submit(page, page.getByRole('button', { name: 'Create the passkey' }));
+    assert.equal(new URL(page.url()).pathname, '/account');
+    assert.match(await page.locator('main').innerText(), /Laptop của tôi/);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential');
+
+    // Sign out (end this session).
+    await submit(page, page.getByRole('button', { name: 'End this session' }).first());
+    await page.goto(`${ISSUER}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login', 'signed out');
+
+    // A portal's sign-in with the passkey alone.
+    const secrets = newRequestSecrets();
+    const redirectUri = client.redirect_uris[0];
+    await page.goto(authorizationUrl(ISSUER, {
+      clientId: client.client_id, redirectUri, scope: 'openid', secrets,
+    }));
+    assert.equal(new URL(page.url()).pathname, '/login');
+    const link = page.getByRole('link', { name: 'Passkey' });
+    await link.waitFor({ state: 'visible' });
+    await submit(page, link);
+    assert.match(new URL(page.url()).pathname, /^\/login\/passkey/);
+    await submit(page, page.getByRole('button', { name: 'Sign in with a passkey' }));
+    assert.ok(page.url().startsWith(redirectUri), `ended at ${page.url()}`);
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('error'), null, callback.searchParams.get('error_description'));
+    const tokens = await exchangeCode(ISSUER, {
+      client, code: callback.searchParams.get('code'), redirectUri, verifier: secrets.verifier,
+    });
+    const claims = await verifyIdToken(ISSUER, tokens.id_token, client.client_id);
+    assert.equal(claims.sub, account.account_id, 'the account the passkey was registered to');
+    assert.ok(claims.amr.includes('hwk') || claims.amr.includes('swk'), `amr ${claims.amr}`);
+    assert.ok(claims.amr.includes('user'), `amr ${claims.amr}`);
+    assert.equal(claims.acr, 'urn:portico:loa:3');
+
+    // The last use is on the account page.
+    await page.goto(`${ISSUER}/account`);
+    assert.match(await page.locator('main').innerText(), /last used/);
+    assertClean(watch);
+  });
+});
