@@ -1,7 +1,7 @@
 //! The return from another origin: an upstream provider or the certificate listener
 //! sends the browser back to `/login/{source_id}/callback` with the attempt's handle.
 
-use super::{At, LoginError, LoginServices, Outcome, SignedInAs, attempts, context};
+use super::{At, LoginError, LoginServices, Outcome, SignedInAs, attempts, context, throttle};
 use crate::sources::Input;
 
 /// `/login/{source_id}/callback`: another origin sends the browser back with the
@@ -38,12 +38,23 @@ pub async fn callback(
         now,
     };
     at.check(&attempt).await?;
-    let advance = source
-        .advance(
-            &services.source,
-            attempt.sealed.state,
-            Input::Returned(params),
-        )
-        .await;
+    // Counted like a form's answer: a blocked address runs nothing, a forged or refused
+    // answer is charged to it and audited. No account is known before the source answers.
+    let trier = throttle::Trier {
+        source_id: source.id(),
+        username: None,
+        address: signed_in.address,
+    };
+    let run = source.advance(
+        &services.source,
+        attempt.sealed.state,
+        Input::Returned(params),
+    );
+    let advance = match throttle::guarded(services, &trier, now, run).await? {
+        Ok(a) => a,
+        Err(b) => {
+            return throttle::try_later(services, &return_to, client_name, &req, b, &[]).await;
+        }
+    };
     at.after(advance, signed_in, client_name, &req).await
 }

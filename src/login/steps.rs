@@ -109,7 +109,7 @@ pub async fn submit(
                 attempts::Found::Expired => Refusal::Expired { source_id },
                 _ => Refusal::TooManyAttempts { source_id },
             };
-            throttle::audit_failure(services.store(), &trier, throttle::reason(&refusal), now)
+            throttle::audit_failure(services.store(), &trier, &throttle::reason(&refusal), now)
                 .await;
             return refused(services, return_to, client_name, &req, refusal, &[]).await;
         }

@@ -934,3 +934,63 @@ async fn mobile_connect_the_numbers_prefix_picks_the_operator_and_the_hint_goes_
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn callback_refusals_are_counted_per_address_and_audited_with_source_and_reason() {
+    let op = Upstream::start().await;
+    op.set_person("vnpost-5", citizen("079201000005"));
+    let config = format!(
+        "{PASSWORD_SOURCE}{}[brute_force]\naddress_backoff_after = 3\naddress_lock_after = 5\n",
+        source("vnpost", "Vietnam Post identity", 3, &op.base, true, "")
+    );
+    let server = TestServer::start_with(&config).await;
+    let client = portal(&server).await;
+    // Cancelling at the upstream checks no credential: never charged.
+    op.set_mode(Mode::Deny);
+    for _ in 0..6 {
+        let (_, r) =
+            through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+        assert_eq!(r.status(), 200);
+    }
+    // A forged answer is charged to the address like a wrong password.
+    op.set_mode(Mode::RogueKey);
+    for i in 0..5 {
+        let (_, r) =
+            through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+        assert_eq!(
+            r.status(),
+            200,
+            "forged answer {i}: refused, not yet blocked"
+        );
+        server.clock.advance(70);
+    }
+    // Locked now: even a good answer from the upstream is not looked at.
+    op.set_mode(Mode::Good);
+    let (_, r) = through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+    assert!(r.text().await.unwrap().contains("try again later"));
+    assert_eq!(count(&server, "accounts").await, 0, "nothing signed in");
+    assert_eq!(count(&server, "authorization_codes").await, 0);
+
+    let audit = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_failed", 50)
+        .await
+        .unwrap();
+    let with = |reason: &str| {
+        audit
+            .iter()
+            .filter(|e| {
+                e.detail.contains("source=vnpost")
+                    && e.detail.contains(&format!("reason={reason} "))
+                    && e.detail.contains("address=127.0.0.1")
+            })
+            .count()
+    };
+    assert_eq!(with("upstream_cancelled"), 6, "{audit:?}");
+    assert_eq!(with("upstream_bad_signature"), 5, "{audit:?}");
+    assert_eq!(with("throttled"), 1, "{audit:?}");
+}
