@@ -89,10 +89,13 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
                 client_id: c.client_id,
             })
             .collect();
-        Ok::<_, OAuthError>((account, rows, consents))
+        let links =
+            super::account_links::rows(store, &provider.sources, lang, session.account_id.as_str())
+                .await?;
+        Ok::<_, OAuthError>((account, rows, consents, links))
     }
     .await;
-    let (account, rows, consents) = match result {
+    let (account, rows, consents, (logins, link_offers)) = match result {
         Ok(r) => r,
         Err(e) => return error_page(lang, here, &e),
     };
@@ -107,6 +110,8 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             csrf: &csrf,
             sessions: rows,
             consents,
+            logins,
+            link_offers,
         },
     );
     // The token is bound to this cookie: a browser that kept only its session cookie
@@ -121,7 +126,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
 
 /// The session of a form posted from the account page, once its CSRF token is checked;
 /// else the answer to give.
-async fn signed_in_form(
+pub(super) async fn signed_in_form(
     app: &AppState,
     headers: &HeaderMap,
     form: &[(String, String)],

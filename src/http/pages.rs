@@ -179,6 +179,8 @@ pub struct AccountPage<'a> {
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow>,
     pub consents: Vec<ConsentRow>,
+    pub logins: Vec<super::account_links::LinkedRow>,
+    pub link_offers: Vec<super::account_links::LinkOffer>,
 }
 
 impl AccountPage<'_> {

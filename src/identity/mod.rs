@@ -2,6 +2,9 @@
 //! into an account (found, linked or created: [`resolve_account`]) and a session.
 
 pub mod consent;
+mod link;
+
+pub use link::{LinkError, link};
 
 use crate::ids::SessionId;
 use crate::model::Session;

@@ -35,7 +35,7 @@ pub struct Attempt {
 /// What a handle finds.
 #[derive(Debug)]
 pub enum Found {
-    Attempt(Attempt),
+    Attempt(Box<Attempt>),
     TooManyTries,
     Expired,
     /// Unknown, finished, or replayed.
@@ -108,7 +108,7 @@ pub async fn take(
 ) -> Result<Found, StoreError> {
     Ok(
         match store.login_attempts().take(&hash(handle), now).await? {
-            Some(row) => Found::Attempt(open(secrets, row)?),
+            Some(row) => Found::Attempt(Box::new(open(secrets, row)?)),
             None => Found::Missing,
         },
     )
@@ -127,7 +127,7 @@ pub async fn count_try(
             .count_try(&hash(handle), MAX_TRIES, now)
             .await?
         {
-            Tried::Counted(row) => Found::Attempt(open(secrets, row)?),
+            Tried::Counted(row) => Found::Attempt(Box::new(open(secrets, row)?)),
             Tried::Exhausted => Found::TooManyTries,
             Tried::Expired => Found::Expired,
             Tried::Missing => Found::Missing,

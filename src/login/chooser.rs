@@ -27,7 +27,7 @@ pub(super) async fn chooser_for(
     typed: &[(String, String)],
 ) -> Result<Chooser, LoginError> {
     let mut offers = Vec::new();
-    for source in eligible(services, req) {
+    for source in eligible(services, return_to, req) {
         let form = if source.is_inline() {
             inline_form(services, source, req).await.map(|mut form| {
                 refill(&mut form, typed);

@@ -44,6 +44,8 @@ pub enum ReturnTo {
     Authorization(PendingId),
     /// The account page's own login.
     Account,
+    /// Linking another login to this signed-in account (from `/account`).
+    Link(String),
 }
 
 impl ReturnTo {
@@ -52,6 +54,7 @@ impl ReturnTo {
         match self {
             ReturnTo::Authorization(id) => id.as_str(),
             ReturnTo::Account => "account",
+            ReturnTo::Link(_) => "link",
         }
     }
 }
@@ -118,31 +121,45 @@ async fn context(
             let c = flow::login_context(&services.flow, id, browser_binding, now).await?;
             Ok((Some(c.client_name), c.requirements))
         }
-        ReturnTo::Account => Ok((None, LoginRequirements::default())),
+        ReturnTo::Account | ReturnTo::Link(_) => Ok((None, LoginRequirements::default())),
     }
 }
 
-/// The sources that can meet the requirements.
+/// The sources that can meet the requirements (to link: those that make logins of
+/// their own, [`linkable`]).
 fn eligible<'a>(
     services: &'a LoginServices<'a>,
+    return_to: &'a ReturnTo,
     req: &'a LoginRequirements,
 ) -> impl Iterator<Item = &'a Source> + 'a {
     services
         .sources
         .iter()
-        .filter(move |s| s.meets(req.min_loa, req.login_hint.as_deref()))
+        .filter(move |s| s.meets(req.min_loa, req.login_hint.as_deref()) && serves(return_to, s))
 }
 
 fn offered<'a>(
     services: &'a LoginServices<'a>,
+    return_to: &ReturnTo,
     req: &LoginRequirements,
     source_id: &str,
 ) -> Result<&'a Source, LoginError> {
     services
         .sources
         .get(source_id)
-        .filter(|s| s.meets(req.min_loa, req.login_hint.as_deref()))
+        .filter(|s| s.meets(req.min_loa, req.login_hint.as_deref()) && serves(return_to, s))
         .ok_or(LoginError::NotOffered)
+}
+
+fn serves(return_to: &ReturnTo, source: &Source) -> bool {
+    !matches!(return_to, ReturnTo::Link(_)) || linkable(source)
+}
+
+/// Whether a login at the source can be linked to an account from `/account`: a source
+/// whose logins may make accounts (an upstream provider, a certificate), not one that
+/// only checks accounts Portico already has (password).
+pub fn linkable(source: &Source) -> bool {
+    source.link_policy().creates_accounts
 }
 
 fn callback_url(services: &LoginServices<'_>, source_id: &str) -> String {

@@ -146,6 +146,11 @@ impl At<'_> {
         req: &LoginRequirements,
     ) -> Result<Outcome, LoginError> {
         let p = self.services;
+        if let ReturnTo::Link(account) = self.return_to {
+            return self
+                .link(account, verified, signed_in, client_name, req)
+                .await;
+        }
         let lifetime_secs = p.session.lifetime.as_secs() as i64;
         let done = match identity::sign_in(
             p.store(),
@@ -189,11 +194,42 @@ impl At<'_> {
                 flow::finish_login(&p.flow, id, self.browser_binding, &done.session, self.now)
                     .await?,
             ),
-            ReturnTo::Account => Next::AccountPage,
+            ReturnTo::Account | ReturnTo::Link(_) => Next::AccountPage,
         };
         Ok(Outcome::SignedIn {
             next,
             session_token: done.token,
         })
+    }
+
+    /// Links the verified login to the account that began the link, which must still be
+    /// the browser's; `identity` refuses a login another account has.
+    async fn link(
+        &self,
+        account: &str,
+        verified: crate::model::VerifiedIdentity,
+        signed_in: SignedInAs<'_>,
+        client_name: Option<String>,
+        req: &LoginRequirements,
+    ) -> Result<Outcome, LoginError> {
+        if signed_in
+            .current
+            .is_none_or(|s| s.account_id.as_str() != account)
+        {
+            return Err(LoginError::AttemptGone);
+        }
+        let p = self.services;
+        match identity::link(p.store(), account, &verified, self.now).await {
+            Ok(()) => Ok(Outcome::Linked {
+                source_id: verified.source_id,
+            }),
+            Err(identity::LinkError::Elsewhere) => Ok(Outcome::Choose {
+                chooser: chooser_for(p, self.return_to, client_name, req, &[]).await?,
+                notice: Notice::LinkedElsewhere {
+                    source_id: verified.source_id,
+                },
+            }),
+            Err(identity::LinkError::Store(e)) => Err(e.into()),
+        }
     }
 }

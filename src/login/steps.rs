@@ -16,7 +16,7 @@ pub async fn start(
     now: i64,
 ) -> Result<Outcome, LoginError> {
     let (client_name, req) = context(services, return_to, browser_binding, now).await?;
-    let source = offered(services, &req, source_id)?;
+    let source = offered(services, return_to, &req, source_id)?;
     let handle = crate::random::token();
     let callback = callback_url(services, source_id);
     let begun = source
@@ -56,7 +56,7 @@ pub async fn submit(
     now: i64,
 ) -> Result<Outcome, LoginError> {
     let (client_name, req) = context(services, return_to, browser_binding, now).await?;
-    let source = offered(services, &req, source_id)?;
+    let source = offered(services, return_to, &req, source_id)?;
     let at = At {
         services,
         source,

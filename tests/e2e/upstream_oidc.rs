@@ -94,13 +94,13 @@ struct OpState {
 }
 
 /// A fake upstream OpenID provider on a random port.
-struct Upstream {
-    base: String,
+pub(crate) struct Upstream {
+    pub(crate) base: String,
     state: Arc<OpState>,
 }
 
 impl Upstream {
-    async fn start() -> Upstream {
+    pub(crate) async fn start() -> Upstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let state = Arc::new(OpState {
@@ -134,7 +134,7 @@ impl Upstream {
         *self.state.mode.lock().unwrap() = mode;
     }
 
-    fn set_person(&self, sub: &str, claims: Value) {
+    pub(crate) fn set_person(&self, sub: &str, claims: Value) {
         *self.state.person.lock().unwrap() = (sub.to_owned(), claims);
     }
 }
@@ -359,7 +359,14 @@ async fn userinfo(State(op): State<Arc<OpState>>, headers: HeaderMap) -> Respons
 }
 
 /// An `[[sources]]` table for an upstream.
-fn source(id: &str, name: &str, loa: u8, issuer: &str, trusted: bool, extra: &str) -> String {
+pub(crate) fn source(
+    id: &str,
+    name: &str,
+    loa: u8,
+    issuer: &str,
+    trusted: bool,
+    extra: &str,
+) -> String {
     format!(
         "[[sources]]\nid = \"{id}\"\nkind = \"oidc\"\ndisplay_name = {{ vi = \"{name} (vi)\", en = \"{name}\" }}\n\
          loa = {loa}\nissuer = \"{issuer}\"\nclient_id = \"portico\"\nclient_secret = \"{UPSTREAM_SECRET}\"\n\
@@ -369,9 +376,9 @@ fn source(id: &str, name: &str, loa: u8, issuer: &str, trusted: bool, extra: &st
     )
 }
 
-const PASSWORD_SOURCE: &str = "[[sources]]\nid = \"password\"\nkind = \"password\"\n";
+pub(crate) const PASSWORD_SOURCE: &str = "[[sources]]\nid = \"password\"\nkind = \"password\"\n";
 
-fn citizen(national_id: &str) -> Value {
+pub(crate) fn citizen(national_id: &str) -> Value {
     json!({"national_id": national_id, "given_name": "Lan", "family_name": "Nguyễn",
         "birthdate": "1990-04-30"})
 }
@@ -405,7 +412,7 @@ async fn through_upstream(
 }
 
 /// A whole login through the upstream: the portal's tokens.
-async fn tokens_via(
+pub(crate) async fn tokens_via(
     server: &TestServer,
     client: &TestClient,
     upstream: &Upstream,
@@ -432,12 +439,12 @@ async fn userinfo_of(server: &TestServer, tokens: &Value) -> Value {
         .unwrap()
 }
 
-fn claims_of(jwt: &str) -> Value {
+pub(crate) fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-async fn portal(server: &TestServer) -> TestClient {
+pub(crate) async fn portal(server: &TestServer) -> TestClient {
     server
         .client_with(
             "ministry",
