@@ -168,6 +168,33 @@ pub(super) fn render(
 ) -> Response {
     let issuer = app.services.issuer_url();
     match outcome {
+        // Linking from /account failed: say why, and lead back to the account page.
+        Ok(Outcome::Choose {
+            chooser:
+                Chooser {
+                    return_to: ReturnTo::Link(_),
+                    ..
+                },
+            notice,
+        }) => {
+            // Not the login page: its forms and links lead back to a pending request.
+            let lang = lang(app, headers, &[]);
+            let status = match notice {
+                Notice::TryLater { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            pages::html(
+                status,
+                ErrorPage {
+                    lang,
+                    here: None,
+                    title: t(lang, "account-link-failed-title"),
+                    message: notice_text(app, lang, &notice),
+                    detail: None,
+                    code: None,
+                },
+            )
+        }
         Ok(Outcome::Choose {
             chooser,
             notice:
@@ -193,28 +220,6 @@ pub(super) fn render(
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
-        }
-        // Linking from /account failed: say why, and lead back to the account page.
-        Ok(Outcome::Choose {
-            chooser:
-                Chooser {
-                    return_to: ReturnTo::Link(_),
-                    ..
-                },
-            notice,
-        }) => {
-            let lang = lang(app, headers, &[]);
-            pages::html(
-                StatusCode::OK,
-                ErrorPage {
-                    lang,
-                    here: None,
-                    title: t(lang, "account-link-failed-title"),
-                    message: notice_text(app, lang, &notice),
-                    detail: None,
-                    code: None,
-                },
-            )
         }
         Ok(Outcome::Choose { chooser, notice }) => {
             render_chooser(app, headers, browser, &chooser, Some(&notice))
