@@ -90,10 +90,13 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             })
             .collect();
         let passkeys = super::passkeys::rows(&app, session.account_id.as_str()).await?;
-        Ok::<_, OAuthError>((account, rows, consents, passkeys))
+        let links =
+            super::account_links::rows(store, &provider.sources, lang, session.account_id.as_str())
+                .await?;
+        Ok::<_, OAuthError>((account, rows, consents, passkeys, links))
     }
     .await;
-    let (account, rows, consents, passkeys) = match result {
+    let (account, rows, consents, passkeys, (logins, link_offers)) = match result {
         Ok(r) => r,
         Err(e) => return error_page(lang, here, &e),
     };
@@ -109,6 +112,8 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
             sessions: rows,
             consents,
             passkeys,
+            logins,
+            link_offers,
         },
     );
     // The token is bound to this cookie: a browser that kept only its session cookie
@@ -123,7 +128,7 @@ pub async fn page(State(app): State<AppState>, headers: HeaderMap) -> Response {
 
 /// The session of a form posted from the account page, once its CSRF token is checked;
 /// else the answer to give.
-async fn signed_in_form(
+pub(super) async fn signed_in_form(
     app: &AppState,
     headers: &HeaderMap,
     form: &[(String, String)],

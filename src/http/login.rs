@@ -52,7 +52,9 @@ fn name_of_source(app: &AppState, lang: Lang, source_id: &str) -> String {
 
 fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
     let source_id = match notice {
-        Notice::NoAccount { source_id } => source_id.as_str(),
+        Notice::NoAccount { source_id } | Notice::LinkedElsewhere { source_id } => {
+            source_id.as_str()
+        }
         Notice::Refused(r) => r.source_id(),
         // Names no source: the counters are the account's and the address's.
         Notice::TryLater { .. } => "",
@@ -66,6 +68,7 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
             t_args(lang, "login-try-later", &[("minutes", minutes.into())])
         }
         Notice::NoAccount { .. } => t_args(lang, "login-no-account", &source()),
+        Notice::LinkedElsewhere { .. } => t_args(lang, "account-link-elsewhere", &source()),
         Notice::Refused(Refusal::Rejected { reason, .. }) => match reason {
             Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),
             Rejection::WrongAnswer => t_args(lang, "refusal-wrong-answer", &source()),
@@ -172,7 +175,7 @@ fn render_chooser(
     )
 }
 
-fn render(
+pub(super) fn render(
     app: &AppState,
     headers: &HeaderMap,
     browser: &Browser,
@@ -180,6 +183,33 @@ fn render(
 ) -> Response {
     let issuer = app.services.issuer_url();
     match outcome {
+        // Linking from /account failed: say why, and lead back to the account page.
+        Ok(Outcome::Choose {
+            chooser:
+                Chooser {
+                    return_to: ReturnTo::Link(_),
+                    ..
+                },
+            notice,
+        }) => {
+            // Not the login page: its forms and links lead back to a pending request.
+            let lang = lang(app, headers, &[]);
+            let status = match notice {
+                Notice::TryLater { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            pages::html(
+                status,
+                ErrorPage {
+                    lang,
+                    here: None,
+                    title: t(lang, "account-link-failed-title"),
+                    message: notice_text(app, lang, &notice),
+                    detail: None,
+                    code: None,
+                },
+            )
+        }
         Ok(Outcome::Choose {
             chooser,
             notice:
@@ -209,6 +239,7 @@ fn render(
         Ok(Outcome::Choose { chooser, notice }) => {
             render_chooser(app, headers, browser, &chooser, Some(&notice))
         }
+        Ok(Outcome::Linked { .. }) => see_other("/account"),
         Ok(Outcome::Step(view)) => {
             let lang = lang(app, headers, &view.ui_locales);
             let csrf = browser.csrf_token(&app.services.master, PURPOSE, view.return_to.key());

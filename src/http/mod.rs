@@ -2,6 +2,7 @@
 //! Handlers stay thin: they translate HTTP into calls on `oidc` and `identity`.
 
 mod account;
+mod account_links;
 mod authorize;
 pub mod cert_login;
 mod client_address;
@@ -75,6 +76,11 @@ pub fn router(services: Arc<App>) -> Router {
         .route("/logout", axum::routing::post(end_session::confirmed))
         .route("/account", get(account::page))
         .route("/account/sessions/end", axum::routing::post(account::end))
+        .route("/account/link", axum::routing::post(account_links::link))
+        .route(
+            "/account/logins/remove",
+            axum::routing::post(account_links::remove),
+        )
         .route(
             "/account/consents/withdraw",
             axum::routing::post(account::withdraw),

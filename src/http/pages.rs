@@ -189,6 +189,8 @@ pub struct AccountPage<'a> {
     pub consents: Vec<ConsentRow>,
     /// The account's passkeys, when a passkey source is configured.
     pub passkeys: Option<Vec<super::passkeys::PasskeyRow>>,
+    pub logins: Vec<super::account_links::LinkedRow>,
+    pub link_offers: Vec<super::account_links::LinkOffer>,
 }
 
 impl AccountPage<'_> {

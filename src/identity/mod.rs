@@ -2,7 +2,10 @@
 //! into an account (found, linked or created: [`resolve_account`]) and a session.
 
 pub mod consent;
+mod link;
 mod step_up;
+
+pub use link::{LinkError, link};
 
 use crate::ids::SessionId;
 use crate::model::Session;

@@ -43,6 +43,10 @@ pub enum Notice {
     TryLater {
         until: i64,
     },
+    /// The login to link belongs to another account: nothing was linked or merged.
+    LinkedElsewhere {
+        source_id: String,
+    },
 }
 
 /// One source's form step, on a page of its own.
@@ -74,6 +78,8 @@ pub enum Outcome {
     Away(String),
     /// Signed in: set the session cookie and go on.
     SignedIn { next: Next, session_token: Secret },
+    /// A login at the source was linked to the signed-in account (or was already its).
+    Linked { source_id: String },
 }
 
 /// Where a finished login goes.

@@ -22,7 +22,7 @@ use super::{LoginError, LoginServices, Notice, Outcome, ReturnTo, chooser_for};
 use crate::config::BruteForceConfig;
 use crate::crypto::sha256_b64url;
 use crate::oidc::flow::LoginRequirements;
-use crate::sources::{Advance, Refusal, Rejection};
+use crate::sources::{Advance, CertificateProblem, Refusal, Rejection, UpstreamFailure};
 use crate::store::{Claim, Store, StoreError};
 
 /// The counters one attempt was admitted under.
@@ -177,6 +177,28 @@ fn verdict(advance: &Advance) -> Verdict {
             reason: Rejection::BadCredentials | Rejection::WrongAnswer,
             ..
         }) => Verdict::Wrong,
+        // A certificate presented and found wrong (not the absence of one, nor a CRL
+        // Portico could not read), and an upstream answer that is forged or not this
+        // attempt's: charged like a wrong password. A cancellation or an outage is not.
+        Advance::Refused(Refusal::Rejected {
+            reason:
+                Rejection::Certificate(
+                    CertificateProblem::UnknownIssuer
+                    | CertificateProblem::Revoked
+                    | CertificateProblem::WrongUsage
+                    | CertificateProblem::Expired
+                    | CertificateProblem::NotYetValid,
+                ),
+            ..
+        }) => Verdict::Wrong,
+        Advance::Refused(Refusal::Upstream {
+            failure:
+                UpstreamFailure::BadSignature
+                | UpstreamFailure::WrongNonce
+                | UpstreamFailure::WrongIssuer
+                | UpstreamFailure::Invalid,
+            ..
+        }) => Verdict::Wrong,
         Advance::Verified(_) => Verdict::Right,
         _ => Verdict::Unchecked,
     }
@@ -247,7 +269,7 @@ pub(super) async fn guarded(
     let advance = run.await;
     settle(store, policy, admitted, &advance, now).await?;
     if let Advance::Refused(refusal) = &advance {
-        audit_failure(store, trier, reason(refusal), now).await;
+        audit_failure(store, trier, &reason(refusal), now).await;
     }
     Ok(Ok(advance))
 }
@@ -270,8 +292,17 @@ pub(super) async fn try_later(
     })
 }
 
-/// Why a login failed, as the audit trail names it.
-pub(super) fn reason(refusal: &Refusal) -> &'static str {
+/// Why a login failed, as the audit trail names it: `certificate_<problem>` and
+/// `upstream_<failure>` say which.
+pub(super) fn reason(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Rejected {
+            reason: Rejection::Certificate(problem),
+            ..
+        } => return format!("certificate_{}", problem.as_str()),
+        Refusal::Upstream { failure, .. } => return format!("upstream_{}", upstream(*failure)),
+        _ => {}
+    }
     match refusal {
         Refusal::Rejected {
             reason: Rejection::BadCredentials,
@@ -305,6 +336,20 @@ pub(super) fn reason(refusal: &Refusal) -> &'static str {
         Refusal::Upstream { .. } => "upstream",
         Refusal::TooManyAttempts { .. } => "too_many_attempts",
         Refusal::Expired { .. } => "expired",
+    }
+    .to_owned()
+}
+
+fn upstream(failure: UpstreamFailure) -> &'static str {
+    match failure {
+        UpstreamFailure::Cancelled => "cancelled",
+        UpstreamFailure::Timeout => "timeout",
+        UpstreamFailure::Unreachable => "unreachable",
+        UpstreamFailure::BadSignature => "bad_signature",
+        UpstreamFailure::WrongNonce => "wrong_nonce",
+        UpstreamFailure::WrongIssuer => "wrong_issuer",
+        UpstreamFailure::Error => "error",
+        UpstreamFailure::Invalid => "invalid",
     }
 }
 

@@ -35,6 +35,25 @@ impl Resolved {
     }
 }
 
+/// One login an account has, as `/account` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedLogin {
+    pub id: String,
+    pub source_id: String,
+    pub linked_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+/// What linking a login to an account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linking {
+    Linked,
+    /// The account had it already.
+    AlreadyIts,
+    /// Another account has it: nothing was written.
+    Elsewhere,
+}
+
 /// What may happen to a login no account knows yet.
 pub struct Resolution<'a> {
     pub source_id: &'a str,
@@ -71,6 +90,113 @@ impl<'a> Identities<'a> {
             .await?
             .map(|r| r.get("account_id"))
             .transpose()
+    }
+
+    /// The logins an account has, oldest first.
+    pub async fn of_account(&self, account: &str) -> Result<Vec<LinkedLogin>, StoreError> {
+        query(
+            "SELECT id, source_id, created_at, last_login_at FROM identities \
+             WHERE account_id = $1 ORDER BY created_at, id",
+        )
+        .bind(account)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LinkedLogin {
+                id: r.get("id")?,
+                source_id: r.get("source_id")?,
+                linked_at: r.get("created_at")?,
+                last_login_at: r.get::<Option<i64>>("last_login_at")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Links a login to the account, audited as `identity_linked` in the same
+    /// transaction; a login another account has stays with it (never merged).
+    pub async fn link(
+        &self,
+        account: &str,
+        source_id: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Linking, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let holder =
+            query("SELECT account_id FROM identities WHERE source_id = $1 AND subject = $2")
+                .bind(source_id)
+                .bind(subject)
+                .fetch_optional(tx.on())
+                .await?
+                .map(|r| r.get::<String>("account_id"))
+                .transpose()?;
+        let outcome = match holder {
+            Some(h) if h == account => Linking::AlreadyIts,
+            Some(_) => Linking::Elsewhere,
+            None => {
+                query(
+                    "INSERT INTO identities (id, account_id, source_id, subject, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new_uuid())
+                .bind(account)
+                .bind(source_id)
+                .bind(subject)
+                .bind(now)
+                .execute(tx.on())
+                .await?;
+                let detail = format!("source={source_id}");
+                audit_in(&mut tx, now, "identity_linked", account, &detail).await?;
+                Linking::Linked
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Removes one of the account's logins, never its last one, audited as
+    /// `identity_unlinked`; answers the source it was at, or `None` when nothing was
+    /// removed (not the account's, or its last). The account's row is written first, so
+    /// two removals at once are one after the other and cannot both pass the count.
+    pub async fn unlink(
+        &self,
+        account: &str,
+        identity: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        query("UPDATE accounts SET updated_at = updated_at WHERE id = $1")
+            .bind(account)
+            .execute(tx.on())
+            .await?;
+        let count = query("SELECT COUNT(*) AS n FROM identities WHERE account_id = $1")
+            .bind(account)
+            .fetch_optional(tx.on())
+            .await?
+            .map(|r| r.get::<i64>("n"))
+            .transpose()?
+            .unwrap_or(0);
+        if count < 2 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let removed =
+            query("DELETE FROM identities WHERE id = $1 AND account_id = $2 RETURNING source_id")
+                .bind(identity)
+                .bind(account)
+                .fetch_optional(tx.on())
+                .await?
+                .map(|r| r.get::<String>("source_id"))
+                .transpose()?;
+        let Some(source_id) = removed else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let detail = format!("source={source_id}");
+        audit_in(&mut tx, now, "identity_unlinked", account, &detail).await?;
+        tx.commit().await?;
+        Ok(Some(source_id))
     }
 
     /// In one transaction: find the account by the login (recording the login time),

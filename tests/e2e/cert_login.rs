@@ -397,6 +397,21 @@ async fn refused(
         .unwrap();
     let detail = &audit[0].detail;
     assert!(detail.contains(&format!("reason={reason}")), "{detail}");
+    // The refusal came back through the callback: counted and audited as a failed login.
+    let failed = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_failed", 1)
+        .await
+        .unwrap();
+    let failed = &failed[0].detail;
+    assert!(
+        failed.contains("source=gov-pki")
+            && failed.contains(&format!("reason=certificate_{reason} "))
+            && failed.contains("address="),
+        "{failed}"
+    );
     if let Some(h) = holder {
         let serial: String = h
             .serial

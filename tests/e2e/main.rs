@@ -5,6 +5,7 @@ mod common;
 
 mod account;
 mod account_attributes;
+mod account_linking;
 mod audit_chain;
 mod authorize_errors;
 mod backchannel;

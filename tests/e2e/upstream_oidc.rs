@@ -94,13 +94,13 @@ struct OpState {
 }
 
 /// A fake upstream OpenID provider on a random port.
-struct Upstream {
-    base: String,
+pub(crate) struct Upstream {
+    pub(crate) base: String,
     state: Arc<OpState>,
 }
 
 impl Upstream {
-    async fn start() -> Upstream {
+    pub(crate) async fn start() -> Upstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let state = Arc::new(OpState {
@@ -134,7 +134,7 @@ impl Upstream {
         *self.state.mode.lock().unwrap() = mode;
     }
 
-    fn set_person(&self, sub: &str, claims: Value) {
+    pub(crate) fn set_person(&self, sub: &str, claims: Value) {
         *self.state.person.lock().unwrap() = (sub.to_owned(), claims);
     }
 }
@@ -359,7 +359,14 @@ async fn userinfo(State(op): State<Arc<OpState>>, headers: HeaderMap) -> Respons
 }
 
 /// An `[[sources]]` table for an upstream.
-fn source(id: &str, name: &str, loa: u8, issuer: &str, trusted: bool, extra: &str) -> String {
+pub(crate) fn source(
+    id: &str,
+    name: &str,
+    loa: u8,
+    issuer: &str,
+    trusted: bool,
+    extra: &str,
+) -> String {
     format!(
         "[[sources]]\nid = \"{id}\"\nkind = \"oidc\"\ndisplay_name = {{ vi = \"{name} (vi)\", en = \"{name}\" }}\n\
          loa = {loa}\nissuer = \"{issuer}\"\nclient_id = \"portico\"\nclient_secret = \"{UPSTREAM_SECRET}\"\n\
@@ -369,9 +376,9 @@ fn source(id: &str, name: &str, loa: u8, issuer: &str, trusted: bool, extra: &st
     )
 }
 
-const PASSWORD_SOURCE: &str = "[[sources]]\nid = \"password\"\nkind = \"password\"\n";
+pub(crate) const PASSWORD_SOURCE: &str = "[[sources]]\nid = \"password\"\nkind = \"password\"\n";
 
-fn citizen(national_id: &str) -> Value {
+pub(crate) fn citizen(national_id: &str) -> Value {
     json!({"national_id": national_id, "given_name": "Lan", "family_name": "Nguyễn",
         "birthdate": "1990-04-30"})
 }
@@ -405,7 +412,7 @@ async fn through_upstream(
 }
 
 /// A whole login through the upstream: the portal's tokens.
-async fn tokens_via(
+pub(crate) async fn tokens_via(
     server: &TestServer,
     client: &TestClient,
     upstream: &Upstream,
@@ -432,12 +439,12 @@ async fn userinfo_of(server: &TestServer, tokens: &Value) -> Value {
         .unwrap()
 }
 
-fn claims_of(jwt: &str) -> Value {
+pub(crate) fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-async fn portal(server: &TestServer) -> TestClient {
+pub(crate) async fn portal(server: &TestServer) -> TestClient {
     server
         .client_with(
             "ministry",
@@ -933,4 +940,64 @@ async fn mobile_connect_the_numbers_prefix_picks_the_operator_and_the_hint_goes_
         html.contains("/login/vina?") && html.contains("/login/viettel?"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn callback_refusals_are_counted_per_address_and_audited_with_source_and_reason() {
+    let op = Upstream::start().await;
+    op.set_person("vnpost-5", citizen("079201000005"));
+    let config = format!(
+        "{PASSWORD_SOURCE}{}[brute_force]\naddress_backoff_after = 3\naddress_lock_after = 5\n",
+        source("vnpost", "Vietnam Post identity", 3, &op.base, true, "")
+    );
+    let server = TestServer::start_with(&config).await;
+    let client = portal(&server).await;
+    // Cancelling at the upstream checks no credential: never charged.
+    op.set_mode(Mode::Deny);
+    for _ in 0..6 {
+        let (_, r) =
+            through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+        assert_eq!(r.status(), 200);
+    }
+    // A forged answer is charged to the address like a wrong password.
+    op.set_mode(Mode::RogueKey);
+    for i in 0..5 {
+        let (_, r) =
+            through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+        assert_eq!(
+            r.status(),
+            200,
+            "forged answer {i}: refused, not yet blocked"
+        );
+        server.clock.advance(70);
+    }
+    // Locked now: even a good answer from the upstream is not looked at.
+    op.set_mode(Mode::Good);
+    let (_, r) = through_upstream(&server, &Browser::new(&server), &client, &op, "vnpost").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+    assert!(r.text().await.unwrap().contains("try again later"));
+    assert_eq!(count(&server, "accounts").await, 0, "nothing signed in");
+    assert_eq!(count(&server, "authorization_codes").await, 0);
+
+    let audit = server
+        .provider()
+        .store
+        .audit()
+        .recent("login_failed", 50)
+        .await
+        .unwrap();
+    let with = |reason: &str| {
+        audit
+            .iter()
+            .filter(|e| {
+                e.detail.contains("source=vnpost")
+                    && e.detail.contains(&format!("reason={reason} "))
+                    && e.detail.contains("address=127.0.0.1")
+            })
+            .count()
+    };
+    assert_eq!(with("upstream_cancelled"), 6, "{audit:?}");
+    assert_eq!(with("upstream_bad_signature"), 5, "{audit:?}");
+    assert_eq!(with("throttled"), 1, "{audit:?}");
 }
