@@ -16,6 +16,7 @@ mod login_attempts;
 mod logout_deliveries;
 mod pending;
 mod refresh;
+mod representations;
 mod revocations;
 mod session_clients;
 mod sessions;
@@ -46,6 +47,7 @@ pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
+pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
@@ -283,6 +285,9 @@ impl Store {
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
         RefreshTokens::new(&self.db)
+    }
+    pub fn representations(&self) -> Representations<'_> {
+        Representations::new(&self.db)
     }
     pub fn revocations(&self) -> Revocations<'_> {
         Revocations::new(&self.db)

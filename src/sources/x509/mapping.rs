@@ -105,6 +105,8 @@ pub fn identity(
             }
             if let Some(tax_code) = enterprise {
                 attributes.push(attr("representative_of", &tax_code));
+                // Which certificate showed it, stored with the representation.
+                attributes.push(attr("representative_certificate", &named_in(&cert)));
             }
             format!("{prefix}:{id}")
         }
