@@ -37,7 +37,13 @@ pub async fn userinfo(
             "the access token is not for this server",
         ));
     }
-    let scopes = ScopeSet::parse(&claims.scope);
+    // The token's scopes that the client is still registered for: a client narrowed
+    // after the token was issued gets no more than it could be granted now.
+    let scopes = match &client {
+        Some(client) => super::grants::still_registered(client, ScopeSet::parse(&claims.scope)),
+        // A client gone is answered below (no account for the token).
+        None => ScopeSet::parse(&claims.scope),
+    };
     if !scopes.contains("openid") {
         return Err(OAuthError::new(
             ErrorCode::InsufficientScope,
