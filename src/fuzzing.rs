@@ -9,6 +9,10 @@
 //! "signed" form: the fuzzer's bytes become the JWT's claims, signed with a key the
 //! provider trusts, so the claim checks behind the signature are fuzzed too.
 
+mod certificate_mapping;
+
+pub use certificate_mapping::{Mapped, certificate_mapping};
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -316,5 +320,79 @@ mod tests {
         assert_eq!(status(id_token_hint(&hint)), StatusCode::OK);
         let none = seed("id_token_hint", "seed-none");
         assert_eq!(status(id_token_hint(&none)), StatusCode::BAD_REQUEST);
+    }
+
+    fn mapped(name: &str) -> Mapped {
+        certificate_mapping(&seed("certificate_mapping", name)).expect("a certificate")
+    }
+
+    fn claim<'a>(v: &'a Option<crate::model::VerifiedIdentity>, claim: &str) -> Option<&'a str> {
+        v.as_ref().and_then(|v| v.verified(claim))
+    }
+
+    #[test]
+    fn the_certificate_seeds_reach_each_mapping() {
+        let person = mapped("seed-cccd");
+        let v = person.default.as_ref().expect("a person");
+        assert_eq!(v.subject, "CCCD:079201000001");
+        assert_eq!(v.amr, ["hwk"]);
+        assert_eq!(
+            claim(&person.issuer_mapping, "national_id"),
+            Some("079201000001")
+        );
+        assert_eq!(person.issuer_mapping.as_ref().unwrap().amr, ["hwk", "sc"]);
+        assert!(
+            person.audited.starts_with("issuer=\"C=VN, CN="),
+            "{}",
+            person.audited
+        );
+
+        let old = mapped("seed-cmnd");
+        assert_eq!(claim(&old.default, "national_id"), Some("025123456"));
+        assert_eq!(claim(&old.default, "family_name"), Some("Trần"));
+
+        let enterprise = mapped("seed-mst");
+        assert_eq!(
+            claim(&enterprise.default, "tax_code"),
+            Some("0101234567-001")
+        );
+        assert_eq!(
+            claim(&enterprise.default, "account_kind"),
+            Some("enterprise")
+        );
+
+        let both = mapped("seed-representative");
+        assert_eq!(claim(&both.default, "national_id"), Some("001088000123"));
+        assert_eq!(
+            claim(&both.default, "representative_of"),
+            Some("0101234567")
+        );
+
+        // The tax code in `serialNumber` is read only when the CA's mapping says so.
+        let serial = mapped("seed-serial-number");
+        assert_eq!(claim(&serial.default, "representative_of"), None);
+        assert_eq!(
+            claim(&serial.issuer_mapping, "representative_of"),
+            Some("0309876543")
+        );
+
+        // The structured mode builds a certificate the mapping reads.
+        let built = mapped("seed-structured");
+        assert_eq!(claim(&built.default, "national_id"), Some("025123456"));
+        assert_eq!(
+            claim(&built.default, "representative_of"),
+            Some("0101234567")
+        );
+        assert_eq!(claim(&built.default, "name"), Some("Hoàng Văn Em"));
+
+        // Bytes that are no certificate name nobody, and the audit line says so.
+        let junk = certificate_mapping(b"\x30\x03\x02\x01\x00").unwrap();
+        assert!(junk.default.is_none() && junk.issuer_mapping.is_none());
+        assert_eq!(junk.audited, "issuer=? serial=?");
+        // Numeric attribute types are not built (const-oid's text parser overflows on
+        // long arcs: the fuzzer's first find, in the harness only).
+        let long_arc = format!("N{}=x", "1".repeat(40));
+        assert!(certificate_mapping(long_arc.as_bytes()).is_none());
+        assert!(certificate_mapping(b"N2.5.4.3=Nobody").is_none());
     }
 }

@@ -7,6 +7,7 @@ scope-email = See your email address
 scope-phone = See your phone number
 scope-address = See your postal address
 scope-national-id = See your national identification number, place of birth and nationality (and tax code for businesses)
+scope-enterprise = See which businesses you represent (their tax codes, as your digital certificate shows)
 scope-offline-access = Stay connected when you are not using it (until you revoke it)
 scope-other = Other access
 
@@ -26,6 +27,7 @@ claim-address = Your postal address
 claim-national-id = Your national identification number
 claim-national-id-verified = Whether your national identification number has been verified
 claim-tax-code = Your tax code
+claim-represents = The businesses you represent
 claim-middle-name = Your middle name
 claim-nickname = Your nickname
 claim-preferred-username = The username you prefer

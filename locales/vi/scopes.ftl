@@ -7,6 +7,7 @@ scope-email = Xem địa chỉ thư điện tử của bạn
 scope-phone = Xem số điện thoại của bạn
 scope-address = Xem địa chỉ liên hệ của bạn
 scope-national-id = Xem số định danh cá nhân, nơi sinh và quốc tịch của bạn (và mã số thuế đối với doanh nghiệp)
+scope-enterprise = Xem các doanh nghiệp mà bạn là người đại diện (mã số thuế, theo chứng thư số của bạn)
 scope-offline-access = Duy trì kết nối khi bạn không sử dụng (cho đến khi bạn thu hồi quyền)
 scope-other = Quyền truy cập khác
 
@@ -26,6 +27,7 @@ claim-address = Địa chỉ liên hệ của bạn
 claim-national-id = Số định danh cá nhân của bạn
 claim-national-id-verified = Số định danh cá nhân của bạn đã được xác thực hay chưa
 claim-tax-code = Mã số thuế của bạn
+claim-represents = Các doanh nghiệp mà bạn đại diện
 claim-middle-name = Tên đệm của bạn
 claim-nickname = Tên thường gọi của bạn
 claim-preferred-username = Tên người dùng bạn muốn hiển thị

@@ -294,6 +294,7 @@ pub fn describe_scope(lang: Lang, scope: &str) -> String {
         "phone" => i18n::t(lang, "scope-phone"),
         "address" => i18n::t(lang, "scope-address"),
         "national_id" => i18n::t(lang, "scope-national-id"),
+        "enterprise" => i18n::t(lang, "scope-enterprise"),
         "offline_access" => i18n::t(lang, "scope-offline-access"),
         _ => i18n::t(lang, "scope-other"),
     }
@@ -327,6 +328,7 @@ pub fn describe_claim(lang: Lang, claim: &str) -> String {
         "national_id" => i18n::t(lang, "claim-national-id"),
         "national_id_verified" => i18n::t(lang, "claim-national-id-verified"),
         "tax_code" => i18n::t(lang, "claim-tax-code"),
+        "represents" => i18n::t(lang, "claim-represents"),
         _ => i18n::t(lang, "claim-other"),
     }
 }

@@ -13,7 +13,7 @@ use crate::model::attributes;
 use crate::model::{AttributeRecord, Attributes, Loa, VerifiedIdentity};
 use crate::secret::Secret;
 use crate::sources::LinkPolicy;
-use crate::store::{AccountKind, NewAccount, Resolution, Resolved, Store, StoreError};
+use crate::store::{AccountKind, NewAccount, Represents, Resolution, Resolved, Store, StoreError};
 
 /// The lowest level at which a trusted source's verified national id links a login to
 /// an existing account ("substantial"): a weaker login could take over an account.
@@ -65,6 +65,9 @@ fn offered(verified: &VerifiedIdentity, now: i64) -> Attributes {
 /// In the same transaction the account takes the login's attributes by the rule of
 /// `model::attributes::replaces` (a new account takes them all), each change audited
 /// as `account_attribute_changed` with the claim and the source, never the value.
+/// A verified `representative_of` (with the `representative_certificate` that showed
+/// it) is recorded as the person's representation of that enterprise, audited as
+/// `representation_recorded` the first time.
 pub async fn resolve_account(
     store: &Store,
     verified: &VerifiedIdentity,
@@ -81,6 +84,18 @@ pub async fn resolve_account(
         Some("enterprise") => AccountKind::Enterprise,
         _ => AccountKind::Citizen,
     };
+    // A person shown to act for an enterprise (a certificate naming both): recorded on
+    // the person's account; the enterprise's own account is neither made nor changed.
+    let represents = match (
+        verified.verified("representative_of"),
+        verified.verified("representative_certificate"),
+    ) {
+        (Some(tax_code), Some(certificate)) if kind == AccountKind::Citizen => Some(Represents {
+            tax_code,
+            certificate,
+        }),
+        _ => None,
+    };
     let new = policy.creates_accounts.then(|| NewAccount {
         kind: Some(kind),
         attributes: offered.clone(),
@@ -94,6 +109,7 @@ pub async fn resolve_account(
                 link_by_national_id,
                 create: new.as_ref(),
                 offered: &offered,
+                represents,
             },
             now,
         )

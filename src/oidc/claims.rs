@@ -51,6 +51,7 @@ pub const PERSONAL: &[&str] = &[
     "place_of_birth",
     "nationalities",
     "tax_code",
+    "represents",
 ];
 
 /// Whether a `claims` request may name this claim (others are ignored, section 5.5).
@@ -93,6 +94,9 @@ pub fn of_scope(scope: &str) -> &'static [&'static str] {
             "nationalities",
             "tax_code",
         ],
+        // The enterprises a person acts for (a certificate naming both, docs/pki.md);
+        // not an account attribute: `oidc::userinfo` reads it from `representations`.
+        "enterprise" => &["represents"],
         _ => &[],
     }
 }

@@ -2,13 +2,14 @@
 
 /// The scopes this provider knows. Others are ignored, as OIDC Core section 3.1.2.1
 /// asks of unrecognised scope values.
-pub const SUPPORTED: [&str; 7] = [
+pub const SUPPORTED: [&str; 8] = [
     "openid",
     "profile",
     "email",
     "phone",
     "address",
     "national_id",
+    "enterprise",
     "offline_access",
 ];
 

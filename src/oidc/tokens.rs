@@ -310,6 +310,11 @@ impl Issuer {
                 &grant.claims.id_token,
                 &mut out,
             );
+            if grant.claims.id_token.iter().any(|c| c == "represents") {
+                if let Some(list) = super::userinfo::represents(&self.store, &account.id).await? {
+                    out.insert("represents".into(), list);
+                }
+            }
         }
         Ok(out)
     }

@@ -37,7 +37,13 @@ pub async fn userinfo(
             "the access token is not for this server",
         ));
     }
-    let scopes = ScopeSet::parse(&claims.scope);
+    // The token's scopes that the client is still registered for: a client narrowed
+    // after the token was issued gets no more than it could be granted now.
+    let scopes = match &client {
+        Some(client) => super::grants::still_registered(client, ScopeSet::parse(&claims.scope)),
+        // A client gone is answered below (no account for the token).
+        None => ScopeSet::parse(&claims.scope),
+    };
     if !scopes.contains("openid") {
         return Err(OAuthError::new(
             ErrorCode::InsufficientScope,
@@ -47,12 +53,32 @@ pub async fn userinfo(
     let AccountForToken::Found(account) = found else {
         return Err(OAuthError::invalid_token("the account no longer exists"));
     };
-    Ok(claims_for(
-        &account,
-        &claims.sub,
-        &scopes,
-        &claims.userinfo_claims,
-    ))
+    let mut out = claims_for(&account, &claims.sub, &scopes, &claims.userinfo_claims);
+    if super::claims::given_by(&scopes, "represents")
+        || claims.userinfo_claims.iter().any(|c| c == "represents")
+    {
+        let represents = represents(store, &account.id).await?;
+        if let (Some(list), Value::Object(map)) = (represents, &mut out) {
+            map.insert("represents".into(), list);
+        }
+    }
+    Ok(out)
+}
+
+/// `represents`: the enterprises the person acts for, each `{"tax_code": ...}` (absent
+/// when none, as every claim an account lacks).
+pub(super) async fn represents(
+    store: &Store,
+    account: &crate::ids::AccountId,
+) -> Result<Option<Value>, OAuthError> {
+    let list = store.representations().of_account(account).await?;
+    Ok((!list.is_empty()).then(|| {
+        Value::Array(
+            list.iter()
+                .map(|r| json!({ "tax_code": r.tax_code }))
+                .collect(),
+        )
+    }))
 }
 
 /// The claims each scope releases and those the person allowed by name, and nothing

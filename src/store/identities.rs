@@ -65,6 +65,9 @@ pub struct Resolution<'a> {
     /// The login's attributes (its source, level and time in each record), to update a
     /// found or linked account with (`Attributes::merge_login`).
     pub offered: &'a Attributes,
+    /// The enterprise the login's person acts for (a certificate naming both), recorded
+    /// in the same transaction (`representations`).
+    pub represents: Option<super::Represents<'a>>,
 }
 
 pub struct Identities<'a> {
@@ -228,6 +231,18 @@ impl<'a> Identities<'a> {
         for claim in &changed {
             let detail = format!("claim={claim} source={}", r.source_id);
             audit_in(&mut tx, now, "account_attribute_changed", account, &detail).await?;
+        }
+        if let Some(represents) = &r.represents {
+            let new =
+                super::representations::record_in(&mut tx, account, r.source_id, represents, now)
+                    .await?;
+            if new {
+                let detail = format!(
+                    "source={} tax_code={} {}",
+                    r.source_id, represents.tax_code, represents.certificate
+                );
+                audit_in(&mut tx, now, "representation_recorded", account, &detail).await?;
+            }
         }
         tx.commit().await?;
         Ok(Some(resolved))

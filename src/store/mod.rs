@@ -17,6 +17,7 @@ mod logout_deliveries;
 mod passkeys;
 mod pending;
 mod refresh;
+mod representations;
 mod revocations;
 mod session_clients;
 mod sessions;
@@ -49,6 +50,7 @@ pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
 pub use passkeys::{Passkeys, StoredPasskey};
 pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
+pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
@@ -291,6 +293,9 @@ impl Store {
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
         RefreshTokens::new(&self.db)
+    }
+    pub fn representations(&self) -> Representations<'_> {
+        Representations::new(&self.db)
     }
     pub fn revocations(&self) -> Revocations<'_> {
         Revocations::new(&self.db)

@@ -100,6 +100,17 @@ impl<'a> Revocations<'a> {
     }
 
     /// Whether a token with these keys is revoked: one indexed lookup.
+    /// Whether the grant is on the deny list, read where writes go: the check a code
+    /// exchange makes after writing its refresh family, which must see a replay's
+    /// revocation committed just before.
+    pub async fn grant_revoked(&self, grant: &str) -> Result<bool, StoreError> {
+        query("SELECT EXISTS (SELECT 1 FROM revocations WHERE revoked_key = $1) AS revoked")
+            .bind(grant_key(grant))
+            .fetch_one(self.db.write())
+            .await?
+            .get("revoked")
+    }
+
     pub async fn any_revoked(&self, keys: &DenyKeys<'_>) -> Result<bool, StoreError> {
         let sql = format!("SELECT {} AS revoked", DenyKeys::REVOKED);
         keys.bind(query(&sql))

@@ -291,7 +291,7 @@ async fn certificate_login(
             client,
             &[
                 ("acr_values", "urn:portico:loa:4"),
-                ("scope", "openid profile national_id"),
+                ("scope", "openid profile national_id enterprise"),
             ],
         ))
         .await;
@@ -504,6 +504,7 @@ async fn an_enterprise_certificate_gives_the_enterprise_account_by_tax_code() {
     assert_eq!(userinfo["account_kind"], "enterprise");
     assert_eq!(userinfo["tax_code"], "0101234567");
     assert!(userinfo.get("national_id").is_none(), "{userinfo}");
+    assert!(userinfo.get("represents").is_none(), "{userinfo}");
 
     // A person's certificate that also names the enterprise gives the person.
     let director = pki.personal(Leaf {
@@ -529,6 +530,81 @@ async fn an_enterprise_certificate_gives_the_enterprise_account_by_tax_code() {
         "{:?}",
         accepted[0]
     );
+    // Recorded as the enterprise's representative, in the login's transaction, with
+    // the enterprise's own account (it signed in above) and the certificate; released
+    // under the `enterprise` scope.
+    assert_eq!(
+        userinfo["represents"],
+        serde_json::json!([{ "tax_code": "0101234567" }]),
+        "{userinfo}"
+    );
+    let store = &server.provider().store;
+    let enterprise = store
+        .identities()
+        .account_of("gov-pki", "MST:0101234567")
+        .await
+        .unwrap()
+        .expect("the enterprise's account");
+    let person_account = store
+        .identities()
+        .account_of("gov-pki", "CCCD:001190000002")
+        .await
+        .unwrap()
+        .expect("the person's account");
+    let person_account = portico::ids::AccountId::new(person_account);
+    let rows = store
+        .representations()
+        .of_account(&person_account)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].tax_code, "0101234567");
+    assert_eq!(
+        rows[0].enterprise_account_id.as_ref().map(|a| a.as_str()),
+        Some(enterprise.as_str())
+    );
+    assert_eq!(rows[0].source_id, "gov-pki");
+    let serial: String = director
+        .serial
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    assert!(
+        rows[0].certificate.contains(&format!("serial={serial}")),
+        "{rows:?}"
+    );
+    let recorded = store
+        .audit()
+        .recent("representation_recorded", 5)
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(
+        recorded[0].account_id.as_deref(),
+        Some(person_account.as_str())
+    );
+    assert!(
+        recorded[0].detail.contains("tax_code=0101234567"),
+        "{recorded:?}"
+    );
+    // Signing in again refreshes the row: one representation, audited once.
+    let (_, again) = signed_in(&server, &pki, &client, port, &director).await;
+    assert_eq!(again["represents"], userinfo["represents"]);
+    let rows = store
+        .representations()
+        .of_account(&person_account)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].last_seen_at >= rows[0].since);
+    let recorded = store
+        .audit()
+        .recent("representation_recorded", 5)
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1, "audited when new only");
 
     // A certificate with the identifier in serialNumber only, from this CA.
     let serial_only = pki.personal(Leaf {

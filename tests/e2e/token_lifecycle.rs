@@ -478,3 +478,138 @@ async fn reuse_detection_revokes_the_successor_of_a_rotation_in_flight() {
             .unwrap();
     assert!(live.is_empty(), "left live after reuse: {live:?}");
 }
+
+/// RFC 6749 section 6 ("MUST NOT include any scope not originally granted"), and a
+/// client narrowed since: a refresh and userinfo give only the scopes the client is
+/// still registered for.
+#[tokio::test]
+async fn rfc6749_6_a_narrowed_client_keeps_no_scope_it_lost_at_refresh_or_userinfo() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let scope = [("scope", "openid profile email offline_access")];
+    let first = server.tokens(&client, "mai", &scope).await;
+    assert_eq!(first["scope"], "email offline_access openid profile");
+    let at1 = s(&first, "access_token");
+    let granted: Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(&at1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(granted["name"], "Nguyen Thi Mai", "{granted}");
+    assert_eq!(granted["email"], "mai@example.gov");
+
+    // The operator narrows the client: no more `profile`.
+    let mut db = SideDoor::open(server.database_url()).await;
+    db.execute(
+        r#"UPDATE clients SET scopes = '["openid","email","offline_access"]' WHERE client_id = 'ministry'"#,
+    )
+    .await;
+    // Past this node's client cache.
+    server.clock.advance(10);
+
+    let userinfo = |at: String| {
+        let server = &server;
+        async move {
+            let r = reqwest::Client::new()
+                .get(server.url("/userinfo"))
+                .bearer_auth(at)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // The access token issued before: userinfo re-checks the client's scopes.
+    let before = userinfo(at1).await;
+    assert!(before.get("name").is_none(), "{before}");
+    assert_eq!(before["email"], "mai@example.gov", "{before}");
+
+    let r = refresh(&server, &client, &s(&first, "refresh_token"), None).await;
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().await.unwrap();
+    assert_eq!(second["scope"], "email offline_access openid", "{second}");
+    let introspected = introspect(&server, &client, &s(&second, "access_token")).await;
+    assert_eq!(introspected["scope"], "email offline_access openid");
+    let after = userinfo(s(&second, "access_token")).await;
+    assert!(after.get("name").is_none(), "{after}");
+    assert_eq!(after["email"], "mai@example.gov");
+
+    // Asking for the lost scope by name gets it no more either.
+    let r = refresh(
+        &server,
+        &client,
+        &s(&second, "refresh_token"),
+        Some("openid profile"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let third: Value = r.json().await.unwrap();
+    assert_eq!(third["scope"], "openid", "{third}");
+    server.stop().await;
+}
+
+/// RFC 6749 section 4.1.2 (a code used twice revokes what it issued) under a race: the
+/// exchange spends the code and writes the refresh family in two writes, and a replay
+/// between them revokes the grant before the family exists. Whatever the order, the
+/// winner's refresh token must be dead once the replay has answered. Run on PostgreSQL
+/// for real concurrency (`PORTICO_TEST_POSTGRES_URL`); on SQLite the writes serialise.
+#[tokio::test]
+async fn rfc6749_4_1_2_a_replay_racing_the_exchange_revokes_the_refresh_family_it_writes() {
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .client("ministry", AuthMethod::ClientSecretBasic)
+        .await;
+    let browser = Browser::new(&server);
+    let mut winners = 0;
+    for round in 0..12 {
+        let redirect = if round == 0 {
+            browser
+                .authorize_interactively(&server.authorize_url(&client, &OFFLINE), "mai")
+                .await
+        } else {
+            // The session and consent stand: straight back with a code.
+            browser
+                .follow(&server.authorize_url(&client, &OFFLINE))
+                .await
+        };
+        let code = code_from(&redirect, &server, &client);
+        let (a, b) = tokio::join!(
+            server.exchange(&client, &code, VERIFIER),
+            server.exchange(&client, &code, VERIFIER)
+        );
+        let statuses = [a.status().as_u16(), b.status().as_u16()];
+        assert!(
+            statuses.contains(&400),
+            "one of them is the replay: {statuses:?}"
+        );
+        for r in [a, b] {
+            if r.status() != 200 {
+                let e: Value = r.json().await.unwrap();
+                assert_eq!(e["error"], "invalid_grant", "{e}");
+                continue;
+            }
+            winners += 1;
+            let t: Value = r.json().await.unwrap();
+            let again = refresh(&server, &client, &s(&t, "refresh_token"), None).await;
+            assert_eq!(
+                again.status(),
+                400,
+                "round {round}: the family outlived the replay"
+            );
+            assert_eq!(userinfo_status(&server, &s(&t, "access_token")).await, 401);
+        }
+    }
+    // Both may be refused (the exchange that spent the code finds the replay's
+    // revocation after writing its family); with no winner at all the race was never run.
+    assert!(winners > 0, "no exchange ever got tokens");
+    server.stop().await;
+}

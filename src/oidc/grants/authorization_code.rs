@@ -105,12 +105,28 @@ pub async fn exchange(
     };
     let refresh =
         if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
-            Some(
-                services
-                    .issuer
-                    .start_refresh_family(client, &grant, now)
-                    .await?,
-            )
+            let token = services
+                .issuer
+                .start_refresh_family(client, &grant, now)
+                .await?;
+            // The code was spent in another write: a replay in between revoked the
+            // grant (deny list, then families) before this family existed. Each side
+            // writes, then reads the other's write, so at least one sees the other: the
+            // replay's family revocation finds this family, or this check finds the
+            // replay's revocation and revokes the family itself.
+            if services
+                .store
+                .revocations()
+                .grant_revoked(grant.grant_id.as_str())
+                .await?
+            {
+                services.tokens.revoke_grant(&grant.grant_id, now).await?;
+                return Err(
+                    OAuthError::invalid_grant("the authorization code was already used")
+                        .with_detail(format!("grant {} revoked by a replay", grant.grant_id)),
+                );
+            }
+            Some(token)
         } else {
             None
         };

@@ -4,6 +4,8 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
 
+pub(crate) use refresh_token::still_registered;
+
 use super::authorize::Params;
 use super::error::OAuthError;
 use super::revocation::AccessTokens;

@@ -84,10 +84,16 @@ pub async fn exchange(
         }
         Rotation::NotLive(_) => return Err(invalid()),
     };
-    let family_scope = ScopeSet::parse(&row.scope);
+    // The family's scope, less what the client may no longer ask for: a client whose
+    // registered scopes were narrowed keeps no more than it could be granted now (RFC
+    // 6749 section 6: never beyond the original grant; the row keeps that grant, so a
+    // client widened again gets back at most what the person granted).
+    let family_scope = still_registered(client, ScopeSet::parse(&row.scope));
     // RFC 6749 section 6: a narrower scope for this access token; the refresh token
     // keeps the grant's scope (checked by `refuse`).
-    let at_scope = asked_scope.unwrap_or_else(|| family_scope.clone());
+    let at_scope = asked_scope
+        .map(|asked| still_registered(client, asked))
+        .unwrap_or_else(|| family_scope.clone());
     // No account check: deleting an account deletes its refresh tokens (foreign key).
     // Offline access outlives the session: tokens refreshed after logout carry no sid.
     let session_id = row.session_id.clone().filter(|_| session_live);
@@ -115,6 +121,11 @@ pub async fn exchange(
             now,
         )
         .await
+}
+
+/// The scopes of `scope` the client's current registration holds.
+pub(crate) fn still_registered(client: &Client, scope: ScopeSet) -> ScopeSet {
+    scope.filter(|s| client.scopes.iter().any(|c| c == s))
 }
 
 /// The one answer for a token that cannot be used, whatever the reason (the detail

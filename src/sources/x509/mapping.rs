@@ -7,8 +7,8 @@
 
 use x509_parser::certificate::X509Certificate;
 
-use crate::config::{IssuerMapping, SourceConfig};
-use crate::model::{Attribute, VerifiedIdentity};
+use crate::config::IssuerMapping;
+use crate::model::{Attribute, Loa, VerifiedIdentity};
 
 const UID: &str = "0.9.2342.19200300.100.1.1";
 const SERIAL_NUMBER: &str = "2.5.4.5";
@@ -59,10 +59,12 @@ fn values<'a>(cert: &'a X509Certificate<'_>, oid: &'a str) -> impl Iterator<Item
         .filter_map(|a| a.as_str().ok())
 }
 
-/// The verified identity a valid certificate gives, or `None` when it names nobody
-/// Portico reads.
+/// The verified identity a valid certificate gives at source `source_id` (level
+/// `loa`), or `None` when it names nobody Portico reads (or does not parse). Called only
+/// after the chain was verified; the fuzz target calls it on any bytes.
 pub fn identity(
-    config: &SourceConfig,
+    source_id: &str,
+    loa: Loa,
     issuers: &[IssuerMapping],
     leaf: &[u8],
 ) -> Option<VerifiedIdentity> {
@@ -103,6 +105,8 @@ pub fn identity(
             }
             if let Some(tax_code) = enterprise {
                 attributes.push(attr("representative_of", &tax_code));
+                // Which certificate showed it, stored with the representation.
+                attributes.push(attr("representative_certificate", &named_in(&cert)));
             }
             format!("{prefix}:{id}")
         }
@@ -118,9 +122,9 @@ pub fn identity(
         amr.push("sc".to_owned());
     }
     Some(VerifiedIdentity {
-        source_id: config.id.clone(),
+        source_id: source_id.to_owned(),
         subject,
-        loa: config.loa,
+        loa,
         amr,
         attributes,
     })
@@ -129,13 +133,17 @@ pub fn identity(
 /// `issuer="..." serial=...` for the audit trail (empty parts when it does not parse).
 pub fn issuer_and_serial(leaf: &[u8]) -> String {
     match x509_parser::parse_x509_certificate(leaf) {
-        Ok((_, cert)) => format!(
-            "issuer=\"{}\" serial={}",
-            cert.issuer().to_string().replace('"', "'"),
-            cert.raw_serial_as_string()
-        ),
+        Ok((_, cert)) => named_in(&cert),
         Err(_) => "issuer=? serial=?".to_owned(),
     }
+}
+
+fn named_in(cert: &X509Certificate<'_>) -> String {
+    format!(
+        "issuer=\"{}\" serial={}",
+        cert.issuer().to_string().replace('"', "'"),
+        cert.raw_serial_as_string()
+    )
 }
 
 #[cfg(test)]

@@ -25,6 +25,10 @@ use crate::config::{SourceConfig, X509SourceConfig};
 use crate::model::VerifiedIdentity;
 
 pub use crl::{Crls, CurrentCrl};
+/// The certificate-field mapping on its own, before any chain check: for the fuzz
+/// target (`fuzzing::certificate_mapping`).
+#[cfg(feature = "fuzzing")]
+pub use mapping::{identity as map_certificate, issuer_and_serial};
 
 /// Why a certificate was not accepted; each has its own page saying what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,8 +172,13 @@ impl X509Source {
             Err(problem) => Err(problem),
         }
         .and_then(|()| {
-            mapping::identity(&self.config, &self.kind.issuers, &presented.chain[0])
-                .ok_or(CertificateProblem::NoIdentifier)
+            mapping::identity(
+                &self.config.id,
+                self.config.loa,
+                &self.kind.issuers,
+                &presented.chain[0],
+            )
+            .ok_or(CertificateProblem::NoIdentifier)
         });
         let named = presented
             .chain
