@@ -55,11 +55,28 @@ fn certificate_for(subject: &str) -> Option<Vec<u8>> {
     // Attribute types by name only (`uid`, `CN`, `serialNumber`...): const-oid 0.9's
     // dotted-decimal parser overflows (a panic with debug assertions) on long arcs, in
     // this harness's text parser only; certificates carry OIDs as DER, read elsewhere.
-    let numeric_type = subject
-        .split([',', '+'])
-        .filter_map(|part| part.split_once('='))
-        .any(|(key, _)| key.bytes().any(|b| b.is_ascii_digit() || b == b'.'));
-    if numeric_type {
+    // A type that is not a known name goes to that parser too, so only known names pass,
+    // and no escapes (which would split the text otherwise than here).
+    const NAMES: &[&str] = &[
+        "cn",
+        "c",
+        "l",
+        "st",
+        "o",
+        "ou",
+        "street",
+        "dc",
+        "uid",
+        "serialnumber",
+    ];
+    let unknown_type = subject.contains('\\')
+        || subject
+            .split([',', '+'])
+            .any(|part| match part.split_once('=') {
+                Some((key, _)) => !NAMES.contains(&key.to_ascii_lowercase().as_str()),
+                None => true,
+            });
+    if unknown_type {
         return None;
     }
     let name: Name = subject.parse().ok()?;
