@@ -80,6 +80,8 @@ login-other-way = Choose another way to sign in
 # sms_otp sources
 source-sms-otp = Mobile number
 sms-number = Your mobile number
+mobile-connect-number = Your mobile number (your operator will ask you to approve on the phone)
+mobile-connect-continue = Continue
 sms-send-code = Send me a code
 sms-code = The six-digit code sent to your phone
 sms-resend = Send a new code

@@ -86,3 +86,4 @@ refusal-field-phone = số điện thoại di động
 refusal-not-a-mobile-number = Đây không phải là số điện thoại di động Việt Nam. Vui lòng nhập theo dạng 0912 345 678 hoặc +84 912 345 678.
 refusal-resend-too-soon = Mã vừa được gửi chưa đến một phút; hệ thống chưa gửi mã mới. Vui lòng đợi một phút rồi yêu cầu lại.
 refusal-send-limit = Số điện thoại này đã nhận quá nhiều mã. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.
+refusal-no-operator = Số điện thoại này không thuộc nhà mạng nào đã kết nối với Cổng. Vui lòng kiểm tra lại số hoặc chọn hình thức đăng nhập khác.

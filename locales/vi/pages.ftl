@@ -80,6 +80,8 @@ login-other-way = Chọn hình thức đăng nhập khác
 # Nguồn sms_otp
 source-sms-otp = Số điện thoại di động
 sms-number = Số điện thoại di động của bạn
+mobile-connect-number = Số điện thoại di động của bạn (nhà mạng sẽ gửi yêu cầu xác nhận tới điện thoại)
+mobile-connect-continue = Tiếp tục
 sms-send-code = Gửi mã cho tôi
 sms-code = Mã gồm sáu chữ số đã gửi đến điện thoại của bạn
 sms-resend = Gửi mã mới

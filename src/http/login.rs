@@ -76,10 +76,11 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
             Rejection::NotAMobileNumber => t(lang, "refusal-not-a-mobile-number"),
             Rejection::ResendTooSoon => t(lang, "refusal-resend-too-soon"),
             Rejection::SendLimit => t(lang, "refusal-send-limit"),
+            Rejection::NoOperator => t(lang, "refusal-no-operator"),
             Rejection::Incomplete { field } => {
                 let field = match *field {
                     "password" => t(lang, "refusal-field-password"),
-                    "phone" => t(lang, "refusal-field-phone"),
+                    "phone" | "msisdn" => t(lang, "refusal-field-phone"),
                     _ => t(lang, "refusal-field-username"),
                 };
                 let [source] = source();

@@ -3,11 +3,11 @@
 
 use super::{
     LoginError, LoginServices, Next, Notice, Outcome, ReturnTo, SignedInAs, StepView, attempts,
-    chooser_for,
+    callback_url, chooser_for, eligible,
 };
 use crate::identity::{self, IdentityError};
 use crate::oidc::flow::{self, FlowError, LoginRequirements};
-use crate::sources::{Advance, AttemptState, Form, Refusal, Source, Step};
+use crate::sources::{Advance, AttemptState, BeginContext, Form, Refusal, Rejection, Source, Step};
 
 pub(super) async fn refused(
     services: &LoginServices<'_>,
@@ -122,6 +122,7 @@ impl At<'_> {
                 let handle = crate::random::token();
                 self.present(handle.expose(), step, state).await
             }
+            Advance::Restart { login_hint } => self.restart(&login_hint, client_name, req).await,
             Advance::Verified(v) => self.sign_in(v, signed_in, client_name, req).await,
             Advance::Refused(refusal) => {
                 refused(
@@ -134,6 +135,56 @@ impl At<'_> {
                 )
                 .await
             }
+        }
+    }
+
+    /// Begins again with the number the person typed, at the operator serving it: this
+    /// source if it does, else another one this request may use (the number decides,
+    /// since the approval goes to that phone). No operator serving it: the number page
+    /// again, saying so.
+    async fn restart(
+        &self,
+        login_hint: &str,
+        client_name: Option<String>,
+        req: &LoginRequirements,
+    ) -> Result<Outcome, LoginError> {
+        let p = self.services;
+        let source = std::iter::once(self.source)
+            .chain(eligible(p, self.return_to, req))
+            .find(|s| s.serves_number(login_hint) && s.meets(req.min_loa, Some(login_hint)));
+        let (source, login_hint, notice) = match source {
+            Some(s) => (s, Some(login_hint), None),
+            None => {
+                let reason = Rejection::NoOperator;
+                let source_id = self.source.id().to_owned();
+                (
+                    self.source,
+                    None,
+                    Some(Refusal::Rejected { source_id, reason }),
+                )
+            }
+        };
+        let handle = crate::random::token();
+        let begun = source
+            .begin(&BeginContext {
+                handle: handle.expose(),
+                callback_url: &callback_url(p, source.id()),
+                login_hint,
+            })
+            .await;
+        let at = At { source, ..*self };
+        let begun = match begun {
+            Ok(b) => b,
+            Err(refusal) => {
+                return refused(p, self.return_to, client_name, req, refusal, &[]).await;
+            }
+        };
+        match at.present(handle.expose(), begun.step, begun.state).await? {
+            Outcome::Step(mut view) if notice.is_some() => {
+                view.notice = notice.map(Notice::Refused);
+                Ok(Outcome::Step(view))
+            }
+            other => Ok(other),
         }
     }
 

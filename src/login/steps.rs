@@ -93,9 +93,8 @@ pub async fn submit(
                 refused(services, return_to, client_name, &req, refusal, fields).await
             }
             Advance::Verified(v) => at.sign_in(v, signed_in, client_name, &req).await,
-            Advance::Continue { step, state } => {
-                let handle = crate::random::token();
-                at.present(handle.expose(), step, state).await
+            next @ (Advance::Continue { .. } | Advance::Restart { .. }) => {
+                at.after(next, signed_in, client_name, &req).await
             }
         };
     };

@@ -332,6 +332,10 @@ pub(super) fn reason(refusal: &Refusal) -> String {
             reason: Rejection::SendLimit,
             ..
         } => "send_limit",
+        Refusal::Rejected {
+            reason: Rejection::NoOperator,
+            ..
+        } => "no_operator",
         Refusal::Unavailable { .. } => "unavailable",
         Refusal::Upstream { .. } => "upstream",
         Refusal::TooManyAttempts { .. } => "too_many_attempts",

@@ -128,6 +128,8 @@ pub enum Rejection {
     ResendTooSoon,
     /// The number (or the source) had its share of messages for now.
     SendLimit,
+    /// A mobile number no configured operator serves.
+    NoOperator,
 }
 
 /// Per-kind state of one attempt, sealed by `login` between steps.
@@ -171,7 +173,16 @@ pub struct Begin {
 /// What an attempt does after a step.
 #[derive(Debug)]
 pub enum Advance {
-    Continue { step: Step, state: AttemptState },
+    Continue {
+        step: Step,
+        state: AttemptState,
+    },
+    /// Begin again, with this `login_hint` the person gave (the number a Mobile Connect
+    /// operator asks about): `login` begins the source that serves it under a new
+    /// handle, which an upstream redirect carries as its `state`.
+    Restart {
+        login_hint: String,
+    },
     Verified(VerifiedIdentity),
     Refused(Refusal),
 }
@@ -300,6 +311,11 @@ impl Source {
             _ => true,
         };
         serves && min_loa.is_none_or(|min| self.loa() >= min)
+    }
+
+    /// Whether this is a Mobile Connect operator serving the number of this hint.
+    pub fn serves_number(&self, login_hint: &str) -> bool {
+        matches!(self, Source::Oidc(s) if s.serves_number(login_hint))
     }
 
     /// Whether the login page shows this source's first step itself (a form needing no

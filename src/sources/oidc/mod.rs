@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    Advance, AttemptState, Begin, BeginContext, Input, Refusal, SourceDeps, Step, UpstreamFailure,
+    Advance, AttemptState, Begin, BeginContext, Input, Refusal, Rejection, SourceDeps, Step,
+    UpstreamFailure,
 };
 use crate::clock::Clock;
 use crate::config::{OidcSourceConfig, SecretMethod, SourceConfig, UpstreamClientAuth};
@@ -76,12 +77,18 @@ impl std::fmt::Debug for OidcSource {
     }
 }
 
-/// What the callback must match: sealed in the attempt row between the redirect and
-/// the return. Both values are secrets the browser never sees.
+/// Where an attempt is, sealed in the attempt row between steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
-    nonce: String,
-    pkce_verifier: String,
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum State {
+    /// A Mobile Connect operator begun without a number: the page asking it is shown.
+    Number,
+    /// Gone upstream; what the callback must match. Both values are secrets the
+    /// browser never sees.
+    Upstream {
+        nonce: String,
+        pkce_verifier: String,
+    },
 }
 
 /// What the callback's checks found wrong.
@@ -170,6 +177,14 @@ impl OidcSource {
         }
     }
 
+    /// Whether this is a Mobile Connect operator serving the number of this
+    /// `login_hint` (`MSISDN:+84...`).
+    pub fn serves_number(&self, login_hint: &str) -> bool {
+        self.kind.mobile_connect.is_some()
+            && matches!(msisdn::parse(login_hint), Some(msisdn::Hint::Msisdn(_)))
+            && self.serves(Some(login_hint))
+    }
+
     /// The redirect URI to register at the upstream.
     pub fn callback_url(&self) -> &str {
         &self.callback_url
@@ -231,6 +246,14 @@ impl OidcSource {
                 source_id: self.config.id.clone(),
             });
         }
+        let hint = ctx.login_hint.and_then(msisdn::parse);
+        if self.kind.mobile_connect.is_some() && hint.is_none() {
+            // The operator pushes the approval to a phone: it must know which one.
+            return Ok(Begin {
+                step: Step::Form(msisdn::number_form()),
+                state: AttemptState::Oidc(State::Number),
+            });
+        }
         let provider = self.provider().await.map_err(|f| self.refusal(f))?;
         let client = self.client(&provider).map_err(|f| self.refusal(f))?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -250,8 +273,8 @@ impl OidcSource {
         if let Some(mc) = &self.kind.mobile_connect {
             // Mobile Connect: the number the portal named, and the operator's acr values
             // for the source's level or above, lowest first.
-            if let Some(hint) = ctx.login_hint.and_then(msisdn::parse) {
-                request = request.add_extra_param("login_hint", msisdn::login_hint(&hint));
+            if let Some(hint) = &hint {
+                request = request.add_extra_param("login_hint", msisdn::login_hint(hint));
             }
             let mut wanted: Vec<(&u8, &String)> = mc
                 .acr_values
@@ -268,7 +291,7 @@ impl OidcSource {
         let (url, _, _) = request.url();
         Ok(Begin {
             step: Step::Redirect { url: url.into() },
-            state: AttemptState::Oidc(State {
+            state: AttemptState::Oidc(State::Upstream {
                 nonce,
                 pkce_verifier: verifier.secret().clone(),
             }),
@@ -279,20 +302,49 @@ impl OidcSource {
     /// userinfo) verified, the mapped claims taken.
     pub async fn advance(&self, state: State, input: Input<'_>) -> Advance {
         let now = self.clock.now();
-        if !matches!(input, Input::Returned(_)) {
-            return Advance::Refused(Refusal::Expired {
+        match (state, input) {
+            (State::Number, Input::Form(_)) => self.number_typed(input),
+            (
+                State::Upstream {
+                    nonce,
+                    pkce_verifier,
+                },
+                Input::Returned(_),
+            ) => match self.returned(&nonce, pkce_verifier, input, now).await {
+                Ok(v) => Advance::Verified(v),
+                Err(f) => Advance::Refused(self.refusal(f)),
+            },
+            _ => Advance::Refused(Refusal::Expired {
                 source_id: self.config.id.clone(),
-            });
+            }),
         }
-        match self.returned(state, input, now).await {
-            Ok(v) => Advance::Verified(v),
-            Err(f) => Advance::Refused(self.refusal(f)),
+    }
+
+    /// The number page was answered: begin again with the number as the login hint
+    /// (at the operator whose prefix it has, which `login` picks).
+    fn number_typed(&self, input: Input<'_>) -> Advance {
+        let typed = input.get(msisdn::NUMBER_FIELD).unwrap_or_default();
+        match msisdn::parse(typed) {
+            Some(number @ msisdn::Hint::Msisdn(_)) => Advance::Restart {
+                login_hint: msisdn::login_hint(&number),
+            },
+            _ => Advance::Refused(Refusal::Rejected {
+                source_id: self.config.id.clone(),
+                reason: if typed.trim().is_empty() {
+                    Rejection::Incomplete {
+                        field: msisdn::NUMBER_FIELD,
+                    }
+                } else {
+                    Rejection::NotAMobileNumber
+                },
+            }),
         }
     }
 
     async fn returned(
         &self,
-        state: State,
+        nonce: &str,
+        pkce_verifier: String,
         input: Input<'_>,
         now: i64,
     ) -> Result<VerifiedIdentity, Failed> {
@@ -332,9 +384,7 @@ impl OidcSource {
             .get("code")
             .filter(|c| !c.is_empty())
             .ok_or_else(|| Failed(Invalid, "no code in the callback".into()))?;
-        let tokens = self
-            .exchange(&provider, code, state.pkce_verifier, now)
-            .await?;
+        let tokens = self.exchange(&provider, code, pkce_verifier, now).await?;
         let id_token = tokens
             .id_token()
             .ok_or_else(|| Failed(Invalid, "no id_token in the token response".into()))?
@@ -342,7 +392,7 @@ impl OidcSource {
         let expect = Expect {
             issuer: &self.kind.issuer,
             client_id: &self.kind.client_id,
-            nonce: Some(&state.nonce),
+            nonce: Some(nonce),
             now,
         };
         let (claims, provider) = self.verified(provider, &id_token, &expect).await?;
@@ -523,5 +573,26 @@ impl OidcSource {
         }
         serde_json::from_slice(response.body())
             .map_err(|e| Failed(UpstreamFailure::Invalid, format!("userinfo: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both stages survive the sealing `login` does (JSON inside `AttemptState`).
+    #[test]
+    fn both_stages_round_trip_as_sealed_state() {
+        for state in [
+            State::Number,
+            State::Upstream {
+                nonce: "n".into(),
+                pkce_verifier: "v".into(),
+            },
+        ] {
+            let sealed = serde_json::to_string(&AttemptState::Oidc(state.clone())).unwrap();
+            let back: AttemptState = serde_json::from_str(&sealed).unwrap();
+            assert_eq!(back, AttemptState::Oidc(state));
+        }
     }
 }

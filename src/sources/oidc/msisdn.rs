@@ -1,6 +1,9 @@
 //! Mobile Connect login hints (GSMA IDY.4 / OpenID Connect Mobile Connect profile): a
 //! portal's `login_hint` as the number the operator is asked about.
 
+use crate::model::message_id;
+use crate::sources::{Field, FieldKind, Form};
+
 /// What a portal's `login_hint` says about the person's number.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Hint {
@@ -33,6 +36,25 @@ pub fn parse(hint: &str) -> Option<Hint> {
     };
     (e164.len() >= 8 && e164.len() <= 15 && e164.chars().all(|c| c.is_ascii_digit()))
         .then(|| Hint::Msisdn(format!("+{e164}")))
+}
+
+/// The number page's field.
+pub const NUMBER_FIELD: &str = "msisdn";
+
+/// The page asking the person's number, when the portal named none: the operator then
+/// asks the person to approve on that phone.
+pub fn number_form() -> Form {
+    Form {
+        fields: vec![Field {
+            name: NUMBER_FIELD.into(),
+            label: message_id("mobile-connect-number").into(),
+            kind: FieldKind::Tel,
+            autocomplete: "tel".into(),
+            value: String::new(),
+        }],
+        submit: message_id("mobile-connect-continue").into(),
+        secondary: None,
+    }
 }
 
 /// The `login_hint` sent to the operator.
