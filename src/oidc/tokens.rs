@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::keys::Keys;
 use crate::config::TokenConfig;
 use crate::crypto::MasterKey;
-use crate::model::{Client, RequestedClaims};
+use crate::model::{Client, GrantType, RequestedClaims};
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::{Account, RefreshToken};
@@ -135,6 +135,8 @@ pub struct UserGrant {
     /// Whether issuing records the client's pairwise subject (a code exchange does; a
     /// refresh finds it recorded).
     pub records_subject: bool,
+    /// The grant presented at the token endpoint, for the audit trail.
+    pub via: GrantType,
 }
 
 /// OIDC Core section 3.1.3.6: base64url of the left half of the hash of the access
@@ -271,6 +273,15 @@ impl Issuer {
         } else {
             None
         };
+        self.audit_issued(
+            client,
+            grant,
+            at_scope,
+            refresh_token.is_some(),
+            sid.as_deref(),
+            now,
+        )
+        .await;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -279,6 +290,46 @@ impl Issuer {
             id_token,
             scope: at_scope.to_string(),
         })
+    }
+
+    /// Records tokens issued to a person (a code exchange or a refresh): the grant, the
+    /// scope, the level and the session's `sid`, never a token. Through the audit
+    /// queue, so one take of the chain's head serves many responses. The grant is
+    /// already committed (the code spent, the refresh token rotated): a failure to
+    /// record is logged, and the response still goes, since refusing it would lose the
+    /// person's login (or refresh token) without undoing anything.
+    async fn audit_issued(
+        &self,
+        client: &Client,
+        grant: &UserGrant,
+        at_scope: &ScopeSet,
+        with_refresh: bool,
+        sid: Option<&str>,
+        now: i64,
+    ) {
+        let detail = format!(
+            "grant={} via={} scope={:?} acr={} sid={} refresh_token={}",
+            grant.grant_id,
+            grant.via.as_str(),
+            at_scope.to_string(),
+            grant.acr,
+            sid.unwrap_or("-"),
+            if with_refresh { "issued" } else { "none" },
+        );
+        if let Err(e) = self
+            .store
+            .audit()
+            .record_queued(
+                now,
+                "token_issued",
+                Some(grant.account_id.as_str()),
+                Some(client.client_id.as_str()),
+                &detail,
+            )
+            .await
+        {
+            tracing::error!(client_id = %client.client_id, grant_id = %grant.grant_id, "tokens issued but not audited: {e}");
+        }
     }
 
     /// The claims asked for the ID token by name, with the account's values; absent

@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::StoreError;
+use super::audit_queue::AuditQueue;
 use super::db::{Db, Row, Tx, query};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +93,16 @@ fn row_hash(prev_hash: &str, e: &AuditEvent, seq: i64) -> String {
     ))
 }
 
+/// An event to append: what happened, to whom, where, when. Never a secret or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub occurred_at: i64,
+    pub event: String,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub detail: String,
+}
+
 /// Appends an event to the chain inside `tx` (the caller's transaction, which commits
 /// it with whatever else it writes).
 pub(super) async fn append_in(
@@ -102,39 +113,71 @@ pub(super) async fn append_in(
     client_id: Option<&str>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    // Taking the head row first: a concurrent append waits here until this commits.
-    let head = query("UPDATE audit_chain SET seq = seq + 1 WHERE id = 1 RETURNING seq, head_hash")
-        .fetch_one(tx.on())
-        .await?;
-    let seq: i64 = head.get("seq")?;
-    let prev: String = head.get("head_hash")?;
-    let e = AuditEvent {
-        id: crate::ids::new_uuid(),
+    let event = NewEvent {
         occurred_at: now,
         event: event.to_owned(),
         account_id: account_id.map(str::to_owned),
         client_id: client_id.map(str::to_owned),
         detail: detail.to_owned(),
-        seq: Some(seq),
     };
-    let hash = row_hash(&prev, &e, seq);
-    query(
+    append_all_in(tx, std::slice::from_ref(&event)).await
+}
+
+/// Appends events to the chain inside `tx`, in their order, with one take of the head:
+/// three statements however many events (the audit queue's batches).
+pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // Taking the head row first: a concurrent append waits here until this commits.
+    let head = query("UPDATE audit_chain SET seq = seq + $1 WHERE id = 1 RETURNING seq, head_hash")
+        .bind(events.len() as i64)
+        .fetch_one(tx.on())
+        .await?;
+    let last: i64 = head.get("seq")?;
+    let mut prev: String = head.get("head_hash")?;
+    let first = last - events.len() as i64 + 1;
+    let mut rows = Vec::with_capacity(events.len());
+    for (seq, new) in (first..).zip(events) {
+        let e = AuditEvent {
+            id: crate::ids::new_uuid(),
+            occurred_at: new.occurred_at,
+            event: new.event.clone(),
+            account_id: new.account_id.clone(),
+            client_id: new.client_id.clone(),
+            detail: new.detail.clone(),
+            seq: Some(seq),
+        };
+        let hash = row_hash(&prev, &e, seq);
+        rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail, \
-         seq, prev_hash, row_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(e.id.as_str())
-    .bind(now)
-    .bind(event)
-    .bind(account_id)
-    .bind(client_id)
-    .bind(detail)
-    .bind(seq)
-    .bind(prev.as_str())
-    .bind(hash.as_str())
-    .execute(tx.on())
-    .await?;
+         seq, prev_hash, row_hash) VALUES {}",
+        values.join(", ")
+    );
+    let mut insert = query(&sql);
+    for (seq, e, prev_hash, hash) in &rows {
+        insert = insert
+            .bind(e.id.as_str())
+            .bind(e.occurred_at)
+            .bind(e.event.as_str())
+            .bind(e.account_id.as_deref())
+            .bind(e.client_id.as_deref())
+            .bind(e.detail.as_str())
+            .bind(*seq)
+            .bind(prev_hash.as_str())
+            .bind(hash.as_str());
+    }
+    insert.execute(tx.on()).await?;
     query("UPDATE audit_chain SET head_hash = $1 WHERE id = 1")
-        .bind(hash.as_str())
+        .bind(prev.as_str())
         .execute(tx.on())
         .await?;
     Ok(())
@@ -142,11 +185,33 @@ pub(super) async fn append_in(
 
 pub struct Audit<'a> {
     db: &'a Db,
+    queue: &'a AuditQueue,
 }
 
 impl<'a> Audit<'a> {
-    pub(super) fn new(db: &'a Db) -> Self {
-        Audit { db }
+    pub(super) fn new(db: &'a Db, queue: &'a AuditQueue) -> Self {
+        Audit { db, queue }
+    }
+
+    /// Appends an event through the node's audit queue ([`AuditQueue`]): batched with
+    /// the events queued meanwhile, committed when this answers. For the request path.
+    pub async fn record_queued(
+        &self,
+        now: i64,
+        event: &str,
+        account_id: Option<&str>,
+        client_id: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.queue
+            .append(NewEvent {
+                occurred_at: now,
+                event: event.to_owned(),
+                account_id: account_id.map(str::to_owned),
+                client_id: client_id.map(str::to_owned),
+                detail: detail.to_owned(),
+            })
+            .await
     }
 
     /// Appends an event to the chain, in a transaction of its own.

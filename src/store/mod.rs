@@ -6,6 +6,7 @@
 mod accounts;
 mod assertions;
 mod audit;
+mod audit_queue;
 mod clients;
 mod codes;
 mod consents;
@@ -107,6 +108,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    audit_queue: audit_queue::AuditQueue,
 }
 
 impl Store {
@@ -140,7 +142,8 @@ impl Store {
                 .await?;
             Db::Postgres(pool)
         };
-        Ok(Store { db })
+        let audit_queue = audit_queue::AuditQueue::start(db.clone());
+        Ok(Store { db, audit_queue })
     }
 
     /// A migrated in-memory SQLite store, for unit tests.
@@ -304,7 +307,7 @@ impl Store {
         AssertionJtis::new(&self.db)
     }
     pub fn audit(&self) -> Audit<'_> {
-        Audit::new(&self.db)
+        Audit::new(&self.db, &self.audit_queue)
     }
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
         PairwiseSubjects::new(&self.db)

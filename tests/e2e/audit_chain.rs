@@ -210,3 +210,107 @@ async fn administrative_commands_are_audited_in_the_chain() {
     let (ok, text) = verify(&server);
     assert!(ok && text.contains("2 rows"), "{text}");
 }
+
+/// Issue 22: "token issuance to a person (code exchange, refresh)" is in the one audit
+/// table, chained like the rest, with the grant, scope, level and `sid`, and never a
+/// token; the events are written before the responses leave.
+#[tokio::test]
+async fn token_issuance_to_a_person_is_audited_at_code_exchange_and_refresh() {
+    use crate::token_lifecycle::{OFFLINE, refresh};
+    let server = TestServer::start().await;
+    let account = server.account("mai").await;
+    let client = server
+        .client("portal", portico::store::AuthMethod::ClientSecretBasic)
+        .await;
+    let first = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let r = refresh(&server, &client, rt, None).await;
+    assert_eq!(r.status(), 200);
+    let second: serde_json::Value = r.json().await.unwrap();
+    // Read at once, through the server's own store: no waiting for a flush.
+    let issued = server
+        .provider()
+        .store
+        .audit()
+        .recent("token_issued", 10)
+        .await
+        .unwrap();
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    let (refreshed, exchanged) = (&issued[0], &issued[1]);
+    for e in [refreshed, exchanged] {
+        assert_eq!(e.account_id.as_deref(), Some(account.as_str()));
+        assert_eq!(e.client_id.as_deref(), Some("portal"));
+        assert!(e.detail.contains("acr=urn:portico:loa:"), "{}", e.detail);
+        assert!(e.detail.contains("sid="), "{}", e.detail);
+        assert!(e.seq.is_some(), "chained");
+        for token in ["access_token", "refresh_token", "id_token"] {
+            for response in [&first, &second] {
+                let value = response[token].as_str().unwrap();
+                assert!(!e.detail.contains(value), "no {token} in {}", e.detail);
+            }
+        }
+    }
+    assert!(
+        exchanged.detail.contains("via=authorization_code"),
+        "{}",
+        exchanged.detail
+    );
+    assert!(
+        exchanged.detail.contains("offline_access"),
+        "{}",
+        exchanged.detail
+    );
+    assert!(
+        refreshed.detail.contains("via=refresh_token"),
+        "{}",
+        refreshed.detail
+    );
+    let (ok, text) = verify(&server);
+    assert!(ok, "{text}");
+}
+
+/// Many exchanges at once on two nodes: each is audited once, and the chain (batched
+/// per node) still verifies.
+#[tokio::test]
+async fn concurrent_token_issuance_on_two_nodes_keeps_one_chain() {
+    let first = TestServer::start().await;
+    let second = first.second_node("").await;
+    first.account("mai").await;
+    let client = first
+        .client("portal", portico::store::AuthMethod::ClientSecretBasic)
+        .await;
+    let first = std::sync::Arc::new(first);
+    let second = std::sync::Arc::new(second);
+    // Each node issues codes and exchanges them; the exchanges run concurrently.
+    let mut codes = Vec::new();
+    for i in 0..16 {
+        let node = if i % 2 == 0 { &first } else { &second };
+        let redirect = Browser::new(node)
+            .authorize_interactively(&node.authorize_url(&client, &[]), "mai")
+            .await;
+        codes.push((i, code_from(&redirect, node, &client)));
+    }
+    let mut exchanges = tokio::task::JoinSet::new();
+    for (i, code) in codes {
+        let node = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let client = client.clone();
+        exchanges.spawn(async move { node.exchange(&client, &code, VERIFIER).await.status() });
+    }
+    while let Some(status) = exchanges.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let issued = first
+        .provider()
+        .store
+        .audit()
+        .recent("token_issued", 100)
+        .await
+        .unwrap();
+    assert_eq!(issued.len(), 16);
+    let (ok, text) = verify(&first);
+    assert!(ok, "{text}");
+}

@@ -107,6 +107,7 @@ impl Drop for TestDatabase {
 }
 
 /// A registered client as the tests see it.
+#[derive(Clone)]
 pub struct TestClient {
     pub id: String,
     pub secret: Option<String>,

@@ -102,6 +102,7 @@ pub async fn exchange(
         claims: code.claims.clone(),
         account,
         records_subject: true,
+        via: GrantType::AuthorizationCode,
     };
     let refresh =
         if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {

@@ -9,7 +9,7 @@ use super::super::scopes::ScopeSet;
 use super::super::tokens::{TokenResponse, UserGrant};
 use super::{GrantServices, required};
 use crate::crypto::sha256_b64url;
-use crate::model::Client;
+use crate::model::{Client, GrantType};
 use crate::secret::Secret;
 use crate::store::{RefreshToken, Rotation, Successor};
 
@@ -110,6 +110,7 @@ pub async fn exchange(
         claims: row.claims.clone(),
         account,
         records_subject: false,
+        via: GrantType::RefreshToken,
     };
     services
         .issuer
