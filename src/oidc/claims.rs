@@ -149,3 +149,23 @@ pub fn release(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The account's attributes (`model::attributes::CLAIMS`, what is stored) and the
+    /// claims Portico releases are two lists: every stored attribute must be
+    /// releasable, and by some scope, or a value would be kept that no portal can get.
+    #[test]
+    fn every_stored_attribute_is_a_personal_claim_some_scope_gives() {
+        let scopes = ["profile", "email", "phone", "address", "national_id"];
+        for claim in crate::model::attributes::CLAIMS {
+            assert!(is_personal(claim), "{claim} is stored but not releasable");
+            assert!(
+                scopes.iter().any(|s| of_scope(s).contains(claim)),
+                "{claim} is stored but no scope gives it"
+            );
+        }
+    }
+}
