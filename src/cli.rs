@@ -343,7 +343,7 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     match command {
-        ClientCommand::Add(a) => client_add(&store, config.issuer.as_str(), *a).await,
+        ClientCommand::Add(a) => client_add(&store, &config, *a).await,
         ClientCommand::List { json } => {
             let clients = store.clients().list().await?;
             if json {
@@ -379,8 +379,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result<()> {
-    let issuer = issuer.trim_end_matches('/').to_owned();
+async fn client_add(store: &Store, config: &Config, a: ClientAdd) -> anyhow::Result<()> {
+    let issuer = config.issuer.as_str().trim_end_matches('/').to_owned();
     let jwks = match &a.jwks {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -429,7 +429,7 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         refresh_grace_secs: a.refresh_grace,
     };
     let now = crate::clock::Clock::now(&SystemClock);
-    let (client, secret) = register(registration, &issuer, now)
+    let (client, secret) = register(registration, &issuer, config.outbound, now)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;

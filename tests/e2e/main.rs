@@ -29,6 +29,7 @@ mod logout_atomicity;
 mod logs;
 mod negative;
 mod operations;
+mod outbound_addresses;
 mod passkeys;
 mod password_queue;
 mod resource_limits;
