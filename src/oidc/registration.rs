@@ -244,6 +244,8 @@ pub async fn register(
         client_id: ClientId::new(&r.client_id),
         name: r.name.clone().unwrap_or_else(|| r.client_id.clone()),
         secret_hash: secret.as_ref().map(|s| sha256_b64url(s.expose())),
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
         auth_method,
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,

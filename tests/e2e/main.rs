@@ -14,6 +14,7 @@ mod cert_login;
 mod claims_parameter;
 mod cli;
 mod client_jwt;
+mod client_secret_rotation;
 mod code_binding;
 mod code_flow;
 mod consent;
