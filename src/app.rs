@@ -55,7 +55,9 @@ pub struct App {
     pub tokens: AccessTokens,
     /// Client key sets for `private_key_jwt`.
     pub jwks_cache: JwksCache,
-    /// For calls to other parties (portals, upstream sources); no redirects followed.
+    /// For the operator's own upstream parties (identity sources, the SMS gateway, CRL
+    /// locations); no redirects followed. Calls a portal's registration drives go
+    /// through `oidc::outbound` instead.
     pub outbound: reqwest::Client,
     /// Sends back-channel logout tokens.
     pub backchannel: Arc<Backchannel>,
@@ -105,11 +107,11 @@ impl App {
             ),
             clients: ClientCache::new(store.clone()),
             tokens: AccessTokens::new(keys.clone(), store.clone(), access_ttl),
-            jwks_cache: JwksCache::default(),
+            jwks_cache: JwksCache::new(config.outbound),
             backchannel: Arc::new(Backchannel::new(
                 store.clone(),
                 keys.clone(),
-                outbound.clone(),
+                config.outbound,
                 config.logout.clone(),
                 clock.clone(),
             )),

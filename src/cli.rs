@@ -11,11 +11,12 @@ use serde_json::json;
 
 mod account;
 mod audit;
+mod client_secret;
 
 use account::{AccountAdd, account_add};
 
 use crate::app::App;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::SigningAlg;
 use crate::oidc::registration::{ClientRegistration, register};
@@ -87,6 +88,8 @@ enum ClientCommand {
     Remove {
         id: String,
     },
+    /// A new secret, printed once; the previous one keeps working for `--overlap`.
+    RotateSecret(client_secret::RotateSecret),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -343,30 +346,42 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     match command {
-        ClientCommand::Add(a) => client_add(&store, config.issuer.as_str(), *a).await,
+        ClientCommand::Add(a) => client_add(&store, &config, *a).await,
         ClientCommand::List { json } => {
             let clients = store.clients().list().await?;
+            let now = SystemClock.now();
             if json {
-                println!("{}", serde_json::to_string_pretty(&clients)?);
+                let shown = clients
+                    .iter()
+                    .map(|c| client_secret::shown(c, now))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
                 for c in clients {
-                    println!(
+                    let mut line = format!(
                         "{}  {}  {}",
                         c.client_id,
                         c.auth_method.as_str(),
                         c.redirect_uris.join(" ")
                     );
+                    if let Some(note) = client_secret::previous_secret_note(&c, now) {
+                        line.push_str("  ");
+                        line.push_str(&note);
+                    }
+                    println!("{line}");
                 }
             }
             Ok(())
         }
         ClientCommand::Show { id } => match store.clients().get(&id).await? {
             Some(c) => {
-                println!("{}", serde_json::to_string_pretty(&c)?);
+                let shown = client_secret::shown(&c, SystemClock.now())?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
                 Ok(())
             }
             None => bail!("no client `{id}`"),
         },
+        ClientCommand::RotateSecret(a) => client_secret::rotate_secret(&store, a).await,
         ClientCommand::Remove { id } => {
             if store.clients().remove(&id).await? {
                 audit::record(&store, "cli_client_removed", None, Some(&id), "").await?;
@@ -379,8 +394,8 @@ async fn client(command: ClientCommand, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result<()> {
-    let issuer = issuer.trim_end_matches('/').to_owned();
+async fn client_add(store: &Store, config: &Config, a: ClientAdd) -> anyhow::Result<()> {
+    let issuer = config.issuer.as_str().trim_end_matches('/').to_owned();
     let jwks = match &a.jwks {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -429,7 +444,7 @@ async fn client_add(store: &Store, issuer: &str, a: ClientAdd) -> anyhow::Result
         refresh_grace_secs: a.refresh_grace,
     };
     let now = crate::clock::Clock::now(&SystemClock);
-    let (client, secret) = register(registration, &issuer, now)
+    let (client, secret) = register(registration, &issuer, config.outbound, now)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     store.clients().insert(&client).await?;

@@ -53,6 +53,8 @@ pub async fn seed(provider: &App) -> Result<(), DemoError> {
                 client_id: ClientId::new(CLIENT_ID),
                 name: "Demo ministry portal".into(),
                 secret_hash: Some(sha256_b64url(CLIENT_SECRET)),
+                previous_secret_hash: None,
+                previous_secret_expires_at: None,
                 auth_method: AuthMethod::ClientSecretBasic,
                 redirect_uris: vec![REDIRECT_URI.into(), "http://127.0.0.1:3000/callback".into()],
                 post_logout_redirect_uris: vec!["http://localhost:3000/".into()],

@@ -98,7 +98,7 @@ fn harness() -> &'static Harness {
                 ..ClientRegistration::new(JWT_CLIENT, vec![])
             };
             for reg in [code_client, jwt_client] {
-                let (client, _secret) = register(reg, app.issuer_url(), 0)
+                let (client, _secret) = register(reg, app.issuer_url(), app.config.outbound, 0)
                     .await
                     .expect("a valid registration");
                 app.store.clients().insert(&client).await.expect("stored");

@@ -40,6 +40,8 @@ pub(super) struct RawConfig {
     server: RawServer,
     #[serde(default)]
     brute_force: super::brute_force::RawBruteForce,
+    #[serde(default)]
+    outbound: RawOutbound,
     sources: Option<Vec<super::sources::RawSource>>,
     /// default "vi": the pages' language when the switcher, `ui_locales` and
     /// `Accept-Language` name none that is supported
@@ -55,6 +57,14 @@ struct RawLogout {
     backchannel_max_attempts: Option<u32>,
     /// default "2s"
     backchannel_initial_backoff: Option<DurationText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbound {
+    /// default false: a portal's `jwks_uri`, back-channel logout and sector identifier
+    /// URIs may not reach private, loopback or link-local addresses
+    allow_private_addresses: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -434,6 +444,9 @@ impl RawConfig {
             logout,
             server,
             brute_force,
+            outbound: OutboundConfig {
+                allow_private_addresses: self.outbound.allow_private_addresses.unwrap_or(false),
+            },
             sources,
             default_language,
         })

@@ -28,6 +28,7 @@ pub struct Config {
     pub logout: LogoutConfig,
     pub server: ServerConfig,
     pub brute_force: BruteForceConfig,
+    pub outbound: OutboundConfig,
     pub sources: Vec<SourceConfig>,
     /// The pages' language when neither the person nor the portal chose one.
     pub default_language: Lang,
@@ -87,6 +88,17 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` names the client (load balancers); empty: the
     /// socket's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Calls a portal's registration makes Portico perform (its `jwks_uri`, back-channel
+/// logout URI, sector identifier URI: `oidc::outbound`). The identity sources and the
+/// SMS gateway are the operator's own and are not covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundConfig {
+    /// Whether those calls may reach private, loopback, link-local and other
+    /// non-public addresses. Off by default: a registration must not make Portico call
+    /// inside its own network.
+    pub allow_private_addresses: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -472,6 +484,20 @@ mod tests {
         assert_eq!(e.key, "server.max_connections");
         let e = Config::from_parts("[server]\nidle = 5\n", &[]).unwrap_err();
         assert_eq!(e.key, "server.idle");
+    }
+
+    #[test]
+    fn portals_outbound_calls_refuse_private_addresses_unless_allowed() {
+        let c = Config::from_parts("", &[]).unwrap();
+        assert!(!c.outbound.allow_private_addresses);
+        let c = Config::from_parts("[outbound]\nallow_private_addresses = true\n", &[]).unwrap();
+        assert!(c.outbound.allow_private_addresses);
+        let e = Config::from_parts(
+            "",
+            &env(&[("PORTICO_OUTBOUND__ALLOW_PRIVATE_ADDRESSES", "yes")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "outbound.allow_private_addresses");
     }
 
     #[test]

@@ -93,6 +93,13 @@ pub struct Client {
     /// SHA-256 of the generated secret; never the secret itself.
     #[serde(skip)]
     pub secret_hash: Option<String>,
+    /// After `portico client rotate-secret` with an overlap: the SHA-256 of the secret
+    /// it replaced, still accepted until `previous_secret_expires_at` (unix seconds), so
+    /// the portal can switch without an outage.
+    #[serde(skip)]
+    pub previous_secret_hash: Option<String>,
+    #[serde(skip)]
+    pub previous_secret_expires_at: Option<i64>,
     pub auth_method: AuthMethod,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -127,5 +134,51 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The previous secret's hash and the second it stops working, while its overlap
+    /// lasts at `now`.
+    pub fn previous_secret(&self, now: i64) -> Option<(&str, i64)> {
+        match (&self.previous_secret_hash, self.previous_secret_expires_at) {
+            (Some(hash), Some(until)) if now < until => Some((hash, until)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_previous_secret_counts_until_its_overlap_ends() {
+        let mut c = Client {
+            client_id: ClientId::new("tax"),
+            name: "tax".into(),
+            secret_hash: Some("new".into()),
+            previous_secret_hash: Some("old".into()),
+            previous_secret_expires_at: Some(100),
+            auth_method: AuthMethod::ClientSecretBasic,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            subject_type: SubjectType::Public,
+            sector: None,
+            jwks_uri: None,
+            jwks: None,
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
+            serves: vec![],
+            first_party: false,
+            id_token_alg: SigningAlg::ES256,
+            audiences: vec![],
+            refresh_grace_secs: 0,
+            created_at: 0,
+        };
+        assert_eq!(c.previous_secret(99), Some(("old", 100)));
+        assert_eq!(c.previous_secret(100), None);
+        c.previous_secret_expires_at = None;
+        assert_eq!(c.previous_secret(0), None);
     }
 }

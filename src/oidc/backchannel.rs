@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::keys::Keys;
 use crate::clock::Clock;
-use crate::config::LogoutConfig;
+use crate::config::{LogoutConfig, OutboundConfig};
 use crate::store::{LogoutDelivery, Store};
 
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -33,7 +33,10 @@ struct LogoutTokenClaims<'a> {
 pub struct Backchannel {
     store: Store,
     keys: Arc<Keys>,
+    /// A portal's back-channel URI is the portal's choice: the client checks the
+    /// address it connects to (`oidc::outbound`).
     http: reqwest::Client,
+    policy: OutboundConfig,
     config: LogoutConfig,
     clock: Arc<dyn Clock>,
     wake: Arc<tokio::sync::Notify>,
@@ -43,14 +46,15 @@ impl Backchannel {
     pub fn new(
         store: Store,
         keys: Arc<Keys>,
-        http: reqwest::Client,
+        policy: OutboundConfig,
         config: LogoutConfig,
         clock: Arc<dyn Clock>,
     ) -> Backchannel {
         Backchannel {
             store,
             keys,
-            http,
+            http: super::outbound::http_client(policy, None),
+            policy,
             config,
             clock,
             wake: Arc::default(),
@@ -169,6 +173,8 @@ async fn send(channel: &Backchannel, d: &LogoutDelivery) -> Result<(), String> {
         .ring()
         .sign(client.id_token_alg, "logout+jwt", &claims, now)
         .map_err(|e| e.to_string())?;
+    // A literal address is connected to without the resolver, which checks names.
+    super::outbound::check_literal_uri(channel.policy, "back-channel logout URI", &d.uri)?;
     let response = channel
         .http
         .post(&d.uri)
@@ -176,7 +182,7 @@ async fn send(channel: &Backchannel, d: &LogoutDelivery) -> Result<(), String> {
         .form(&[("logout_token", token.as_str())])
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| format!("request failed: {}", super::outbound::describe(&e)))?;
     // Section 2.8: 200 OK (any 2xx is taken as received).
     if response.status().is_success() {
         Ok(())

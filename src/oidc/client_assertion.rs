@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::error::OAuthError;
+use crate::config::OutboundConfig;
 use crate::model::Client;
 use crate::store::Store;
 
@@ -182,17 +183,16 @@ enum Decision {
 /// outbound request, not one each.
 pub struct JwksCache {
     http: reqwest::Client,
+    /// Which addresses a `jwks_uri` may reach (`oidc::outbound`).
+    policy: OutboundConfig,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
-impl Default for JwksCache {
-    fn default() -> Self {
+impl JwksCache {
+    pub fn new(policy: OutboundConfig) -> Self {
         JwksCache {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("HTTP client"),
+            http: super::outbound::http_client(policy, Some(Duration::from_secs(5))),
+            policy,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -325,12 +325,14 @@ impl JwksCache {
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, OAuthError> {
         let fail = |d: String| refused(format!("fetching jwks_uri {uri}: {d}"));
+        // A literal address is connected to without the resolver, which checks names.
+        super::outbound::check_literal_uri(self.policy, "jwks_uri", uri).map_err(fail)?;
         let mut response = self
             .http
             .get(uri)
             .send()
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(super::outbound::describe(&e)))?;
         if !response.status().is_success() {
             return Err(fail(format!("status {}", response.status())));
         }

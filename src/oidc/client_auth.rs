@@ -209,13 +209,29 @@ async fn check(
     let client = registered(auth.clients, &client_id, method, now).await?;
     match (secret, &client.secret_hash) {
         (None, _) if client.is_public() => Ok(client),
-        (Some(secret), Some(hash))
-            if constant_time_eq(sha256_b64url(secret.expose()).as_bytes(), hash.as_bytes()) =>
-        {
-            Ok(client)
-        }
+        (Some(secret), Some(hash)) if secret_matches(&client, hash, &secret, now) => Ok(client),
         _ => Err(failed(format!("wrong secret for client {client_id}"))),
     }
+}
+
+/// Whether `secret` is the client's current secret, or the one it replaced while the
+/// rotation's overlap lasts. Both comparisons always run, in constant time, so the
+/// answer's timing says nothing of which one matched.
+fn secret_matches(client: &Client, current: &str, secret: &Secret, now: i64) -> bool {
+    let presented = sha256_b64url(secret.expose());
+    let is_current = constant_time_eq(presented.as_bytes(), current.as_bytes());
+    let previous = client.previous_secret(now);
+    let is_previous =
+        previous.is_some_and(|(hash, _)| constant_time_eq(presented.as_bytes(), hash.as_bytes()));
+    if is_previous && !is_current {
+        // The operator's cue that this portal has not switched yet.
+        tracing::info!(
+            client_id = %client.client_id,
+            until = previous.map(|(_, until)| until),
+            "client authenticated with its previous secret"
+        );
+    }
+    is_current | is_previous
 }
 
 /// Whether a client registered for `registered` may authenticate with `used`. The two

@@ -15,6 +15,7 @@ pub mod grants;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+pub mod outbound;
 pub mod pkce;
 pub mod registration;
 pub mod revocation;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use super::outbound;
 use super::scopes::{SUPPORTED, is_valid_scope_token};
+use crate::config::OutboundConfig;
 use crate::crypto::{SigningAlg, sha256_b64url};
 use crate::ids::ClientId;
 use crate::model::{AuthMethod, Client, GrantType, SubjectType};
@@ -96,11 +98,23 @@ fn redirect_uri(uri: &str, what: &str) -> Result<(), String> {
     web_uri(uri, what).map(|_| ())
 }
 
+/// A URI Portico itself will call for the client: a web URI whose address (literal,
+/// or each one its name resolves to now) the outbound policy allows.
+async fn outbound_uri(policy: OutboundConfig, uri: &str, what: &str) -> Result<url::Url, String> {
+    let url = web_uri(uri, what)?;
+    outbound::check_registered(policy, what, &url, uri).await?;
+    Ok(url)
+}
+
 /// Validates a registration into a client and its generated secret (shown once).
 /// `issuer` is this server's: it may not be registered as a client's resource.
+/// `outbound` says which addresses the URIs Portico calls (`jwks_uri`, back-channel
+/// logout, sector identifier) may reach; the redirect and front-channel URIs are the
+/// browser's to load, not Portico's, and are not checked against it.
 pub async fn register(
     reg: ClientRegistration,
     issuer: &str,
+    outbound: OutboundConfig,
     now: i64,
 ) -> Result<(Client, Option<Secret>), String> {
     let r = reg;
@@ -131,7 +145,7 @@ pub async fn register(
         redirect_uri(uri, "post-logout redirect URI")?;
     }
     if let Some(uri) = &r.backchannel_logout_uri {
-        web_uri(uri, "back-channel logout URI")?;
+        outbound_uri(outbound, uri, "back-channel logout URI").await?;
     }
     if let Some(uri) = &r.frontchannel_logout_uri {
         web_uri(uri, "front-channel logout URI")?;
@@ -161,7 +175,7 @@ pub async fn register(
         _ => return Err("a jwks_uri or jwks is only used with private_key_jwt".into()),
     }
     if let Some(uri) = &r.jwks_uri {
-        web_uri(uri, "jwks_uri")?;
+        outbound_uri(outbound, uri, "jwks_uri").await?;
     }
     if let Some(jwks) = &r.jwks {
         let set: jsonwebtoken::jwk::JwkSet =
@@ -209,7 +223,7 @@ pub async fn register(
             return Err("a sector is only used with the pairwise subject type".into());
         }
         (SubjectType::Pairwise, Some(s)) if s.starts_with("https://") => {
-            Some(check_sector_identifier_uri(s, &r.redirect_uris).await?)
+            Some(check_sector_identifier_uri(outbound, s, &r.redirect_uris).await?)
         }
         (SubjectType::Pairwise, Some(s)) => {
             if s.is_empty() || s.contains('/') || s.contains(char::is_whitespace) {
@@ -230,6 +244,8 @@ pub async fn register(
         client_id: ClientId::new(&r.client_id),
         name: r.name.clone().unwrap_or_else(|| r.client_id.clone()),
         secret_hash: secret.as_ref().map(|s| sha256_b64url(s.expose())),
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
         auth_method,
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,
@@ -254,21 +270,25 @@ pub async fn register(
 /// OIDC Registration section 5: the sector identifier URI holds a JSON array that must
 /// contain every redirect URI; the sector is its host.
 async fn check_sector_identifier_uri(
+    policy: OutboundConfig,
     uri: &str,
     redirect_uris: &[String],
 ) -> Result<String, String> {
-    let url = web_uri(uri, "sector identifier URI")?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
+    let url = outbound_uri(policy, uri, "sector identifier URI").await?;
+    // The fetch checks the address it connects to as well: the name may resolve
+    // differently now than a moment ago.
+    let http = outbound::http_client(policy, Some(Duration::from_secs(5)));
     let listed: Vec<String> = http
         .get(uri)
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("fetching sector identifier URI {uri}: {e}"))?
+        .map_err(|e| {
+            format!(
+                "fetching sector identifier URI {uri}: {}",
+                outbound::describe(&e)
+            )
+        })?
         .json()
         .await
         .map_err(|e| format!("sector identifier URI {uri} must hold a JSON array of URIs: {e}"))?;
@@ -286,13 +306,19 @@ async fn check_sector_identifier_uri(
 mod tests {
     use super::*;
 
+    const STRICT: OutboundConfig = OutboundConfig {
+        allow_private_addresses: false,
+    };
+
     fn reg() -> ClientRegistration {
         ClientRegistration::new("tax", vec!["https://tax.example.gov/cb".into()])
     }
 
     #[tokio::test]
     async fn defaults_and_secrets() {
-        let (c, secret) = register(reg(), "https://id.example.gov", 1).await.unwrap();
+        let (c, secret) = register(reg(), "https://id.example.gov", STRICT, 1)
+            .await
+            .unwrap();
         assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
         assert_eq!(c.grant_types, vec![GrantType::AuthorizationCode]);
         assert_eq!(
@@ -305,6 +331,7 @@ mod tests {
                 ..reg()
             },
             "https://id.example.gov",
+            STRICT,
             1,
         )
         .await
@@ -315,7 +342,9 @@ mod tests {
     #[tokio::test]
     async fn refusals_name_the_problem() {
         let bad = |r: ClientRegistration| async move {
-            register(r, "https://id.example.gov", 1).await.unwrap_err()
+            register(r, "https://id.example.gov", STRICT, 1)
+                .await
+                .unwrap_err()
         };
         assert!(
             bad(ClientRegistration::new(
@@ -375,6 +404,7 @@ mod tests {
                 ..reg()
             },
             "https://id.example.gov",
+            STRICT,
             1,
         )
         .await

@@ -37,6 +37,8 @@ fn client_from(r: &Row) -> Result<Client, StoreError> {
         client_id: ClientId::new(r.get::<String>("client_id")?),
         name: r.get("name")?,
         secret_hash: r.get("secret_hash")?,
+        previous_secret_hash: r.get("previous_secret_hash")?,
+        previous_secret_expires_at: r.get("previous_secret_expires_at")?,
         sector: r.get("sector")?,
         jwks_uri: r.get("jwks_uri")?,
         backchannel_logout_uri: r.get("backchannel_logout_uri")?,
@@ -49,7 +51,8 @@ fn client_from(r: &Row) -> Result<Client, StoreError> {
 const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, grant_types, scopes, subject_type, sector, jwks_uri, \
     backchannel_logout_uri, first_party, id_token_alg, created_at, jwks, audiences, \
-    refresh_grace_secs, frontchannel_logout_uri, serves";
+    refresh_grace_secs, frontchannel_logout_uri, serves, previous_secret_hash, \
+    previous_secret_expires_at";
 
 pub struct Clients<'a> {
     db: &'a Db,
@@ -88,7 +91,7 @@ impl<'a> Clients<'a> {
             .collect();
         let sql = format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         );
         query(&sql)
             .bind(c.client_id.as_str())
@@ -111,6 +114,8 @@ impl<'a> Clients<'a> {
             .bind(c.refresh_grace_secs)
             .bind(c.frontchannel_logout_uri.as_deref())
             .bind(to_json_list(&c.serves))
+            .bind(c.previous_secret_hash.as_deref())
+            .bind(c.previous_secret_expires_at)
             .execute(self.db.write())
             .await
             .map_err(|e| match e {
@@ -120,6 +125,45 @@ impl<'a> Clients<'a> {
                 other => other,
             })?;
         Ok(())
+    }
+
+    /// Replaces a client's secret by the one hashed `new_hash`. With `previous_until`,
+    /// the secret replaced stays valid until then (the overlap), and a previous secret
+    /// still in its overlap ends now: only the latest two secrets ever work. Without
+    /// it, the replaced secret ends at once. Answers whether a client with a secret had
+    /// that id.
+    pub async fn rotate_secret(
+        &self,
+        id: &str,
+        new_hash: &str,
+        previous_until: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let done = match previous_until {
+            Some(until) => {
+                query(
+                    "UPDATE clients SET previous_secret_hash = secret_hash, \
+                     previous_secret_expires_at = $3, secret_hash = $2 \
+                     WHERE client_id = $1 AND secret_hash IS NOT NULL",
+                )
+                .bind(id)
+                .bind(new_hash)
+                .bind(until)
+                .execute(self.db.write())
+                .await?
+            }
+            None => {
+                query(
+                    "UPDATE clients SET previous_secret_hash = NULL, \
+                     previous_secret_expires_at = NULL, secret_hash = $2 \
+                     WHERE client_id = $1 AND secret_hash IS NOT NULL",
+                )
+                .bind(id)
+                .bind(new_hash)
+                .execute(self.db.write())
+                .await?
+            }
+        };
+        Ok(done > 0)
     }
 
     /// Removes a client; answers whether it existed.

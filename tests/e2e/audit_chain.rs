@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use crate::common::*;
 
-fn portico(server: &TestServer, args: &[&str]) -> Output {
+pub(crate) fn portico(server: &TestServer, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portico"))
         .env_remove("PORTICO_CONFIG")
         .env("PORTICO_DATABASE_URL", server.database_url())

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn portico(dir: &std::path::Path) -> Command {
+pub(crate) fn portico(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_portico"));
     c.current_dir(dir)
         .env_remove("PORTICO_CONFIG")

@@ -142,10 +142,17 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://{host}:{port}");
+        // The tests' portals listen on loopback, which the outbound policy refuses by
+        // default; a test of that policy writes its own `[outbound]`.
+        let outbound = if extra_toml.contains("[outbound]") {
+            ""
+        } else {
+            "[outbound]\nallow_private_addresses = true\n"
+        };
         let toml = format!(
             "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
              database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n\
-             [password]\nmemory_kib = 8192\niterations = 1\n{extra_toml}",
+             [password]\nmemory_kib = 8192\niterations = 1\n{outbound}{extra_toml}",
             db = database.url,
             keys = dir.path().join("keys").display(),
         );
@@ -211,7 +218,8 @@ impl TestServer {
     }
 
     pub async fn register(&self, reg: ClientRegistration) -> TestClient {
-        let (client, secret) = portico::oidc::registration::register(reg, &self.base, 0)
+        let outbound = self.provider().config.outbound;
+        let (client, secret) = portico::oidc::registration::register(reg, &self.base, outbound, 0)
             .await
             .expect("valid registration");
         self.provider()

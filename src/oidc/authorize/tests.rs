@@ -9,6 +9,8 @@ fn client(public: bool) -> Client {
         client_id: ClientId::new("rp"),
         name: "RP".into(),
         secret_hash: None,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
         auth_method: if public {
             AuthMethod::None
         } else {

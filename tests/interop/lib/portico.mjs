@@ -64,6 +64,9 @@ export async function startPortico({ port: wanted, toml, env: extraEnv = {} } = 
     PORTICO_KEYS_DIR: `${dir}/keys`,
     PORTICO_PASSWORD__MEMORY_KIB: '8192',
     PORTICO_PASSWORD__ITERATIONS: '1',
+    // The tests' portals (jwks_uri, back-channel URIs) listen on loopback, which
+    // Portico refuses to call for a portal by default.
+    PORTICO_OUTBOUND__ALLOW_PRIVATE_ADDRESSES: 'true',
     ...extraEnv,
   };
 
