@@ -88,4 +88,4 @@ cert-no-identifier-message = The digital certificate is valid, but it carries no
 refusal-field-phone = the mobile number
 refusal-not-a-mobile-number = This is not a Vietnamese mobile number. Write it as 0912 345 678 or +84 912 345 678.
 refusal-resend-too-soon = A code was sent less than a minute ago; no new code was sent. Wait a minute, then ask again.
-refusal-send-limit = Too many codes have been sent to this number. No code was sent; try again in an hour or choose another way to sign in.
+refusal-send-limit = Too many codes have been asked for this number or from your network. No code was sent; try again in an hour or choose another way to sign in.

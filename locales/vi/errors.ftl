@@ -85,4 +85,4 @@ cert-no-identifier-message = Chứng thư số hợp lệ nhưng không chứa s
 refusal-field-phone = số điện thoại di động
 refusal-not-a-mobile-number = Đây không phải là số điện thoại di động Việt Nam. Vui lòng nhập theo dạng 0912 345 678 hoặc +84 912 345 678.
 refusal-resend-too-soon = Mã vừa được gửi chưa đến một phút; hệ thống chưa gửi mã mới. Vui lòng đợi một phút rồi yêu cầu lại.
-refusal-send-limit = Số điện thoại này đã nhận quá nhiều mã. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.
+refusal-send-limit = Đã có quá nhiều yêu cầu gửi mã tới số điện thoại này hoặc từ mạng bạn đang sử dụng. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.

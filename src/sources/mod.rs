@@ -54,6 +54,18 @@ pub struct BeginContext<'a> {
     pub login_hint: Option<&'a str>,
 }
 
+/// What a source is told about the request a step came in with, besides what the
+/// person gave ([`Input`]). Its own argument, not a field of [`SourceServices`] (the
+/// composition root's services, the same for every request) nor of [`Input`] (what was
+/// typed or sent back, which a source may trust only as far as it checks it): these are
+/// facts Portico established about the request itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepContext {
+    /// The client's address (the socket's peer, or what a trusted proxy says), when
+    /// known: `sms_otp` counts the messages it sends per address.
+    pub client_address: Option<std::net::IpAddr>,
+}
+
 /// Why a source did not verify someone. Each names the source; the page says it in the
 /// person's language, the log keeps the detail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,7 +138,8 @@ pub enum Rejection {
     NotAMobileNumber,
     /// A new code was asked for within a minute of the last one: nothing was sent.
     ResendTooSoon,
-    /// The number (or the source) had its share of messages for now.
+    /// The number, the client's address or the source had its share of messages for
+    /// now: nothing was sent.
     SendLimit,
 }
 
@@ -323,6 +336,7 @@ impl Source {
     pub async fn advance(
         &self,
         services: &SourceServices<'_>,
+        context: StepContext,
         state: AttemptState,
         input: Input<'_>,
     ) -> Advance {
@@ -333,7 +347,7 @@ impl Source {
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
             (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
             (Source::SmsOtp(s), AttemptState::SmsOtp(state)) => {
-                s.advance(services, *state, input).await
+                s.advance(services, context, *state, input).await
             }
             (Source::Webauthn(s), AttemptState::Webauthn(state)) => {
                 s.advance(services, state, input).await

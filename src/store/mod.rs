@@ -54,7 +54,7 @@ pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
-pub use sms_sends::{Reserved, SendLimits, SmsSends};
+pub use sms_sends::{Reserved, SendKey, SendLimits, SmsSends};
 pub use subjects::PairwiseSubjects;
 pub use throttle::{Claim, Throttle};
 
