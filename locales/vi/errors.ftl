@@ -42,6 +42,9 @@ login-outage = { $source }: hệ thống tạm thời không thể kiểm tra m�
 refusal-wrong-answer = { $source }: mã hoặc câu trả lời không đúng
 # Thông tin đăng nhập đúng, nhưng nguồn này không được phép tạo tài khoản mới.
 login-no-account = { $source }: chưa có tài khoản nào gắn với thông tin đăng nhập này
+# Đăng nhập bằng tin nhắn mà số điện thoại là số đã xác thực của nhiều tài khoản (số
+# điện thoại có thể được cấp lại cho người khác): không đăng nhập vào tài khoản nào.
+login-phone-ambiguous = { $source }: số điện thoại này đang được ghi nhận là số đã xác thực của nhiều tài khoản nên hệ thống không xác định được tài khoản của bạn. Chưa có đăng nhập nào được thực hiện. Vui lòng đăng nhập bằng hình thức khác hoặc liên hệ bộ phận hỗ trợ để điều chỉnh số điện thoại của các tài khoản.
 # Đăng nhập bị từ chối trước khi kiểm tra: sai quá nhiều lần với tài khoản hoặc địa chỉ
 # này (trả lời như nhau dù tài khoản có tồn tại hay không).
 login-try-later = Bạn đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng { $minutes } phút.

@@ -201,6 +201,15 @@ pub struct LinkPolicy {
     /// browser's signed-in account count as that person's second factor (a step-up
     /// on the same session)? Only a source that proves control of the number.
     pub steps_up_by_phone: bool,
+    /// Does a login with a verified `phone_number` go to the account whose verified
+    /// phone that number is, whichever source verified it, before its own login is
+    /// looked up? Only a source that proves control of the number.
+    pub finds_by_verified_phone: bool,
+    /// Does a login at this source that belongs to the browser's signed-in account (a
+    /// credential registered to it) count as that person's second factor, on the same
+    /// session, when the session was proven by other methods? Only a source whose
+    /// credentials are registered to an account by its holder (passkeys).
+    pub steps_up_by_own_credential: bool,
 }
 
 /// What the sources are built with, from the composition root.
@@ -273,34 +282,48 @@ impl Source {
                 trusted_for_linking: false,
                 creates_accounts: false,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             Source::Oidc(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: true,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             Source::X509(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
-            // A number is not a national id: it links nothing; it makes an account.
+            // A number is not a national id: it links nothing; it finds the account
+            // whose verified phone it is, or makes one.
             Source::SmsOtp(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: true,
                 steps_up_by_phone: true,
+                finds_by_verified_phone: true,
+                steps_up_by_own_credential: false,
             },
-            // A passkey's login is written when it is registered to its account.
+            // A passkey's login is written when it is registered to its account, and
+            // used after another method it is that account's second factor.
             Source::Webauthn(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: false,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: true,
             },
         }
     }

@@ -43,7 +43,7 @@ pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, TailFilter};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::{ConsentSummary, Consents, Granted};
-pub use identities::{Identities, LinkedLogin, Linking, Resolution, Resolved};
+pub use identities::{Identities, LinkedLogin, Linking, Resolution, Resolved, Resolving};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};

@@ -4,9 +4,11 @@
 //! (and again, as the same account); five wrong codes end the attempt and the right one
 //! after them is refused; a new code within 60 s sends nothing; a gateway answering 500
 //! gives the person a page and no session. `limits` has the hourly limit per client
-//! address, `step_up` the SMS code as a second factor.
+//! address, `phone_accounts` the account found by its verified phone, `step_up` the
+//! SMS code as a second factor.
 
 mod limits;
+mod phone_accounts;
 mod step_up;
 
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -28,7 +30,7 @@ pub(super) struct Gateway {
 }
 
 impl Gateway {
-    async fn start() -> (Gateway, String) {
+    pub(super) async fn start() -> (Gateway, String) {
         let gateway = Gateway::default();
         gateway.status.store(200, Ordering::SeqCst);
         let app = axum::Router::new()
@@ -82,17 +84,21 @@ pub(super) async fn start() -> (TestServer, Gateway) {
     start_with("", "").await
 }
 
-/// With more keys for the SMS source (`source_keys`) and more configuration after it.
+/// With more keys for the SMS source (`source_keys`) and more configuration before it.
 pub(super) async fn start_with(source_keys: &str, extra_toml: &str) -> (TestServer, Gateway) {
     let (gateway, url) = Gateway::start().await;
-    let server = TestServer::start_with(&format!(
+    let server = TestServer::start_with(&sources_toml(&url, source_keys, extra_toml)).await;
+    (server, gateway)
+}
+
+/// The password and SMS sources, the SMS one sending to the gateway at `url`.
+pub(super) fn sources_toml(url: &str, source_keys: &str, extra_toml: &str) -> String {
+    format!(
         "{extra_toml}\n[[sources]]\nid = \"password\"\nkind = \"password\"\n\
          [[sources]]\nid = \"mobile\"\nkind = \"sms_otp\"\ndisplay_name = \"Mobile number\"\n\
          loa = 3\ngateway_url = \"{url}\"\ngateway_token = \"{TOKEN}\"\ntimeout = \"5s\"\n\
          {source_keys}"
-    ))
-    .await;
-    (server, gateway)
+    )
 }
 
 /// The pages' hidden fields and the attempt.
