@@ -16,8 +16,9 @@ pub enum Resolved {
     Linked(AccountId),
     /// A new account was made for it.
     Created(AccountId),
-    /// The one account whose verified phone is the login's verified number (no login
-    /// row is written: the account's phone is the link, so changing it ends the link).
+    /// The one account whose verified phone is the login's verified number, which does
+    /// not have the login itself (none is written: the account's phone is the link, so
+    /// changing it ends the link). An account that has it too is [`Resolved::Found`].
     ByVerifiedPhone(AccountId),
 }
 
@@ -351,8 +352,24 @@ async fn resolve_in(tx: &mut Tx, r: &Resolution<'_>, now: i64) -> Result<Found, 
             return Ok(Err(Resolving::PhoneAmbiguous(holders)));
         }
         if let Some(account) = holders.pop() {
+            // The number's own login, when this account has it, records its use.
+            let own = query(
+                "UPDATE identities SET last_login_at = $3 \
+                 WHERE source_id = $1 AND subject = $2 AND account_id = $4",
+            )
+            .bind(r.source_id)
+            .bind(r.subject)
+            .bind(now)
+            .bind(account.as_str())
+            .execute(tx.on())
+            .await?;
             let changed = update_attributes(tx, &account, r.offered, now).await?;
-            return Ok(Ok((Resolved::ByVerifiedPhone(account), changed)));
+            let resolved = if own == 1 {
+                Resolved::Found(account)
+            } else {
+                Resolved::ByVerifiedPhone(account)
+            };
+            return Ok(Ok((resolved, changed)));
         }
     }
     let found = query(
@@ -483,10 +500,13 @@ mod tests {
             panic!("not created");
         };
         assert_ne!(own, mai);
+        // Found again by its phone: its own login, whose use is recorded.
         assert_eq!(
             ids.resolve(&by_phone(&offered, None), 3).await.unwrap(),
-            Resolving::Resolved(Resolved::ByVerifiedPhone(own.clone()))
+            Resolving::Resolved(Resolved::Found(own.clone()))
         );
+        let logins = ids.of_account(own.as_str()).await.unwrap();
+        assert_eq!(logins[0].last_login_at, Some(3));
         // Mai's phone verified by a later login updates the indexed copy in the same
         // transaction: now two accounts hold the number, and neither is picked.
         let verified_for_mai = phone(true, "upstream");
