@@ -42,6 +42,9 @@ login-outage = { $source }: the sign-in service cannot check passwords right now
 refusal-wrong-answer = { $source }: the answer is not correct
 # A login that was right, at a source that may not create accounts.
 login-no-account = { $source }: no account uses this login yet
+# A text-message login whose number is the verified phone of several accounts (numbers
+# are recycled): none is signed in.
+login-phone-ambiguous = { $source }: this number is recorded as the verified phone of more than one account, so it cannot tell which is yours. Nothing was signed in. Use another way to sign in, or ask the service desk to correct the accounts' phone numbers.
 # A login refused before anything was checked: too many failures for this account or
 # address (the same whether the account exists or not).
 login-try-later = Too many failed sign-in attempts. Please try again later, in { $minutes ->
@@ -88,5 +91,5 @@ cert-no-identifier-message = The digital certificate is valid, but it carries no
 refusal-field-phone = the mobile number
 refusal-not-a-mobile-number = This is not a Vietnamese mobile number. Write it as 0912 345 678 or +84 912 345 678.
 refusal-resend-too-soon = A code was sent less than a minute ago; no new code was sent. Wait a minute, then ask again.
-refusal-send-limit = Too many codes have been sent to this number. No code was sent; try again in an hour or choose another way to sign in.
+refusal-send-limit = Too many codes have been asked for this number or from your network. No code was sent; try again in an hour or choose another way to sign in.
 refusal-no-operator = No mobile operator connected to this portal serves this number. Check the number, or choose another way to sign in.

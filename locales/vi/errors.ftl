@@ -42,6 +42,9 @@ login-outage = { $source }: hệ thống tạm thời không thể kiểm tra m�
 refusal-wrong-answer = { $source }: mã hoặc câu trả lời không đúng
 # Thông tin đăng nhập đúng, nhưng nguồn này không được phép tạo tài khoản mới.
 login-no-account = { $source }: chưa có tài khoản nào gắn với thông tin đăng nhập này
+# Đăng nhập bằng tin nhắn mà số điện thoại là số đã xác thực của nhiều tài khoản (số
+# điện thoại có thể được cấp lại cho người khác): không đăng nhập vào tài khoản nào.
+login-phone-ambiguous = { $source }: số điện thoại này đang được ghi nhận là số đã xác thực của nhiều tài khoản nên hệ thống không xác định được tài khoản của bạn. Chưa có đăng nhập nào được thực hiện. Vui lòng đăng nhập bằng hình thức khác hoặc liên hệ bộ phận hỗ trợ để điều chỉnh số điện thoại của các tài khoản.
 # Đăng nhập bị từ chối trước khi kiểm tra: sai quá nhiều lần với tài khoản hoặc địa chỉ
 # này (trả lời như nhau dù tài khoản có tồn tại hay không).
 login-try-later = Bạn đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau khoảng { $minutes } phút.
@@ -85,5 +88,5 @@ cert-no-identifier-message = Chứng thư số hợp lệ nhưng không chứa s
 refusal-field-phone = số điện thoại di động
 refusal-not-a-mobile-number = Đây không phải là số điện thoại di động Việt Nam. Vui lòng nhập theo dạng 0912 345 678 hoặc +84 912 345 678.
 refusal-resend-too-soon = Mã vừa được gửi chưa đến một phút; hệ thống chưa gửi mã mới. Vui lòng đợi một phút rồi yêu cầu lại.
-refusal-send-limit = Số điện thoại này đã nhận quá nhiều mã. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.
+refusal-send-limit = Đã có quá nhiều yêu cầu gửi mã tới số điện thoại này hoặc từ mạng bạn đang sử dụng. Hệ thống không gửi mã; vui lòng thử lại sau một giờ hoặc chọn hình thức đăng nhập khác.
 refusal-no-operator = Số điện thoại này không thuộc nhà mạng nào đã kết nối với Cổng. Vui lòng kiểm tra lại số hoặc chọn hình thức đăng nhập khác.

@@ -48,7 +48,15 @@ pub struct SmsOtpSourceConfig {
     pub per_number_per_hour: u32,
     /// Codes this source sends per hour in all (a ceiling against SMS pumping).
     pub per_source_per_hour: u32,
+    /// Codes sent per hour at the request of one client address, whatever the numbers
+    /// (an IPv6 client counted by its /64).
+    pub per_address_per_hour: u32,
 }
+
+/// The default of `per_address_per_hour`: enough for the people behind one carrier
+/// NAT or office address signing in by text message within an hour, far below what
+/// pumping needs to pay.
+pub const DEFAULT_PER_ADDRESS_PER_HOUR: u32 = 30;
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -78,6 +86,8 @@ pub(super) struct RawSmsOtp {
     per_number_per_hour: Option<u32>,
     /// default 1000
     per_source_per_hour: Option<u32>,
+    /// default 30
+    per_address_per_hour: Option<u32>,
 }
 
 pub(super) fn validate(
@@ -173,6 +183,11 @@ pub(super) fn validate(
         numbers,
         per_number_per_hour: positive("per_number_per_hour", raw.per_number_per_hour, 5)?,
         per_source_per_hour: positive("per_source_per_hour", raw.per_source_per_hour, 1000)?,
+        per_address_per_hour: positive(
+            "per_address_per_hour",
+            raw.per_address_per_hour,
+            DEFAULT_PER_ADDRESS_PER_HOUR,
+        )?,
     })
 }
 
@@ -225,5 +240,24 @@ mod tests {
         assert_eq!(e.key, "sources[0].gateway_token", "{e}");
         let c = Config::from_parts(&format!("{BASE}gateway = \"log\"\n"), &[]).unwrap();
         assert_eq!(c.sources[0].kind.name(), "sms_otp");
+        let e = Config::from_parts(
+            &format!("{BASE}gateway = \"log\"\nper_address_per_hour = 0\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].per_address_per_hour", "{e}");
+    }
+
+    #[test]
+    fn the_per_address_limit_has_a_default_and_a_key() {
+        let limit = |extra: &str| {
+            let c = Config::from_parts(&format!("{BASE}gateway = \"log\"\n{extra}"), &[]).unwrap();
+            let SourceKindConfig::SmsOtp(s) = &c.sources[0].kind else {
+                panic!("not sms_otp")
+            };
+            s.per_address_per_hour
+        };
+        assert_eq!(limit(""), super::DEFAULT_PER_ADDRESS_PER_HOUR);
+        assert_eq!(limit("per_address_per_hour = 4\n"), 4);
     }
 }

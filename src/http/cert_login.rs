@@ -116,6 +116,10 @@ async fn present(
         &app.services.login(&super::i18n::SmsCatalogue),
         &s.source_id,
         handle,
+        // No address: the listener's peer may be its TLS-terminating proxy, and the
+        // certificate step counts none (the main origin's callback runs under the
+        // address counters).
+        crate::sources::StepContext::default(),
         Input::Certificate(&presented),
         now,
     )

@@ -52,9 +52,9 @@ fn name_of_source(app: &AppState, lang: Lang, source_id: &str) -> String {
 
 fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
     let source_id = match notice {
-        Notice::NoAccount { source_id } | Notice::LinkedElsewhere { source_id } => {
-            source_id.as_str()
-        }
+        Notice::NoAccount { source_id }
+        | Notice::PhoneAmbiguous { source_id }
+        | Notice::LinkedElsewhere { source_id } => source_id.as_str(),
         Notice::Refused(r) => r.source_id(),
         // Names no source: the counters are the account's and the address's.
         Notice::TryLater { .. } => "",
@@ -68,6 +68,7 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
             t_args(lang, "login-try-later", &[("minutes", minutes.into())])
         }
         Notice::NoAccount { .. } => t_args(lang, "login-no-account", &source()),
+        Notice::PhoneAmbiguous { .. } => t_args(lang, "login-phone-ambiguous", &source()),
         Notice::LinkedElsewhere { .. } => t_args(lang, "account-link-elsewhere", &source()),
         Notice::Refused(Refusal::Rejected { reason, .. }) => match reason {
             Rejection::BadCredentials => t_args(lang, "refusal-rejected-password", &source()),

@@ -13,7 +13,9 @@ use crate::model::attributes;
 use crate::model::{AttributeRecord, Attributes, Loa, VerifiedIdentity};
 use crate::secret::Secret;
 use crate::sources::LinkPolicy;
-use crate::store::{AccountKind, NewAccount, Represents, Resolution, Resolved, Store, StoreError};
+use crate::store::{
+    AccountKind, NewAccount, Represents, Resolution, Resolved, Resolving, Store, StoreError,
+};
 
 /// The lowest level at which a trusted source's verified national id links a login to
 /// an existing account ("substantial"): a weaker login could take over an account.
@@ -24,6 +26,11 @@ pub enum IdentityError {
     /// The login is valid but no account has it, and this source may not make one.
     #[error("no account has this {source_id} login")]
     NoAccount { source_id: String },
+    /// The login's verified number is the verified phone of several accounts: none is
+    /// picked (numbers are recycled; SECURITY.md), nothing is made, and it is audited
+    /// as `login_phone_ambiguous`.
+    #[error("several accounts hold this {source_id} login's number as their verified phone")]
+    PhoneAmbiguous { source_id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,9 +65,12 @@ fn offered(verified: &VerifiedIdentity, now: i64) -> Attributes {
     out
 }
 
-/// The account a verified login belongs to, in one transaction: the account that has
-/// the login; else, for a source trusted for linking at [`LINK_MIN_LOA`] or above, the
-/// account with the same verified national id; else a new account, when the source
+/// The account a verified login belongs to, in one transaction: for a source that
+/// proves control of a phone number (`LinkPolicy::finds_by_verified_phone`), the one
+/// account whose verified phone is the login's verified number, whichever source
+/// verified it (several: none, [`IdentityError::PhoneAmbiguous`]); else the account that
+/// has the login; else, for a source trusted for linking at [`LINK_MIN_LOA`] or above,
+/// the account with the same verified national id; else a new account, when the source
 /// may create one. Audited (`login_identity_found`, `..._linked`, `login_account_created`).
 /// In the same transaction the account takes the login's attributes by the rule of
 /// `model::attributes::replaces` (a new account takes them all), each change audited
@@ -100,23 +110,45 @@ pub async fn resolve_account(
         kind: Some(kind),
         attributes: offered.clone(),
     });
-    store
+    let find_by_verified_phone = verified
+        .verified("phone_number")
+        .filter(|_| policy.finds_by_verified_phone);
+    let resolving = store
         .identities()
         .resolve(
             &Resolution {
                 source_id: &verified.source_id,
                 subject: &verified.subject,
                 link_by_national_id,
+                find_by_verified_phone,
                 create: new.as_ref(),
                 offered: &offered,
                 represents,
             },
             now,
         )
-        .await?
-        .ok_or_else(|| IdentityError::NoAccount {
-            source_id: verified.source_id.clone(),
-        })
+        .await?;
+    let source_id = verified.source_id.clone();
+    match resolving {
+        Resolving::Resolved(resolved) => Ok(resolved),
+        Resolving::NoAccount => Err(IdentityError::NoAccount { source_id }),
+        Resolving::PhoneAmbiguous(accounts) => {
+            // The accounts' ids, so the operator can tell which to correct; never the
+            // number.
+            let ids: Vec<&str> = accounts.iter().map(|a| a.as_str()).collect();
+            store
+                .audit()
+                .record(
+                    now,
+                    "login_phone_ambiguous",
+                    None,
+                    None,
+                    &format!("source={source_id} accounts={}", ids.join(",")),
+                )
+                .await?;
+            Err(IdentityError::PhoneAmbiguous { source_id })
+        }
+    }
 }
 
 /// What a login did to the browser's SSO session.
@@ -145,36 +177,28 @@ pub async fn sign_in(
     let token = crate::random::token();
     let token_hash = crate::crypto::sha256_b64url(token.expose());
     let expires_at = now + lifetime_secs;
-    if let Some(c) = step_up::second_factor_of(store, verified, policy, current).await? {
-        let renewed = store
-            .sessions()
-            .reauthenticate(
-                &c.id,
-                &token_hash,
-                &verified.source_id,
-                &step_up::combined_loa(c, verified).acr(),
-                &step_up::combined_amr(&c.amr, &verified.amr),
-                now,
-                expires_at,
-            )
-            .await?;
-        if let Some(session) = renewed {
-            // Never the number: the source and the methods.
+    // The same session renewed: its id (so the `sid`s) kept, a new cookie token.
+    let renew = |id: SessionId, acr: String, amr: Vec<String>| {
+        let token_hash = &token_hash;
+        async move {
             store
-                .audit()
-                .record(
+                .sessions()
+                .reauthenticate(
+                    &id,
+                    token_hash,
+                    &verified.source_id,
+                    &acr,
+                    &amr,
                     now,
-                    "login_second_factor",
-                    Some(session.account_id.as_str()),
-                    None,
-                    &format!(
-                        "source={} acr={} amr={}",
-                        verified.source_id,
-                        session.acr,
-                        session.amr.join(" ")
-                    ),
+                    expires_at,
                 )
-                .await?;
+                .await
+        }
+    };
+    if let Some(c) = step_up::second_factor_of(store, verified, policy, current).await? {
+        let (acr, amr) = step_up::combined(c, verified);
+        if let Some(session) = renew(c.id.clone(), acr, amr).await? {
+            step_up::audit(store, verified, &session, now).await?;
             return Ok(SignedIn {
                 session,
                 token,
@@ -186,21 +210,19 @@ pub async fn sign_in(
         .await?
         .account_id()
         .clone();
-    let acr = verified.loa.acr();
     if let Some(c) = current.filter(|c| c.account_id == account_id) {
-        let renewed = store
-            .sessions()
-            .reauthenticate(
-                &c.id,
-                &token_hash,
-                &verified.source_id,
-                &acr,
-                &verified.amr,
-                now,
-                expires_at,
-            )
-            .await?;
-        if let Some(session) = renewed {
+        // The same person again. A credential of the account's own after other methods
+        // (a passkey after the password) is a second factor: the methods add up.
+        let second = step_up::is_own_second_factor(c, verified, policy);
+        let (acr, amr) = if second {
+            step_up::combined(c, verified)
+        } else {
+            (verified.loa.acr(), verified.amr.clone())
+        };
+        if let Some(session) = renew(c.id.clone(), acr, amr).await? {
+            if second {
+                step_up::audit(store, verified, &session, now).await?;
+            }
             return Ok(SignedIn {
                 session,
                 token,
@@ -208,6 +230,9 @@ pub async fn sign_in(
             });
         }
     }
+    // Anyone else (a passkey of another account too) is a login of their own: a new
+    // session, and the browser's previous one ended.
+    let acr = verified.loa.acr();
     let session = Session {
         id: SessionId::generate(),
         account_id,

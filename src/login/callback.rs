@@ -45,8 +45,12 @@ pub async fn callback(
         username: None,
         address: signed_in.address,
     };
+    let context = crate::sources::StepContext {
+        client_address: signed_in.address,
+    };
     let run = source.advance(
         &services.source,
+        context,
         attempt.sealed.state,
         Input::Returned(params),
     );

@@ -5,13 +5,14 @@
 //! as `handoff`; the main origin's callback then checks the browser as for any return.
 
 use super::{LoginError, LoginServices, attempts};
-use crate::sources::{Advance, Input, Refusal, Step};
+use crate::sources::{Advance, Input, Refusal, Step, StepContext};
 
 /// Answers the URL to send the browser to (the source's redirect, with `handoff` set).
 pub async fn hand_off(
     services: &LoginServices<'_>,
     source_id: &str,
     handle: &str,
+    context: StepContext,
     input: Input<'_>,
     now: i64,
 ) -> Result<String, LoginError> {
@@ -28,7 +29,7 @@ pub async fn hand_off(
         .get(source_id)
         .ok_or(LoginError::NotOffered)?;
     let advance = source
-        .advance(&services.source, attempt.sealed.state, input)
+        .advance(&services.source, context, attempt.sealed.state, input)
         .await;
     let (url, state) = match advance {
         Advance::Continue {

@@ -38,6 +38,11 @@ pub enum Notice {
     NoAccount {
         source_id: String,
     },
+    /// The login's number is the verified phone of several accounts: none was signed
+    /// in, nothing was made.
+    PhoneAmbiguous {
+        source_id: String,
+    },
     /// Too many failed logins for this account or from this address: try again at
     /// `until` (unix seconds). Nothing was checked.
     TryLater {

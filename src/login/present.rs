@@ -223,6 +223,13 @@ impl At<'_> {
                     notice: Notice::NoAccount { source_id },
                 });
             }
+            Err(IdentityError::PhoneAmbiguous { source_id }) => {
+                tracing::info!(source = %source_id, "login verified, but several accounts hold its number");
+                return Ok(Outcome::Choose {
+                    chooser: chooser_for(p, self.return_to, client_name, req, &[]).await?,
+                    notice: Notice::PhoneAmbiguous { source_id },
+                });
+            }
         };
         // Someone else signed in on this browser: the previous person's portals hear of it.
         if let Some(previous) = &done.displaced {

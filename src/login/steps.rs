@@ -5,7 +5,7 @@ use super::{
     At, LoginError, LoginServices, MAX_TRIES, Notice, Outcome, ReturnTo, SignedInAs, attempts,
     callback_url, context, offered, refused, throttle,
 };
-use crate::sources::{Advance, BeginContext, Input, Refusal, Step};
+use crate::sources::{Advance, BeginContext, Input, Refusal, Step, StepContext};
 
 /// `GET /login/{source_id}`: begins an attempt at the source.
 pub async fn start(
@@ -80,7 +80,10 @@ pub async fn submit(
             return Err(LoginError::AttemptGone);
         }
         let trier = throttle::Trier::new(source_id, fields, signed_in.address);
-        let run = source.advance(&services.source, begun.state, Input::Form(fields));
+        let context = StepContext {
+            client_address: signed_in.address,
+        };
+        let run = source.advance(&services.source, context, begun.state, Input::Form(fields));
         let advance = match throttle::guarded(services, &trier, now, run).await? {
             Ok(a) => a,
             Err(b) => {
@@ -118,7 +121,10 @@ pub async fn submit(
     let credential = super::webauthn_step::credential(&attempt.sealed.step, fields);
     let input = super::webauthn_step::input(credential.as_ref(), fields);
     let state = attempt.sealed.state.clone();
-    let run = source.advance(&services.source, state, input);
+    let context = StepContext {
+        client_address: signed_in.address,
+    };
+    let run = source.advance(&services.source, context, state, input);
     let advance = match throttle::guarded(services, &trier, now, run).await? {
         Ok(a) => a,
         Err(b) => {

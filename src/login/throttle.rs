@@ -95,20 +95,12 @@ impl<'a> Trier<'a> {
     }
 }
 
-/// The address's counter. An IPv6 client is counted by its /64, which one subscriber
-/// usually holds whole; an IPv4-mapped address as the IPv4 one.
+/// The address's counter (`model::address::counted_as`: an IPv6 client by its /64).
 fn address_key(address: IpAddr) -> String {
-    let bucket = match address {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    };
-    format!("address:{}", sha256_b64url(&bucket))
+    format!(
+        "address:{}",
+        sha256_b64url(&crate::model::address::counted_as(address))
+    )
 }
 
 /// Whether the attempt may run: neither its address nor its account is blocked. An

@@ -1,6 +1,7 @@
 //! Domain types shared by the protocol (`oidc`), the login (`login`, `sources`) and the
 //! people (`identity`): what each of them says to the others. Nothing here does I/O.
 
+pub mod address;
 mod assurance;
 pub mod attributes;
 mod claims;

@@ -54,6 +54,18 @@ pub struct BeginContext<'a> {
     pub login_hint: Option<&'a str>,
 }
 
+/// What a source is told about the request a step came in with, besides what the
+/// person gave ([`Input`]). Its own argument, not a field of [`SourceServices`] (the
+/// composition root's services, the same for every request) nor of [`Input`] (what was
+/// typed or sent back, which a source may trust only as far as it checks it): these are
+/// facts Portico established about the request itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepContext {
+    /// The client's address (the socket's peer, or what a trusted proxy says), when
+    /// known: `sms_otp` counts the messages it sends per address.
+    pub client_address: Option<std::net::IpAddr>,
+}
+
 /// Why a source did not verify someone. Each names the source; the page says it in the
 /// person's language, the log keeps the detail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,7 +138,8 @@ pub enum Rejection {
     NotAMobileNumber,
     /// A new code was asked for within a minute of the last one: nothing was sent.
     ResendTooSoon,
-    /// The number (or the source) had its share of messages for now.
+    /// The number, the client's address or the source had its share of messages for
+    /// now: nothing was sent.
     SendLimit,
     /// A mobile number no configured operator serves.
     NoOperator,
@@ -199,6 +212,15 @@ pub struct LinkPolicy {
     /// browser's signed-in account count as that person's second factor (a step-up
     /// on the same session)? Only a source that proves control of the number.
     pub steps_up_by_phone: bool,
+    /// Does a login with a verified `phone_number` go to the account whose verified
+    /// phone that number is, whichever source verified it, before its own login is
+    /// looked up? Only a source that proves control of the number.
+    pub finds_by_verified_phone: bool,
+    /// Does a login at this source that belongs to the browser's signed-in account (a
+    /// credential registered to it) count as that person's second factor, on the same
+    /// session, when the session was proven by other methods? Only a source whose
+    /// credentials are registered to an account by its holder (passkeys).
+    pub steps_up_by_own_credential: bool,
 }
 
 /// What the sources are built with, from the composition root.
@@ -271,34 +293,48 @@ impl Source {
                 trusted_for_linking: false,
                 creates_accounts: false,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             Source::Oidc(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: true,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             #[cfg(feature = "test-sources")]
             Source::TestTwoStep(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
             Source::X509(s) => LinkPolicy {
                 trusted_for_linking: s.kind.trusted_for_linking,
                 creates_accounts: s.kind.creates_accounts,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: false,
             },
-            // A number is not a national id: it links nothing; it makes an account.
+            // A number is not a national id: it links nothing; it finds the account
+            // whose verified phone it is, or makes one.
             Source::SmsOtp(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: true,
                 steps_up_by_phone: true,
+                finds_by_verified_phone: true,
+                steps_up_by_own_credential: false,
             },
-            // A passkey's login is written when it is registered to its account.
+            // A passkey's login is written when it is registered to its account, and
+            // used after another method it is that account's second factor.
             Source::Webauthn(_) => LinkPolicy {
                 trusted_for_linking: false,
                 creates_accounts: false,
                 steps_up_by_phone: false,
+                finds_by_verified_phone: false,
+                steps_up_by_own_credential: true,
             },
         }
     }
@@ -339,6 +375,7 @@ impl Source {
     pub async fn advance(
         &self,
         services: &SourceServices<'_>,
+        context: StepContext,
         state: AttemptState,
         input: Input<'_>,
     ) -> Advance {
@@ -349,7 +386,7 @@ impl Source {
             (Source::TestTwoStep(s), AttemptState::TestTwoStep(state)) => s.advance(state, input),
             (Source::X509(s), AttemptState::X509(state)) => s.advance(services, state, input).await,
             (Source::SmsOtp(s), AttemptState::SmsOtp(state)) => {
-                s.advance(services, *state, input).await
+                s.advance(services, context, *state, input).await
             }
             (Source::Webauthn(s), AttemptState::Webauthn(state)) => {
                 s.advance(services, state, input).await

@@ -236,6 +236,14 @@ fn national_id_columns(attributes: &Attributes) -> (Option<&str>, bool) {
     )
 }
 
+/// The column that copies the phone number when it is verified, for a text-message
+/// login's lookup (`identities::resolve`); an unverified number is never copied.
+fn verified_phone_column(attributes: &Attributes) -> Option<&str> {
+    attributes
+        .text("phone_number")
+        .filter(|_| attributes.is_verified("phone_number"))
+}
+
 /// Inserts an account row inside a transaction.
 pub(super) async fn insert_account(
     tx: &mut super::db::Tx,
@@ -245,13 +253,14 @@ pub(super) async fn insert_account(
 ) -> Result<(), StoreError> {
     let (national_id, national_id_verified) = national_id_columns(&new.attributes);
     query(
-        "INSERT INTO accounts (id, kind, national_id, national_id_verified, attributes, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO accounts (id, kind, national_id, national_id_verified, verified_phone, \
+         attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(id.as_str())
     .bind(new.kind.unwrap_or(AccountKind::Citizen).as_str())
     .bind(national_id)
     .bind(national_id_verified)
+    .bind(verified_phone_column(&new.attributes))
     .bind(new.attributes.to_stored())
     .bind(now)
     .execute(tx.on())
@@ -285,12 +294,13 @@ pub(super) async fn set_attributes_in(
     let (national_id, national_id_verified) = national_id_columns(attributes);
     query(
         "UPDATE accounts SET attributes = $2, national_id = $3, national_id_verified = $4, \
-         updated_at = $5 WHERE id = $1",
+         verified_phone = $5, updated_at = $6 WHERE id = $1",
     )
     .bind(id.as_str())
     .bind(attributes.to_stored())
     .bind(national_id)
     .bind(national_id_verified)
+    .bind(verified_phone_column(attributes))
     .bind(now)
     .execute(tx.on())
     .await?;

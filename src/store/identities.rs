@@ -16,12 +16,30 @@ pub enum Resolved {
     Linked(AccountId),
     /// A new account was made for it.
     Created(AccountId),
+    /// The one account whose verified phone is the login's verified number, which does
+    /// not have the login itself (none is written: the account's phone is the link, so
+    /// changing it ends the link). An account that has it too is [`Resolved::Found`].
+    ByVerifiedPhone(AccountId),
+}
+
+/// What [`Identities::resolve`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolving {
+    Resolved(Resolved),
+    /// Nothing found, and the login may not create an account: nothing was written.
+    NoAccount,
+    /// Several accounts hold the login's number as their verified phone: none is
+    /// picked and nothing was written. Their ids, for the audit trail.
+    PhoneAmbiguous(Vec<AccountId>),
 }
 
 impl Resolved {
     pub fn account_id(&self) -> &AccountId {
         match self {
-            Resolved::Found(a) | Resolved::Linked(a) | Resolved::Created(a) => a,
+            Resolved::Found(a)
+            | Resolved::Linked(a)
+            | Resolved::Created(a)
+            | Resolved::ByVerifiedPhone(a) => a,
         }
     }
 
@@ -31,6 +49,7 @@ impl Resolved {
             Resolved::Found(_) => "login_identity_found",
             Resolved::Linked(_) => "login_identity_linked",
             Resolved::Created(_) => "login_account_created",
+            Resolved::ByVerifiedPhone(_) => "login_verified_phone_found",
         }
     }
 }
@@ -60,6 +79,9 @@ pub struct Resolution<'a> {
     pub subject: &'a str,
     /// A verified national id the source may link by (its policy and level allow it).
     pub link_by_national_id: Option<&'a str>,
+    /// A verified phone number (E.164) the source proved control of, to find the
+    /// account whose verified phone it is, before the login itself is looked up.
+    pub find_by_verified_phone: Option<&'a str>,
     /// The account to create when nothing is found or linked; `None` refuses.
     pub create: Option<&'a NewAccount>,
     /// The login's attributes (its source, level and time in each record), to update a
@@ -202,20 +224,18 @@ impl<'a> Identities<'a> {
         Ok(Some(source_id))
     }
 
-    /// In one transaction: find the account by the login (recording the login time),
-    /// else link it by the verified national id, else create the account; audit which.
-    /// `None` when none of the three is allowed (nothing is written).
-    pub async fn resolve(
-        &self,
-        r: &Resolution<'_>,
-        now: i64,
-    ) -> Result<Option<Resolved>, StoreError> {
+    /// In one transaction: find the account by the verified phone when the source
+    /// proved one (exactly one holder; several are refused), else by the login
+    /// (recording the login time), else link it by the verified national id, else
+    /// create the account; audit which. Nothing is written when no account is found
+    /// and none may be made, or the phone is ambiguous.
+    pub async fn resolve(&self, r: &Resolution<'_>, now: i64) -> Result<Resolving, StoreError> {
         let mut tx = self.db.begin().await?;
         let (resolved, changed) = match resolve_in(&mut tx, r, now).await? {
-            Some(resolved) => resolved,
-            None => {
+            Ok(resolved) => resolved,
+            Err(refused) => {
                 tx.rollback().await?;
-                return Ok(None);
+                return Ok(refused);
             }
         };
         let account = resolved.account_id().as_str();
@@ -245,7 +265,7 @@ impl<'a> Identities<'a> {
             }
         }
         tx.commit().await?;
-        Ok(Some(resolved))
+        Ok(Resolving::Resolved(resolved))
     }
 }
 
@@ -310,11 +330,48 @@ async fn update_attributes(
     Ok(changed)
 }
 
-async fn resolve_in(
-    tx: &mut Tx,
-    r: &Resolution<'_>,
-    now: i64,
-) -> Result<Option<(Resolved, Vec<String>)>, StoreError> {
+/// The accounts whose verified phone is `number`: at most two (two already make it
+/// ambiguous), by id.
+async fn verified_phone_holders(tx: &mut Tx, number: &str) -> Result<Vec<AccountId>, StoreError> {
+    query("SELECT id FROM accounts WHERE verified_phone = $1 ORDER BY id LIMIT 2")
+        .bind(number)
+        .fetch_all(tx.on())
+        .await?
+        .iter()
+        .map(|row| Ok(AccountId::new(row.get::<String>("id")?)))
+        .collect()
+}
+
+/// What the transaction found: the account and the claims that changed, or why not.
+type Found = Result<(Resolved, Vec<String>), Resolving>;
+
+async fn resolve_in(tx: &mut Tx, r: &Resolution<'_>, now: i64) -> Result<Found, StoreError> {
+    if let Some(number) = r.find_by_verified_phone {
+        let mut holders = verified_phone_holders(tx, number).await?;
+        if holders.len() > 1 {
+            return Ok(Err(Resolving::PhoneAmbiguous(holders)));
+        }
+        if let Some(account) = holders.pop() {
+            // The number's own login, when this account has it, records its use.
+            let own = query(
+                "UPDATE identities SET last_login_at = $3 \
+                 WHERE source_id = $1 AND subject = $2 AND account_id = $4",
+            )
+            .bind(r.source_id)
+            .bind(r.subject)
+            .bind(now)
+            .bind(account.as_str())
+            .execute(tx.on())
+            .await?;
+            let changed = update_attributes(tx, &account, r.offered, now).await?;
+            let resolved = if own == 1 {
+                Resolved::Found(account)
+            } else {
+                Resolved::ByVerifiedPhone(account)
+            };
+            return Ok(Ok((resolved, changed)));
+        }
+    }
     let found = query(
         "UPDATE identities SET last_login_at = $3 WHERE source_id = $1 AND subject = $2 \
          RETURNING account_id",
@@ -327,7 +384,7 @@ async fn resolve_in(
     if let Some(row) = found {
         let account = AccountId::new(row.get::<String>("account_id")?);
         let changed = update_attributes(tx, &account, r.offered, now).await?;
-        return Ok(Some((Resolved::Found(account), changed)));
+        return Ok(Ok((Resolved::Found(account), changed)));
     }
     if let Some(national_id) = r.link_by_national_id {
         let holder =
@@ -340,11 +397,11 @@ async fn resolve_in(
             let account = AccountId::new(row.get::<String>("id")?);
             insert_identity(tx, &account, r, now).await?;
             let changed = update_attributes(tx, &account, r.offered, now).await?;
-            return Ok(Some((Resolved::Linked(account), changed)));
+            return Ok(Ok((Resolved::Linked(account), changed)));
         }
     }
     let Some(new) = r.create else {
-        return Ok(None);
+        return Ok(Err(Resolving::NoAccount));
     };
     let mut new = new.clone();
     // A national id another account holds stays with it: an untrusted (or too weak)
@@ -358,7 +415,7 @@ async fn resolve_in(
     insert_account(tx, &account, &new, now).await?;
     insert_identity(tx, &account, r, now).await?;
     let set = new.attributes.iter().map(|(c, _)| c.to_owned()).collect();
-    Ok(Some((Resolved::Created(account), set)))
+    Ok(Ok((Resolved::Created(account), set)))
 }
 
 async fn insert_identity(
@@ -379,4 +436,103 @@ async fn insert_identity(
     .execute(tx.on())
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AttributeRecord;
+    use crate::store::Store;
+
+    const NUMBER: &str = "+84912345678";
+
+    fn phone(verified: bool, source: &str) -> Attributes {
+        let mut a = Attributes::default();
+        a.set(
+            "phone_number",
+            AttributeRecord {
+                value: NUMBER.into(),
+                verified,
+                source: source.into(),
+                loa: crate::model::Loa::new(3),
+                at: 10,
+            },
+        );
+        a
+    }
+
+    fn by_phone<'a>(offered: &'a Attributes, create: Option<&'a NewAccount>) -> Resolution<'a> {
+        Resolution {
+            source_id: "mobile",
+            subject: NUMBER,
+            link_by_national_id: None,
+            find_by_verified_phone: Some(NUMBER),
+            create,
+            offered,
+            represents: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_verified_phone_finds_its_account_and_two_holders_find_none() {
+        let store = Store::in_memory().await;
+        let unverified = NewAccount {
+            kind: None,
+            attributes: phone(false, "operator"),
+        };
+        let mai = store
+            .accounts()
+            .create_with_password(&unverified, "password", "mai", "hash", 1)
+            .await
+            .unwrap();
+        // An unverified phone finds nothing: the number makes its own account.
+        let offered = phone(true, "mobile");
+        let new = NewAccount {
+            kind: None,
+            attributes: offered.clone(),
+        };
+        let ids = store.identities();
+        let Resolving::Resolved(Resolved::Created(own)) = ids
+            .resolve(&by_phone(&offered, Some(&new)), 2)
+            .await
+            .unwrap()
+        else {
+            panic!("not created");
+        };
+        assert_ne!(own, mai);
+        // Found again by its phone: its own login, whose use is recorded.
+        assert_eq!(
+            ids.resolve(&by_phone(&offered, None), 3).await.unwrap(),
+            Resolving::Resolved(Resolved::Found(own.clone()))
+        );
+        let logins = ids.of_account(own.as_str()).await.unwrap();
+        assert_eq!(logins[0].last_login_at, Some(3));
+        // Mai's phone verified by a later login updates the indexed copy in the same
+        // transaction: now two accounts hold the number, and neither is picked.
+        let verified_for_mai = phone(true, "upstream");
+        let at_password = Resolution {
+            source_id: "password",
+            subject: "mai",
+            link_by_national_id: None,
+            find_by_verified_phone: None,
+            create: None,
+            offered: &verified_for_mai,
+            represents: None,
+        };
+        assert_eq!(
+            ids.resolve(&at_password, 4).await.unwrap(),
+            Resolving::Resolved(Resolved::Found(mai.clone()))
+        );
+        let Resolving::PhoneAmbiguous(mut holders) = ids
+            .resolve(&by_phone(&offered, Some(&new)), 5)
+            .await
+            .unwrap()
+        else {
+            panic!("not ambiguous");
+        };
+        holders.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let mut both = vec![mai, own];
+        both.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        assert_eq!(holders, both);
+    }
 }

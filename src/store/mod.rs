@@ -44,7 +44,7 @@ pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, TailFilter};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
 pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
 pub use consents::{ConsentSummary, Consents, Granted};
-pub use identities::{Identities, LinkedLogin, Linking, Resolution, Resolved};
+pub use identities::{Identities, LinkedLogin, Linking, Resolution, Resolved, Resolving};
 pub use keys::{Keys, StoredKey};
 pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
@@ -55,7 +55,7 @@ pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
-pub use sms_sends::{Reserved, SendLimits, SmsSends};
+pub use sms_sends::{Reserved, SendKey, SendLimits, SmsSends};
 pub use subjects::PairwiseSubjects;
 pub use throttle::{Claim, Throttle};
 

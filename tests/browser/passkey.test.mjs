@@ -2,6 +2,9 @@
 // domain: CTAP2, internal transport, resident keys and user verification): a passkey
 // registered from /account after a password sign-in, the session ended, then a portal's
 // sign-in with the passkey alone; the portal's ID token carries amr hwk/swk and user.
+// Then the passkey as the second factor: a password sign-in at level 2, the portal asks
+// for level 3, the passkey steps the same session up (same sub and sid, acr level 3,
+// amr pwd + hwk/swk + user + mfa).
 //
 // Run: cd tests/browser && npm ci && npm test   (PORTICO_BIN overrides the binary)
 
@@ -121,6 +124,78 @@ describe('Passkeys in headless Chromium', { timeout: 120_000 }, () => {
     // The last use is on the account page.
     await page.goto(`${ISSUER}/account`);
     assert.match(await page.locator('main').innerText(), /last used/);
+    assertClean(watch);
+  });
+
+  test('a passkey as the second factor after a password steps the session up to level 3', async () => {
+    const username = 'citizen-step-up';
+    const stepUpAccount = JSON.parse(await portico.cli([
+      'account', 'add', '--username', username, '--password-stdin', '--name', 'Step-up Citizen',
+      '--json',
+    ], PASSWORD));
+    const watch = await suite.newBrowser(ISSUER);
+    const { page } = watch;
+    await virtualAuthenticator(watch);
+
+    // A passkey registered from /account, then signed out.
+    await page.goto(`${ISSUER}/account`);
+    await typeCredentials(page, { username, password: PASSWORD });
+    await submit(page, page.getByRole('button', { name: 'Sign in' }).first());
+    assert.equal(new URL(page.url()).pathname, '/account');
+    await submit(page, page.getByRole('button', { name: 'Add a passkey' }));
+    await page.getByLabel('Name of the passkey').fill('Điện thoại');
+    await submit(page, page.getByRole('button', { name: 'Create the passkey' }));
+    assert.match(await page.locator('main').innerText(), /Điện thoại/);
+    await submit(page, page.getByRole('button', { name: 'End this session' }).first());
+    await page.goto(`${ISSUER}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login', 'signed out');
+
+    const redirectUri = client.redirect_uris[0];
+    const signIn = async (extra) => {
+      const secrets = newRequestSecrets();
+      await page.goto(authorizationUrl(ISSUER, {
+        clientId: client.client_id, redirectUri, scope: 'openid', secrets, extra,
+      }));
+      return secrets;
+    };
+    const claimsAt = async (secrets) => {
+      assert.ok(page.url().startsWith(redirectUri), `ended at ${page.url()}`);
+      const callback = new URL(page.url());
+      assert.equal(callback.searchParams.get('error'), null, callback.searchParams.get('error_description'));
+      const tokens = await exchangeCode(ISSUER, {
+        client, code: callback.searchParams.get('code'), redirectUri, verifier: secrets.verifier,
+      });
+      return verifyIdToken(ISSUER, tokens.id_token, client.client_id);
+    };
+
+    // The portal's sign-in with the password: level 2.
+    let secrets = await signIn({});
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await typeCredentials(page, { username, password: PASSWORD });
+    await submit(page, page.getByRole('button', { name: 'Sign in' }).first());
+    const first = await claimsAt(secrets);
+    assert.equal(first.sub, stepUpAccount.account_id);
+    assert.equal(first.acr, 'urn:portico:loa:2');
+    assert.deepEqual(first.amr, ['pwd']);
+    assert.ok(first.sid, 'a sid');
+
+    // The portal asks for level 3: the passkey is offered, the password is not.
+    secrets = await signIn({ acr_values: 'urn:portico:loa:3' });
+    assert.equal(new URL(page.url()).pathname, '/login');
+    assert.equal(await page.locator('input[name="password"]').count(), 0, 'no password form');
+    const link = page.getByRole('link', { name: 'Passkey' });
+    await link.waitFor({ state: 'visible' });
+    await submit(page, link);
+    assert.match(new URL(page.url()).pathname, /^\/login\/passkey/);
+    await submit(page, page.getByRole('button', { name: 'Sign in with a passkey' }));
+    const stepped = await claimsAt(secrets);
+    assert.equal(stepped.acr, 'urn:portico:loa:3');
+    assert.ok(stepped.amr.includes('pwd'), `amr ${stepped.amr}`);
+    assert.ok(stepped.amr.includes('hwk') || stepped.amr.includes('swk'), `amr ${stepped.amr}`);
+    assert.ok(stepped.amr.includes('user'), `amr ${stepped.amr}`);
+    assert.ok(stepped.amr.includes('mfa'), `amr ${stepped.amr}`);
+    assert.equal(stepped.sub, first.sub, 'the same person');
+    assert.equal(stepped.sid, first.sid, 'the same session');
     assertClean(watch);
   });
 });

@@ -14,7 +14,11 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// Runs `portico account add` (the real binary) on the test's database and keys.
-fn account_add(dir: &std::path::Path, database_url: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn account_add(
+    dir: &std::path::Path,
+    database_url: &str,
+    args: &[&str],
+) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
         .current_dir(dir)
         .env_remove("PORTICO_CONFIG")

@@ -7,8 +7,9 @@
 //! counted by `login` (five, then the attempt is deleted and the sixth is refused even
 //! if right). The code page's second button sends a new code: not within
 //! [`store::SendLimits::min_interval_secs`] of the last message to that number, and
-//! within the hourly limits per number and per source, which the database keeps
-//! (`sms_sends`) so that every node counts the same.
+//! within the hourly limits per number, per client address and per source, which the
+//! database keeps (`sms_sends`) so that every node counts the same. The client's
+//! address comes in the step's [`StepContext`], which `login` fills from the request.
 
 mod gateway;
 pub mod number;
@@ -22,11 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Advance, BeginContext, Field, FieldKind, Form, Input, Refusal, Rejection, SourceServices, Step,
+    StepContext,
 };
 use crate::clock::Clock;
 use crate::config::{Lang, SmsOtpSourceConfig, SourceConfig};
 use crate::model::{Attribute, VerifiedIdentity, message_id};
-use crate::store::{Reserved, SendLimits};
+use crate::store::{Reserved, SendKey, SendLimits};
 
 /// How long a code is good for.
 pub const CODE_LIFETIME_SECS: i64 = 300;
@@ -149,6 +151,7 @@ impl SmsOtpSource {
     pub async fn advance(
         &self,
         services: &SourceServices<'_>,
+        context: StepContext,
         state: State,
         input: Input<'_>,
     ) -> Advance {
@@ -162,7 +165,7 @@ impl SmsOtpSource {
                 let Some(number) = number::normalise(typed, self.kind.numbers) else {
                     return self.refuse(Rejection::NotAMobileNumber);
                 };
-                self.send(services, input, number, 0, now).await
+                self.send(services, context, input, number, 0, now).await
             }
             (
                 State::AwaitingCode {
@@ -178,7 +181,9 @@ impl SmsOtpSource {
                     if sends >= SENDS_PER_ATTEMPT {
                         return self.refuse(Rejection::SendLimit);
                     }
-                    return self.send(services, input, number, sends, now).await;
+                    return self
+                        .send(services, context, input, number, sends, now)
+                        .await;
                 }
                 if now >= expires_at {
                     return Advance::Refused(Refusal::Expired {
@@ -222,6 +227,7 @@ impl SmsOtpSource {
     async fn send(
         &self,
         services: &SourceServices<'_>,
+        context: StepContext,
         input: Input<'_>,
         number: String,
         sends: u32,
@@ -229,15 +235,29 @@ impl SmsOtpSource {
     ) -> Advance {
         let source_id = self.config.id.clone();
         let number_hash = crate::crypto::sha256_b64url(&number);
+        let address_hash = context
+            .client_address
+            .map(|a| crate::crypto::sha256_b64url(&crate::model::address::counted_as(a)));
         let limits = SendLimits {
             min_interval_secs: RESEND_AFTER_SECS,
             per_number_per_hour: i64::from(self.kind.per_number_per_hour),
             per_source_per_hour: i64::from(self.kind.per_source_per_hour),
+            per_address_per_hour: i64::from(self.kind.per_address_per_hour),
         };
         let sms = services.store.sms_sends();
-        match sms.reserve(&source_id, &number_hash, limits, now).await {
+        let key = SendKey {
+            source_id: &source_id,
+            number_hash: &number_hash,
+            address_hash: address_hash.as_deref(),
+        };
+        match sms.reserve(key, limits, now).await {
             Ok(Reserved::Granted) => {}
             Ok(Reserved::TooSoon) => return self.refuse(Rejection::ResendTooSoon),
+            Ok(Reserved::AddressLimit) => {
+                // The log says which limit; the person's page says "too many messages".
+                tracing::info!(source = %source_id, "sms_otp: the client address had its hourly share");
+                return self.refuse(Rejection::SendLimit);
+            }
             Ok(Reserved::NumberLimit | Reserved::SourceLimit) => {
                 return self.refuse(Rejection::SendLimit);
             }

@@ -3,7 +3,13 @@
 //! `Authorization: Bearer <token>`. The code the gateway received signs the person in
 //! (and again, as the same account); five wrong codes end the attempt and the right one
 //! after them is refused; a new code within 60 s sends nothing; a gateway answering 500
-//! gives the person a page and no session.
+//! gives the person a page and no session. `limits` has the hourly limit per client
+//! address, `phone_accounts` the account found by its verified phone, `step_up` the
+//! SMS code as a second factor.
+
+mod limits;
+mod phone_accounts;
+mod step_up;
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,14 +23,14 @@ use crate::common::*;
 const TOKEN: &str = "gateway-token-for-tests";
 
 #[derive(Clone, Default)]
-struct Gateway {
+pub(super) struct Gateway {
     messages: Arc<Mutex<Vec<(String, String)>>>,
     /// The status it answers (200 unless a test says otherwise).
-    status: Arc<AtomicU16>,
+    pub(super) status: Arc<AtomicU16>,
 }
 
 impl Gateway {
-    async fn start() -> (Gateway, String) {
+    pub(super) async fn start() -> (Gateway, String) {
         let gateway = Gateway::default();
         gateway.status.store(200, Ordering::SeqCst);
         let app = axum::Router::new()
@@ -36,12 +42,12 @@ impl Gateway {
         (gateway, url)
     }
 
-    fn sent(&self) -> Vec<(String, String)> {
+    pub(super) fn sent(&self) -> Vec<(String, String)> {
         self.messages.lock().unwrap().clone()
     }
 
     /// The six-digit code in the last message.
-    fn last_code(&self) -> String {
+    pub(super) fn last_code(&self) -> String {
         let (_, text) = self.sent().last().cloned().expect("a message was sent");
         let digits: Vec<char> = text.chars().collect();
         digits
@@ -74,30 +80,44 @@ async fn receive(
     status
 }
 
-async fn start() -> (TestServer, Gateway) {
+pub(super) async fn start() -> (TestServer, Gateway) {
+    start_with("", "").await
+}
+
+/// With more keys for the SMS source (`source_keys`) and more configuration before it.
+pub(super) async fn start_with(source_keys: &str, extra_toml: &str) -> (TestServer, Gateway) {
     let (gateway, url) = Gateway::start().await;
-    let server = TestServer::start_with(&format!(
-        "[[sources]]\nid = \"password\"\nkind = \"password\"\n\
-         [[sources]]\nid = \"mobile\"\nkind = \"sms_otp\"\ndisplay_name = \"Mobile number\"\n\
-         loa = 3\ngateway_url = \"{url}\"\ngateway_token = \"{TOKEN}\"\ntimeout = \"5s\"\n"
-    ))
-    .await;
+    let server = TestServer::start_with(&sources_toml(&url, source_keys, extra_toml)).await;
     (server, gateway)
 }
 
+/// The password and SMS sources, the SMS one sending to the gateway at `url`.
+pub(super) fn sources_toml(url: &str, source_keys: &str, extra_toml: &str) -> String {
+    format!(
+        "{extra_toml}\n[[sources]]\nid = \"password\"\nkind = \"password\"\n\
+         [[sources]]\nid = \"mobile\"\nkind = \"sms_otp\"\ndisplay_name = \"Mobile number\"\n\
+         loa = 3\ngateway_url = \"{url}\"\ngateway_token = \"{TOKEN}\"\ntimeout = \"5s\"\n\
+         {source_keys}"
+    )
+}
+
 /// The pages' hidden fields and the attempt.
-struct Page {
-    html: String,
+pub(super) struct Page {
+    pub(super) html: String,
 }
 
 impl Page {
-    fn field(&self, name: &str) -> String {
+    pub(super) fn field(&self, name: &str) -> String {
         hidden(&self.html, name).unwrap_or_else(|| panic!("no {name} in {}", self.html))
     }
 }
 
 /// From an authorization request to the number page.
-async fn number_page(server: &TestServer, browser: &Browser, client: &TestClient) -> Page {
+pub(super) async fn number_page(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+) -> Page {
     let login = browser.follow(&server.authorize_url(client, &[])).await;
     let request = login.trim_start_matches("/login?request=");
     let chooser = browser.get(&login).await.text().await.unwrap();
@@ -111,7 +131,11 @@ async fn number_page(server: &TestServer, browser: &Browser, client: &TestClient
     Page { html }
 }
 
-async fn post(browser: &Browser, page: &Page, extra: &[(&str, &str)]) -> reqwest::Response {
+pub(super) async fn post(
+    browser: &Browser,
+    page: &Page,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let fixed = [
         ("request", page.field("request")),
         ("csrf", page.field("csrf")),
@@ -124,7 +148,7 @@ async fn post(browser: &Browser, page: &Page, extra: &[(&str, &str)]) -> reqwest
 }
 
 /// Number page → code page.
-async fn code_page(browser: &Browser, number: &Page, typed: &str) -> Page {
+pub(super) async fn code_page(browser: &Browser, number: &Page, typed: &str) -> Page {
     let r = post(browser, number, &[("phone", typed)]).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
@@ -137,7 +161,7 @@ async fn code_page(browser: &Browser, number: &Page, typed: &str) -> Page {
     Page { html }
 }
 
-fn claims_of(id_token: &str) -> serde_json::Value {
+pub(super) fn claims_of(id_token: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = id_token.split('.').nth(1).unwrap();
     serde_json::from_slice(
@@ -149,7 +173,7 @@ fn claims_of(id_token: &str) -> serde_json::Value {
 }
 
 /// The code page answered with `code` → the portal's tokens' claims.
-async fn finish(
+pub(super) async fn finish(
     server: &TestServer,
     browser: &Browser,
     client: &TestClient,
@@ -334,217 +358,4 @@ async fn a_gateway_answering_500_gives_the_person_a_page_and_no_session() {
         .count("SELECT COUNT(*) FROM sessions")
         .await;
     assert_eq!(sessions, 0);
-}
-
-/// A password account whose verified phone is `+84912345678`: its subject.
-async fn account_with_phone(server: &TestServer, username: &str) -> String {
-    use portico::model::Attributes;
-    use portico::secret::Secret;
-    use portico::store::{AccountKind, NewAccount};
-    let p = server.provider();
-    let hash = p.passwords.hash(&Secret::new(PASSWORD)).await.unwrap();
-    let new = NewAccount {
-        kind: Some(AccountKind::Citizen),
-        attributes: Attributes::default()
-            .with_entry("name", "Trần Văn Bình", false, 0)
-            .with_entry("phone_number", "+84912345678", true, 0),
-    };
-    p.store
-        .accounts()
-        .create_with_password(&new, "password", username, &hash, p.now())
-        .await
-        .unwrap()
-        .to_string()
-}
-
-/// A password login for a request with no level: the portal's ID token claims.
-async fn password_session(
-    server: &TestServer,
-    browser: &Browser,
-    client: &TestClient,
-    username: &str,
-) -> serde_json::Value {
-    let redirect = browser
-        .authorize_interactively(&server.authorize_url(client, &[]), username)
-        .await;
-    let code = code_from(&redirect, server, client);
-    let tokens: serde_json::Value = server
-        .exchange(client, &code, VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
-    claims_of(tokens["id_token"].as_str().unwrap())
-}
-
-/// A request asking more than the session has, from the login page on: the password is
-/// not offered (nor begun from a crafted URL), the SMS code is; answers the claims.
-async fn step_up(
-    server: &TestServer,
-    browser: &Browser,
-    client: &TestClient,
-    extra: &[(&str, &str)],
-    gateway: &Gateway,
-) -> serde_json::Value {
-    let login = browser.follow(&server.authorize_url(client, extra)).await;
-    assert!(login.starts_with("/login?request="), "a new login: {login}");
-    let request = login.trim_start_matches("/login?request=");
-    let chooser = browser.get(&login).await.text().await.unwrap();
-    assert!(!chooser.contains("name=\"password\""), "{chooser}");
-    assert!(chooser.contains(&format!("/login/mobile?request={request}")));
-    let crafted = browser
-        .get(&format!("/login/password?request={request}"))
-        .await;
-    assert_eq!(
-        crafted.status(),
-        400,
-        "a source below the level is not begun"
-    );
-    let number = browser
-        .get(&format!("/login/mobile?request={request}"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let page = code_page(browser, &Page { html: number }, "0912 345 678").await;
-    finish(server, browser, client, &page, &gateway.last_code()).await
-}
-
-#[tokio::test]
-async fn step_up_a_level_2_password_session_to_level_3_by_sms_on_the_same_session() {
-    let (server, gateway) = start().await;
-    let sub = account_with_phone(&server, "binh").await;
-    let client = server
-        .client(
-            "social-insurance",
-            portico::store::AuthMethod::ClientSecretBasic,
-        )
-        .await;
-    let browser = Browser::new(&server);
-    let first = password_session(&server, &browser, &client, "binh").await;
-    assert_eq!(first["acr"], "urn:portico:loa:2");
-    assert_eq!(first["sub"], sub.as_str());
-    let sid = first["sid"].as_str().expect("a sid").to_owned();
-
-    let stepped = step_up(
-        &server,
-        &browser,
-        &client,
-        &[("acr_values", "urn:portico:loa:3")],
-        &gateway,
-    )
-    .await;
-    assert_eq!(stepped["acr"], "urn:portico:loa:3");
-    assert_eq!(stepped["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
-    assert_eq!(stepped["sub"], sub.as_str(), "the same person");
-    assert_eq!(stepped["sid"], sid.as_str(), "the same session");
-    let audit = server
-        .provider()
-        .store
-        .audit()
-        .recent("login_second_factor", 5)
-        .await
-        .unwrap();
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].account_id.as_deref(), Some(sub.as_str()));
-    assert!(
-        !audit[0].detail.contains("912345678"),
-        "no number in the audit"
-    );
-    assert!(audit[0].detail.contains("source=mobile"), "{:?}", audit[0]);
-
-    // Discovery lists every configured level, and the claims parameter.
-    let meta: serde_json::Value = browser
-        .get("/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        meta["acr_values_supported"],
-        serde_json::json!(["urn:portico:loa:2", "urn:portico:loa:3"])
-    );
-    assert_eq!(meta["claims_parameter_supported"], true);
-
-    // Asked for a level no configured method reaches: the portal is told, no login.
-    let unmet = browser
-        .get(&server.authorize_url(&client, &[("acr_values", "urn:portico:loa:4")]))
-        .await;
-    assert_eq!(unmet.status(), 303);
-    let to = location(unmet.headers()).unwrap();
-    assert_eq!(
-        query(&to).get("error").map(String::as_str),
-        Some("unmet_authentication_requirements"),
-        "{to}"
-    );
-}
-
-#[tokio::test]
-async fn an_essential_acr_in_claims_steps_up_the_same_way() {
-    let (server, gateway) = start().await;
-    let sub = account_with_phone(&server, "binh").await;
-    let client = server
-        .client(
-            "land-registry",
-            portico::store::AuthMethod::ClientSecretBasic,
-        )
-        .await;
-    let browser = Browser::new(&server);
-    let first = password_session(&server, &browser, &client, "binh").await;
-    let essential = r#"{"id_token":{"acr":{"essential":true,"values":["urn:portico:loa:3"]}}}"#;
-    let stepped = step_up(
-        &server,
-        &browser,
-        &client,
-        &[("claims", essential)],
-        &gateway,
-    )
-    .await;
-    assert_eq!(stepped["acr"], "urn:portico:loa:3");
-    assert_eq!(stepped["sub"], sub.as_str());
-    assert_eq!(stepped["sid"], first["sid"]);
-    let unmet = browser
-        .get(&server.authorize_url(
-            &client,
-            &[(
-                "claims",
-                r#"{"id_token":{"acr":{"essential":true,"value":"urn:portico:loa:4"}}}"#,
-            )],
-        ))
-        .await;
-    let to = location(unmet.headers()).unwrap();
-    assert_eq!(
-        query(&to).get("error").map(String::as_str),
-        Some("unmet_authentication_requirements"),
-        "{to}"
-    );
-}
-
-#[tokio::test]
-async fn a_number_that_is_not_the_accounts_does_not_step_up_its_session() {
-    let (server, gateway) = start().await;
-    account_with_phone(&server, "binh").await;
-    let client = server
-        .client("tax", portico::store::AuthMethod::ClientSecretBasic)
-        .await;
-    let browser = Browser::new(&server);
-    let first = password_session(&server, &browser, &client, "binh").await;
-    let login = browser
-        .follow(&server.authorize_url(&client, &[("acr_values", "urn:portico:loa:3")]))
-        .await;
-    let request = login.trim_start_matches("/login?request=");
-    let number = browser
-        .get(&format!("/login/mobile?request={request}"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let page = code_page(&browser, &Page { html: number }, "0988 777 666").await;
-    let claims = finish(&server, &browser, &client, &page, &gateway.last_code()).await;
-    assert_ne!(
-        claims["sub"], first["sub"],
-        "another person: the number's own account"
-    );
-    assert_ne!(claims["sid"], first["sid"]);
-    assert_eq!(claims["amr"], serde_json::json!(["sms"]));
 }

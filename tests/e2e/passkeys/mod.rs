@@ -1,11 +1,16 @@
 //! Passkeys without a browser's authenticator: the `/account` forms (CSRF, the
 //! ten-minute rule, a registration ceremony taken once) and a sign-in ceremony that is
-//! refused and cannot be replayed. The ceremonies themselves run in tests/browser.
+//! refused and cannot be replayed. `step_up` runs the ceremonies with a software
+//! authenticator (`authenticator`): a passkey as the second factor after a password;
+//! tests/browser runs them in Chromium.
+
+mod authenticator;
+mod step_up;
 
 use crate::common::*;
 
 const SOURCES: &str = "[[sources]]\nid = \"password\"\nkind = \"password\"\n\n\
-                       [[sources]]\nid = \"passkey\"\nkind = \"webauthn\"\n";
+                       [[sources]]\nid = \"passkey\"\nkind = \"webauthn\"\nloa = 3\n";
 
 async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
