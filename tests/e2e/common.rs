@@ -151,8 +151,8 @@ impl TestServer {
         };
         let toml = format!(
             "issuer = \"{base}\"\nlisten = \"127.0.0.1:{port}\"\n\
-             database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n\
-             [password]\nmemory_kib = 8192\niterations = 1\n{outbound}{extra_toml}",
+             database_url = \"{db}\"\nkeys_dir = \"{keys}\"\n{outbound}\
+             [password]\nmemory_kib = 8192\niterations = 1\n{extra_toml}",
             db = database.url,
             keys = dir.path().join("keys").display(),
         );
