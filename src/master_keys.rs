@@ -31,9 +31,9 @@ pub enum MasterKeyError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
-        "{0}: no key in it opens this database's pairwise-subject key; it is another \
-         deployment's key file, or `database_url` names another deployment's database \
-         (restore the key file that goes with this database)"
+        "{0}: no key in it opens this database's pairwise-subject key. Either another \
+         node rotated the master key and this file predates it (copy master.key from \
+         that node), or the file and `database_url` belong to different deployments"
     )]
     WrongFile(String),
     #[error(

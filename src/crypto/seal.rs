@@ -305,6 +305,18 @@ mod tests {
     }
 
     #[test]
+    fn pairwise_subjects_are_those_of_the_first_version() {
+        // HKDF-SHA256(salt "portico master key v1", info "pairwise subject identifiers")
+        // then HMAC-SHA256 of "sector\naccount", computed apart from this code: a
+        // deployment upgraded from before rotation existed keeps every `sub`.
+        let k = MasterKey::from_bytes(&[3u8; 32]);
+        assert_eq!(
+            k.pairwise_subject("tax.example", "acc-1"),
+            "G0YPkNUYEKsxzwqK7VLeMr-qjyFv2t4U9831LzFxVI0"
+        );
+    }
+
+    #[test]
     fn a_key_file_without_the_sealing_key_is_refused() {
         let k = MasterKey::from_bytes(&[1u8; 32]);
         let ids = k.key_ids();

@@ -17,7 +17,7 @@ use crate::common::*;
 const TOKEN: &str = "gateway-token-for-tests";
 
 #[derive(Clone, Default)]
-struct Gateway {
+pub(crate) struct Gateway {
     messages: Arc<Mutex<Vec<(String, String)>>>,
     /// The status it answers (200 unless a test says otherwise).
     status: Arc<AtomicU16>,
@@ -41,7 +41,7 @@ impl Gateway {
     }
 
     /// The six-digit code in the last message.
-    fn last_code(&self) -> String {
+    pub(crate) fn last_code(&self) -> String {
         let (_, text) = self.sent().last().cloned().expect("a message was sent");
         let digits: Vec<char> = text.chars().collect();
         digits
@@ -74,7 +74,7 @@ async fn receive(
     status
 }
 
-async fn start() -> (TestServer, Gateway) {
+pub(crate) async fn start() -> (TestServer, Gateway) {
     let (gateway, url) = Gateway::start().await;
     let server = TestServer::start_with(&format!(
         "[[sources]]\nid = \"password\"\nkind = \"password\"\n\
@@ -86,7 +86,7 @@ async fn start() -> (TestServer, Gateway) {
 }
 
 /// The pages' hidden fields and the attempt.
-struct Page {
+pub(crate) struct Page {
     html: String,
 }
 
@@ -97,7 +97,11 @@ impl Page {
 }
 
 /// From an authorization request to the number page.
-async fn number_page(server: &TestServer, browser: &Browser, client: &TestClient) -> Page {
+pub(crate) async fn number_page(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+) -> Page {
     let login = browser.follow(&server.authorize_url(client, &[])).await;
     let request = login.trim_start_matches("/login?request=");
     let chooser = browser.get(&login).await.text().await.unwrap();
@@ -111,7 +115,11 @@ async fn number_page(server: &TestServer, browser: &Browser, client: &TestClient
     Page { html }
 }
 
-async fn post(browser: &Browser, page: &Page, extra: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(
+    browser: &Browser,
+    page: &Page,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let fixed = [
         ("request", page.field("request")),
         ("csrf", page.field("csrf")),
@@ -124,7 +132,7 @@ async fn post(browser: &Browser, page: &Page, extra: &[(&str, &str)]) -> reqwest
 }
 
 /// Number page → code page.
-async fn code_page(browser: &Browser, number: &Page, typed: &str) -> Page {
+pub(crate) async fn code_page(browser: &Browser, number: &Page, typed: &str) -> Page {
     let r = post(browser, number, &[("phone", typed)]).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
@@ -149,7 +157,7 @@ fn claims_of(id_token: &str) -> serde_json::Value {
 }
 
 /// The code page answered with `code` → the portal's tokens' claims.
-async fn finish(
+pub(crate) async fn finish(
     server: &TestServer,
     browser: &Browser,
     client: &TestClient,
