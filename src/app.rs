@@ -309,7 +309,17 @@ impl App {
             }
         }
         if let Err(e) = self.keys.reload(self.now()).await {
-            tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
+            // A rotation may have written the file after it was read above and re-sealed
+            // the keys before they were: read the file once more and try again.
+            let took_new_file = matches!(
+                crate::master_keys::reload_file(&self.config.keys_dir, &self.master),
+                Ok(true)
+            );
+            if !took_new_file || self.keys.reload(self.now()).await.is_err() {
+                tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
+            } else {
+                tracing::info!("took the changed master key file (written while reloading)");
+            }
         }
     }
 }

@@ -86,7 +86,7 @@ pub async fn store(
 /// `None` when no master key this node holds opens the state: sealed by a node that
 /// took a newer key file, during a roll-out (or after an old key was dropped with
 /// `--force`). The person is told the attempt is over and starts again, as for an
-/// unknown handle; the row stays, so a node holding the key can still finish it.
+/// unknown handle, rather than meeting a server error.
 fn open(secrets: &MasterKey, row: LoginAttempt) -> Result<Option<Attempt>, StoreError> {
     let Ok(plain) = secrets.open(&context(&row.handle_hash), &row.sealed_state) else {
         tracing::warn!(

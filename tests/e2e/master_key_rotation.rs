@@ -417,3 +417,121 @@ async fn a_node_without_the_new_file_keeps_serving_and_a_restart_without_it_is_r
         .to_string();
     assert!(err.contains("copy master.key from"), "{err}");
 }
+
+/// Logs in at `a`, exchanges the code at `b`: the pairwise `sub` and a refresh token.
+async fn pairwise_sub_across(
+    a: &crate::operations::Node,
+    b: &crate::operations::Node,
+    secret: &str,
+) -> (String, String) {
+    let browser = Browser::for_base(&a.base);
+    let authorize = format!(
+        "{}?client_id=tax&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&response_type=code\
+         &scope=openid%20offline_access&state=s&code_challenge={CHALLENGE}\
+         &code_challenge_method=S256",
+        a.url("/authorize")
+    );
+    let login = browser.follow(&authorize).await;
+    let r = browser.submit_login(&login, "mai", PASSWORD).await;
+    let code = query(&location(r.headers()).unwrap())["code"].clone();
+    let tokens: Value = reqwest::Client::new()
+        .post(b.url("/token"))
+        .basic_auth("tax", Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        s(&id_token_claims(&s(&tokens, "id_token")), "sub"),
+        s(&tokens, "refresh_token"),
+    )
+}
+
+/// Waits until the node's log says it took a changed key file `times` times.
+async fn wait_for_taken(node: &crate::operations::Node, times: usize) {
+    for _ in 0..100 {
+        let log = std::fs::read_to_string(&node.log).unwrap_or_default();
+        if log.matches("took the changed master key file").count() >= times {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{} did not take the key file: {}",
+        node.base,
+        std::fs::read_to_string(&node.log).unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn two_serving_processes_take_the_rotated_and_then_dropped_key_file_without_a_restart() {
+    use crate::operations::{Cluster, create_database, free_port, postgres_url};
+    let Some(admin) = postgres_url() else { return };
+    let (database_url, _guard) = create_database(&admin).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    // One keys folder for both processes: a secret mounted on every node.
+    let cluster = Cluster {
+        dir: tempfile::tempdir().unwrap(),
+        database_url,
+        issuer: format!("http://127.0.0.1:{port_a}"),
+    };
+    let (a, b) = tokio::join!(cluster.node(port_a, "a"), cluster.node(port_b, "b"));
+    let registered: Value = serde_json::from_str(&cluster.run(
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "tax",
+            "--redirect-uri",
+            "http://127.0.0.1:9/cb",
+            "--grant-type",
+            "authorization_code",
+            "refresh_token",
+            "--subject-type",
+            "pairwise",
+            "--first-party",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let secret = s(&registered, "client_secret");
+    cluster.run(
+        &["account", "add", "--username", "mai", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let (sub_before, rt) = pairwise_sub_across(&a, &b, &secret).await;
+
+    let out = cluster.run(&["keys", "rotate-master"], None);
+    assert!(out.contains("seals now"), "{out}");
+    wait_for_taken(&a, 1).await;
+    wait_for_taken(&b, 1).await;
+    assert_eq!(pairwise_sub_across(&b, &a, &secret).await.0, sub_before);
+    let refreshed = reqwest::Client::new()
+        .post(a.url("/token"))
+        .basic_auth("tax", Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+
+    cluster.run(&["keys", "drop-old-master"], None);
+    wait_for_taken(&a, 2).await;
+    wait_for_taken(&b, 2).await;
+    assert_eq!(pairwise_sub_across(&a, &b, &secret).await.0, sub_before);
+    // A node started now, with the new file alone, opens everything.
+    drop(b);
+    let b = cluster.node(port_b, "b-restarted").await;
+    assert_eq!(pairwise_sub_across(&b, &a, &secret).await.0, sub_before);
+    let log = std::fs::read_to_string(&a.log).unwrap();
+    assert!(!log.contains("reloading signing keys failed"), "{log}");
+}
