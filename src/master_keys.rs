@@ -20,6 +20,12 @@ use crate::store::{Resealed, SealedItem, Store, StoreError};
 /// The `sealed_secrets` row of the pairwise-subject key.
 pub const PAIRWISE_SUBJECT_KEY: &str = "pairwise_subject_key";
 
+/// The `sealed_secrets` row naming the keys of the file the last `portico keys`
+/// command wrote (their ids, space-separated; not secret, but sealed like every row of
+/// the table, which also makes it tamper-evident). A command run where that file has not
+/// arrived yet refuses, instead of staging or rotating to a key no other node holds.
+const LATEST_FILE: &str = "master_key_file_ids";
+
 fn secret_context(name: &str) -> String {
     format!("sealed_secret:{name}")
 }
@@ -57,6 +63,12 @@ pub enum MasterKeyError {
          attempts then fail and the people start again)"
     )]
     StillInUse { count: usize, until: i64 },
+    #[error(
+        "{path} is older than the file the last `portico keys` command wrote: it lacks \
+         master key(s) {missing}. Copy the newest master.key here (from the node where \
+         that command ran) and run this again"
+    )]
+    StaleFile { path: String, missing: String },
     #[error(
         "master.key was rotated, but re-sealing the database failed ({0}); nothing is \
          lost (the file keeps the previous key): run `portico keys drop-old-master` \
@@ -113,6 +125,42 @@ async fn open_with(
     Ok(MasterKey::new(file, &key))
 }
 
+/// Refuses a key file that lacks a key of the latest file `portico keys` wrote.
+async fn check_latest(dir: &Path, keys: &MasterKey, store: &Store) -> Result<(), MasterKeyError> {
+    let Some(sealed) = store.sealed_secrets().get(LATEST_FILE).await? else {
+        return Ok(());
+    };
+    let stale = |missing: String| MasterKeyError::StaleFile {
+        path: path_text(dir),
+        missing,
+    };
+    // Sealed under a key this file lacks: newer than this file, whatever it says.
+    let Ok(plain) = keys.open(&secret_context(LATEST_FILE), &sealed) else {
+        return Err(stale("(the one that sealed the record)".into()));
+    };
+    let held = keys.key_ids();
+    let missing: Vec<&str> = std::str::from_utf8(&plain)
+        .map_err(|_| StoreError::Corrupt("the latest key file's ids".into()))?
+        .split(' ')
+        .filter(|id| !id.is_empty() && !held.iter().any(|h| h == id))
+        .collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(stale(missing.join(", "))),
+    }
+}
+
+/// Records the keys of the file just written.
+async fn record_latest(keys: &MasterKey, store: &Store, now: i64) -> Result<(), MasterKeyError> {
+    let ids = keys.key_ids().join(" ");
+    let sealed = keys.seal(&secret_context(LATEST_FILE), ids.as_bytes());
+    store
+        .sealed_secrets()
+        .put(LATEST_FILE, &sealed, now)
+        .await?;
+    Ok(())
+}
+
 /// A running node's check for a changed key file (every `keys.refresh_interval`):
 /// whether it took new keys.
 pub fn reload_file(dir: &Path, keys: &MasterKey) -> Result<bool, SealError> {
@@ -124,12 +172,14 @@ pub fn reload_file(dir: &Path, keys: &MasterKey) -> Result<bool, SealError> {
 pub async fn stage(dir: &Path, store: &Store, now: i64) -> Result<String, MasterKeyError> {
     let mut file = MasterKeyFile::load(dir)?;
     let keys = open_with(dir, &file, store, now).await?;
+    check_latest(dir, &keys, store).await?;
     if file.next.is_some() {
         return Err(MasterKeyError::AlreadyStaged(keys.key_ids()[1].clone()));
     }
     file.next = Some(crate::random::bytes::<32>());
     file.replace(dir)?;
     keys.replace_file(&file)?;
+    record_latest(&keys, store, now).await?;
     Ok(keys.key_ids()[1].clone())
 }
 
@@ -152,6 +202,7 @@ pub struct Rotated {
 pub async fn rotate(dir: &Path, store: &Store, now: i64) -> Result<Rotated, MasterKeyError> {
     let file = MasterKeyFile::load(dir)?;
     let keys = open_with(dir, &file, store, now).await?;
+    check_latest(dir, &keys, store).await?;
     let was_staged = file.next.is_some();
     let rotated = MasterKeyFile {
         current: file.next.unwrap_or_else(crate::random::bytes::<32>),
@@ -165,6 +216,7 @@ pub async fn rotate(dir: &Path, store: &Store, now: i64) -> Result<Rotated, Mast
     let resealed = reseal(store, &keys)
         .await
         .map_err(MasterKeyError::ResealFailed)?;
+    record_latest(&keys, store, now).await?;
     let mut ids = keys.key_ids();
     let current = ids.remove(0);
     Ok(Rotated {
@@ -198,6 +250,7 @@ pub async fn drop_previous(
         return Err(MasterKeyError::NothingToDrop(path_text(dir)));
     }
     let keys = open_with(dir, &file, store, now).await?;
+    check_latest(dir, &keys, store).await?;
     let resealed = reseal(store, &keys).await?;
     let mut abandoned = 0;
     let mut until = 0;
@@ -221,6 +274,8 @@ pub async fn drop_previous(
         ..file
     };
     kept.replace(dir)?;
+    keys.replace_file(&kept)?;
+    record_latest(&keys, store, now).await?;
     Ok(Dropped {
         current: ids[0].clone(),
         dropped: ids[1 + staged..].to_vec(),

@@ -1,5 +1,5 @@
-//! What is sealed under the master key and kept long: the secrets of `sealed_secrets`
-//! (the pairwise-subject key) and, for a re-seal after a master-key rotation, the
+//! What is sealed under the master key and kept long: the rows of `sealed_secrets` (the
+//! pairwise-subject key, the ids of the latest key file) and, for a re-seal after a master-key rotation, the
 //! private parts of `signing_keys` (the sealing itself happens in `crypto`).
 
 use super::db::{Db, Row, query};
@@ -51,6 +51,21 @@ impl<'a> SealedSecrets<'a> {
         query(
             "INSERT INTO sealed_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(sealed)
+        .bind(now)
+        .execute(self.db.write())
+        .await?;
+        Ok(())
+    }
+
+    /// Stores the secret, replacing one of that name.
+    pub async fn put(&self, name: &str, sealed: &[u8], now: i64) -> Result<(), StoreError> {
+        query(
+            "INSERT INTO sealed_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, \
+             created_at = excluded.created_at",
         )
         .bind(name)
         .bind(sealed)

@@ -242,8 +242,9 @@ fn master_key_commands_stage_rotate_and_drop_keep_the_file_private_and_are_audit
     );
 
     let rotated = run_ok(dir.path(), &["keys", "rotate-master"]);
+    // The secrets: the pairwise-subject key and the record of the latest key file.
     assert!(
-        rotated.contains("re-sealed 2 signing key(s) and 1 secret(s)"),
+        rotated.contains("re-sealed 2 signing key(s) and 2 secret(s)"),
         "{rotated}"
     );
     let listed = run_ok(dir.path(), &["keys", "list"]);

@@ -321,6 +321,25 @@ async fn several_nodes_stage_then_rotate_then_drop_without_a_failed_request() {
         .await
         .unwrap();
     pa.refresh_keys().await;
+    // Run on B before the file reached it, a command would make a key only B holds.
+    let b_file = std::fs::read_to_string(keys_dir(&b).join("master.key")).unwrap();
+    for refused in [
+        master_keys::rotate(&keys_dir(&b), &pb.store, pb.now())
+            .await
+            .map(|_| ()),
+        master_keys::stage(&keys_dir(&b), &pb.store, pb.now())
+            .await
+            .map(|_| ()),
+    ] {
+        match refused {
+            Err(MasterKeyError::StaleFile { missing, .. }) => assert_eq!(missing, next),
+            other => panic!("a stale file must be refused: {other:?}"),
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(keys_dir(&b).join("master.key")).unwrap(),
+        b_file
+    );
     copy_key_file(&a, &b);
     pb.refresh_keys().await;
     assert_eq!(pa.master.key_ids(), pb.master.key_ids());
