@@ -67,12 +67,15 @@ impl MasterKeyFile {
                 "a key must hold 32 bytes in base64; restore the file from backup".to_owned()
             })
         };
-        let lines: Vec<&str> = text
+        // Numbered as in the file, for errors that must not quote a key.
+        let lines: Vec<(usize, &str)> = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .enumerate()
+            .map(|(i, l)| (i + 1, l))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
             .collect();
-        if let [bare] = lines.as_slice() {
+        if let [(_, bare)] = lines.as_slice() {
             if !bare.contains(' ') {
                 return Ok(MasterKeyFile {
                     current: decode(bare)?,
@@ -82,10 +85,10 @@ impl MasterKeyFile {
             }
         }
         let (mut current, mut next, mut previous) = (None, None, Vec::new());
-        for line in lines {
+        for (number, line) in lines {
             let (label, key) = line
                 .split_once(' ')
-                .ok_or_else(|| format!("line `{}...` has no label", &line[..line.len().min(8)]))?;
+                .ok_or_else(|| format!("line {number} has no label (current, next or previous)"))?;
             let key = decode(key)?;
             let slot = match label {
                 "current" => &mut current,
@@ -94,7 +97,12 @@ impl MasterKeyFile {
                     previous.push(key);
                     continue;
                 }
-                other => return Err(format!("unknown label `{other}` (current, next, previous)")),
+                // Not echoed: a mangled line may start with key material.
+                _ => {
+                    return Err(format!(
+                        "line {number} has an unknown label (current, next or previous)"
+                    ));
+                }
             };
             if slot.replace(key).is_some() {
                 return Err(format!("more than one `{label}` key"));
@@ -229,9 +237,13 @@ mod tests {
         for (text, reason) in [
             (format!("previous {k}\n"), "no `current`"),
             (format!("current {k}\ncurrent {k}\n"), "more than one"),
-            (format!("current {k}\nspare {k}\n"), "unknown label"),
+            (
+                format!("current {k}\nspare {k}\n"),
+                "line 2 has an unknown label",
+            ),
             ("current AAAA\n".to_owned(), "32 bytes"),
             ("current ***\n".to_owned(), "not base64"),
+            (format!("current {k}\n{k}\n"), "line 2 has no label"),
         ] {
             let err = MasterKeyFile::parse(&text).unwrap_err();
             assert!(err.contains(reason), "{text}: {err}");
