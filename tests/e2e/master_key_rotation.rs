@@ -314,7 +314,14 @@ async fn several_nodes_stage_then_rotate_then_drop_without_a_failed_request() {
     let portal = a.client("ministry", AuthMethod::ClientSecretBasic).await;
     let b = a.second_node("").await;
     let (pa, pb) = (a.provider(), b.provider());
+    let tabs = a
+        .register(ClientRegistration {
+            refresh_grace_secs: 60,
+            ..a.registration("tabs")
+        })
+        .await;
     let sub_before = sub_for(&a, &tax).await;
+    let r0 = s(&a.tokens(&tabs, "mai", &OFFLINE).await, "refresh_token");
 
     // 1. Stage on A, copy to B: both open with the next key, both seal with the old.
     let next = master_keys::stage(&keys_dir(&a), &pa.store, pa.now())
@@ -378,6 +385,13 @@ async fn several_nodes_stage_then_rotate_then_drop_without_a_failed_request() {
     let r = post_login(&fresh.on(&a), &form).await;
     assert_eq!(r.status(), 303, "and B's to A: {}", r.text().await.unwrap());
     assert_eq!(sub_for(&b, &tax).await, sub_before);
+    // A refresh at A derives the successor under the new key; the same token replayed
+    // at B within the grace period finds it there.
+    let at_a: Value = refresh(&a, &tabs, &r0, None).await.json().await.unwrap();
+    let replayed = refresh(&b, &tabs, &r0, None).await;
+    assert_eq!(replayed.status(), 200);
+    let replayed: Value = replayed.json().await.unwrap();
+    assert_eq!(s(&replayed, "refresh_token"), s(&at_a, "refresh_token"));
 
     // 3. B takes the file; drop on A; B takes that too.
     copy_key_file(&a, &b);
