@@ -31,7 +31,7 @@ pub enum StartError {
     #[error(transparent)]
     Keys(#[from] KeysError),
     #[error(transparent)]
-    Seal(#[from] crate::crypto::seal::SealError),
+    MasterKey(#[from] crate::master_keys::MasterKeyError),
     #[error(transparent)]
     Password(#[from] crate::crypto::password::PasswordError),
 }
@@ -41,8 +41,9 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-    /// Derives the CSRF, pairwise-subject, `sid` and refresh-successor keys; seals keys
-    /// and login attempts.
+    /// The master keys (`keys_dir/master.key`, read again every `keys.refresh_interval`):
+    /// they seal the signing keys and login attempts and derive the CSRF and
+    /// refresh-successor keys; with the pairwise-subject and `sid` key from the database.
     pub master: Arc<MasterKey>,
     pub passwords: PasswordHasherPool,
     /// The signing keys (reloaded every `keys.refresh_interval`).
@@ -76,7 +77,8 @@ impl App {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let store = Store::connect(&config).await?;
         store.migrate().await?;
-        let master = Arc::new(MasterKey::load_or_create(&config.keys_dir)?);
+        let master =
+            Arc::new(crate::master_keys::load(&config.keys_dir, &store, clock.now()).await?);
         let passwords = PasswordHasherPool::new(&config.password)?;
         let issuer_url = config.issuer.as_str().trim_end_matches('/').to_owned();
         let keys =
@@ -286,9 +288,40 @@ impl App {
     /// staleness bound of a node's key cache.
     pub fn spawn_key_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         self.spawn_every(self.config.keys.refresh_interval, false, |app| async move {
-            if let Err(e) = app.keys.reload(app.now()).await {
-                tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
-            }
+            app.refresh_keys().await;
         })
+    }
+
+    /// Takes a changed `master.key` (a master-key rotation), then reloads the signing
+    /// keys, in that order: the CLI writes the file before it re-seals the keys with it.
+    /// A failure of either keeps what this node holds and is logged.
+    pub async fn refresh_keys(&self) {
+        match crate::master_keys::reload_file(&self.config.keys_dir, &self.master) {
+            Ok(false) => {}
+            Ok(true) => {
+                let ids = self.master.key_ids();
+                tracing::info!(
+                    sealing = %ids[0],
+                    opening = %ids[1..].join(" "),
+                    "took the changed master key file"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the master key file failed; keeping the keys held");
+            }
+        }
+        if let Err(e) = self.keys.reload(self.now()).await {
+            // A rotation may have written the file after it was read above and re-sealed
+            // the keys before they were: read the file once more and try again.
+            let took_new_file = matches!(
+                crate::master_keys::reload_file(&self.config.keys_dir, &self.master),
+                Ok(true)
+            );
+            if !took_new_file || self.keys.reload(self.now()).await.is_err() {
+                tracing::warn!(error = %e, "reloading signing keys failed; serving the previous set");
+            } else {
+                tracing::info!("took the changed master key file (written while reloading)");
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 mod account;
 mod audit;
 mod client_secret;
+mod keys;
 
 use account::{AccountAdd, account_add};
 
@@ -52,9 +53,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// Signing keys.
+    /// Signing keys and master keys.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(keys::KeysCommand),
     /// The configured identity sources.
     #[command(subcommand)]
     Sources(SourcesCommand),
@@ -187,15 +188,6 @@ enum AccountCommand {
     Add(Box<AccountAdd>),
 }
 
-#[derive(Subcommand)]
-enum KeysCommand {
-    /// The published signing keys.
-    List,
-    /// A new key per algorithm: published now, signing after `keys.rotation_lead_time`;
-    /// the old keys stay published until the tokens they signed expire.
-    Rotate,
-}
-
 /// glibc raises its mmap threshold after the first large free, so each argon2 buffer
 /// (19 MiB) then stays cached in a per-thread arena: hundreds of MiB after a burst of
 /// logins. A fixed threshold returns those buffers to the system, and two arenas per
@@ -265,52 +257,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             sources_list(&config, json);
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate) => {
-            let provider = App::start(config, Arc::new(SystemClock)).await?;
-            let rotated = crate::app::rotate_keys(
-                &provider.config,
-                &provider.store,
-                &provider.master,
-                provider.now(),
-            )
-            .await?;
-            let kids: Vec<&str> = rotated.iter().map(|r| r.kid.as_str()).collect();
-            let detail = format!("new keys: {}", kids.join(" "));
-            audit::record(&provider.store, "cli_keys_rotated", None, None, &detail).await?;
-            for r in rotated {
-                println!(
-                    "{}  {}  signs from {} (in {}s); retired: {}",
-                    r.kid,
-                    r.alg.as_str(),
-                    r.activates_at,
-                    r.activates_at - provider.now(),
-                    if r.retired.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        r.retired.join(", ")
-                    }
-                );
-            }
-            Ok(())
-        }
-        Command::Keys(KeysCommand::List) => {
-            let provider = App::start(config, Arc::new(SystemClock)).await?;
-            let keys = provider.store.keys().published(provider.now()).await?;
-            let ring = provider.keys.ring();
-            for k in keys {
-                let alg = SigningAlg::parse(&k.alg);
-                let signing =
-                    alg.and_then(|a| ring.signing_kid(a, provider.now())) == Some(k.kid.as_str());
-                println!(
-                    "{}  {}  created {}  {}",
-                    k.kid,
-                    k.alg,
-                    k.created_at,
-                    if signing { "signing" } else { "published" }
-                );
-            }
-            Ok(())
-        }
+        Command::Keys(k) => keys::run(k, config).await,
     }
 }
 

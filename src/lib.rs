@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod identity;
 pub mod ids;
 pub mod login;
+pub mod master_keys;
 pub mod model;
 pub mod oidc;
 pub mod private_files;

@@ -42,7 +42,9 @@ pub enum Found {
     Missing,
 }
 
-fn context(handle_hash: &str) -> String {
+/// The associated data an attempt's state is sealed with (`master_keys` checks which
+/// master key sealed live attempts before it drops one).
+pub fn context(handle_hash: &str) -> String {
     format!("login_attempt:{handle_hash}")
 }
 
@@ -81,22 +83,31 @@ pub async fn store(
         .await
 }
 
-fn open(secrets: &MasterKey, row: LoginAttempt) -> Result<Attempt, StoreError> {
-    let plain = secrets
-        .open(&context(&row.handle_hash), &row.sealed_state)
-        .map_err(|_| StoreError::Corrupt("a login attempt's sealed state".into()))?;
+/// `None` when no master key this node holds opens the state: sealed by a node that
+/// took a newer key file, during a roll-out (or after an old key was dropped with
+/// `--force`). The person is told the attempt is over and starts again, as for an
+/// unknown handle, rather than meeting a server error.
+fn open(secrets: &MasterKey, row: LoginAttempt) -> Result<Option<Attempt>, StoreError> {
+    let Ok(plain) = secrets.open(&context(&row.handle_hash), &row.sealed_state) else {
+        tracing::warn!(
+            source = %row.source_id,
+            "a login attempt is sealed under a master key this node does not hold \
+             (is a master-key roll-out under way?); it is treated as ended"
+        );
+        return Ok(None);
+    };
     let sealed: Sealed = serde_json::from_slice(&plain)
         .map_err(|e| StoreError::Corrupt(format!("a login attempt's state: {e}")))?;
     let return_to: ReturnTo = serde_json::from_str(&row.return_to)
         .map_err(|e| StoreError::Corrupt(format!("a login attempt's return: {e}")))?;
-    Ok(Attempt {
+    Ok(Some(Attempt {
         handle_hash: row.handle_hash,
         source_id: row.source_id,
         return_to,
         browser_binding: row.browser_binding,
         sealed,
         tries: row.attempts,
-    })
+    }))
 }
 
 /// Takes the attempt out once (a hand-off token or upstream `state` coming back).
@@ -108,7 +119,9 @@ pub async fn take(
 ) -> Result<Found, StoreError> {
     Ok(
         match store.login_attempts().take(&hash(handle), now).await? {
-            Some(row) => Found::Attempt(Box::new(open(secrets, row)?)),
+            Some(row) => {
+                open(secrets, row)?.map_or(Found::Missing, |a| Found::Attempt(Box::new(a)))
+            }
             None => Found::Missing,
         },
     )
@@ -127,7 +140,9 @@ pub async fn count_try(
             .count_try(&hash(handle), MAX_TRIES, now)
             .await?
         {
-            Tried::Counted(row) => Found::Attempt(Box::new(open(secrets, row)?)),
+            Tried::Counted(row) => {
+                open(secrets, row)?.map_or(Found::Missing, |a| Found::Attempt(Box::new(a)))
+            }
             Tried::Exhausted => Found::TooManyTries,
             Tried::Expired => Found::Expired,
             Tried::Missing => Found::Missing,

@@ -30,7 +30,7 @@ use crate::sources::{Source, SourceServices, Sources};
 use crate::store::Store;
 use crate::store::StoreError;
 
-pub use attempts::MAX_TRIES;
+pub use attempts::{MAX_TRIES, context as attempt_sealing_context};
 pub use callback::callback;
 pub use chooser::chooser;
 use chooser::chooser_for;

@@ -128,4 +128,25 @@ impl<'a> LoginAttempts<'a> {
             .map(|r| Ok((r.get("attempts")?, r.get("expires_at")?)))
             .transpose()
     }
+
+    /// The live attempts' sealed states, with their expiry (for `portico keys
+    /// drop-old-master`, which must not drop a key that live attempts are sealed under).
+    pub async fn live_sealed(&self, now: i64) -> Result<Vec<(String, Vec<u8>, i64)>, StoreError> {
+        query(
+            "SELECT handle_hash, sealed_state, expires_at FROM login_attempts \
+             WHERE expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(self.db.read())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get("handle_hash")?,
+                r.get("sealed_state")?,
+                r.get("expires_at")?,
+            ))
+        })
+        .collect()
+    }
 }

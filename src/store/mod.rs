@@ -20,6 +20,7 @@ mod pending;
 mod refresh;
 mod representations;
 mod revocations;
+mod sealed_secrets;
 mod session_clients;
 mod sessions;
 mod sms_sends;
@@ -53,6 +54,7 @@ pub use pending::{Pending, PendingAuthorization};
 pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
 pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
+pub use sealed_secrets::{Resealed, SealedItem, SealedSecrets};
 pub use session_clients::{SessionClient, SessionClients, SessionPortal};
 pub use sessions::{Session, SessionSummary, Sessions};
 pub use sms_sends::{Reserved, SendKey, SendLimits, SmsSends};
@@ -309,6 +311,10 @@ impl Store {
     pub fn audit(&self) -> Audit<'_> {
         Audit::new(&self.db, &self.audit_queue)
     }
+    pub fn sealed_secrets(&self) -> SealedSecrets<'_> {
+        SealedSecrets::new(&self.db)
+    }
+
     pub fn pairwise_subjects(&self) -> PairwiseSubjects<'_> {
         PairwiseSubjects::new(&self.db)
     }

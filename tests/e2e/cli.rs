@@ -150,11 +150,13 @@ fn account_add_reads_the_password_from_stdin() {
     assert!(String::from_utf8_lossy(&rotated.stdout).contains("signs from"));
     let keys = portico(dir.path()).args(["keys", "list"]).output().unwrap();
     let text = String::from_utf8_lossy(&keys.stdout);
+    // The signing keys; the master keys follow, one `master` line each.
     assert_eq!(
-        text.lines().count(),
+        text.lines().filter(|l| !l.starts_with("master  ")).count(),
         4,
         "new keys published beside the old: {text}"
     );
+    assert_eq!(text.matches("master  ").count(), 1, "{text}");
     assert_eq!(
         text.matches("signing").count(),
         2,
@@ -195,4 +197,93 @@ fn sources_list_prints_each_source_and_the_redirect_uri_to_register_upstream() {
          redirect_uri https://id.example.gov/login/bhxh-vn/callback"
     );
     assert!(!text.contains("from-the-environment"));
+}
+
+fn run_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = portico(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "portico {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = portico(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "portico {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn master_key_commands_stage_rotate_and_drop_keep_the_file_private_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("keys/master.key");
+    // First start: the master key and the signing keys are created.
+    let listed = run_ok(dir.path(), &["keys", "list"]);
+    let current = |listing: &str| {
+        listing
+            .lines()
+            .find_map(|l| l.strip_prefix("master  ")?.strip_suffix("  current"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no current master key in {listing}"))
+    };
+    let first = current(&listed);
+
+    let staged = run_ok(dir.path(), &["keys", "stage-master"]);
+    assert!(staged.contains("staged master key"), "{staged}");
+    assert!(run_err(dir.path(), &["keys", "stage-master"]).contains("staged already"));
+    let listed = run_ok(dir.path(), &["keys", "list"]);
+    assert!(listed.contains("  next"), "{listed}");
+    assert_eq!(
+        current(&listed),
+        first,
+        "staging changes nothing that seals"
+    );
+
+    let rotated = run_ok(dir.path(), &["keys", "rotate-master"]);
+    // The secrets: the pairwise-subject key and the record of the latest key file.
+    assert!(
+        rotated.contains("re-sealed 2 signing key(s) and 2 secret(s)"),
+        "{rotated}"
+    );
+    let listed = run_ok(dir.path(), &["keys", "list"]);
+    assert_ne!(current(&listed), first);
+    assert!(
+        listed.contains(&format!("master  {first}  previous")),
+        "{listed}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    let dropped = run_ok(dir.path(), &["keys", "drop-old-master"]);
+    assert!(dropped.contains(&first), "{dropped}");
+    assert!(
+        !std::fs::read_to_string(&key_file)
+            .unwrap()
+            .contains("previous")
+    );
+    assert!(run_err(dir.path(), &["keys", "drop-old-master"]).contains("nothing to drop"));
+    // The signing keys still open under the remaining key.
+    assert!(run_ok(dir.path(), &["keys", "list"]).contains("signing"));
+
+    let tail = run_ok(dir.path(), &["audit", "tail", "--json"]);
+    for event in [
+        "cli_master_key_staged",
+        "cli_master_key_rotated",
+        "cli_master_key_dropped",
+    ] {
+        assert!(tail.contains(event), "{event} in {tail}");
+    }
+    // Keys are named by id in the trail, never written out.
+    for line in std::fs::read_to_string(&key_file).unwrap().lines() {
+        if let Some((_, key)) = line.split_once(' ').filter(|_| !line.starts_with('#')) {
+            assert!(!tail.contains(key), "a master key in the audit trail");
+        }
+    }
+    run_ok(dir.path(), &["audit", "verify"]);
 }

@@ -28,6 +28,7 @@ mod login_sources;
 mod logout;
 mod logout_atomicity;
 mod logs;
+mod master_key_rotation;
 mod negative;
 mod operations;
 mod outbound_addresses;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn postgres_url() -> Option<String> {
+pub(crate) fn postgres_url() -> Option<String> {
     let url = std::env::var("PORTICO_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -20,7 +20,7 @@ fn postgres_url() -> Option<String> {
     url
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,10 +29,10 @@ fn free_port() -> u16 {
 }
 
 /// The configuration every node and CLI call shares: one database, one master key.
-struct Cluster {
-    dir: tempfile::TempDir,
-    database_url: String,
-    issuer: String,
+pub(crate) struct Cluster {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) database_url: String,
+    pub(crate) issuer: String,
 }
 
 impl Cluster {
@@ -50,7 +50,7 @@ impl Cluster {
         c
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> String {
+    pub(crate) fn run(&self, args: &[&str], stdin: Option<&str>) -> String {
         let mut child = self
             .command()
             .args(args)
@@ -79,7 +79,7 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    async fn node(&self, port: u16, name: &str) -> Node {
+    pub(crate) async fn node(&self, port: u16, name: &str) -> Node {
         let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
         let child = self
             .command()
@@ -99,14 +99,14 @@ impl Cluster {
     }
 }
 
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
-    log: PathBuf,
+    pub(crate) base: String,
+    pub(crate) log: PathBuf,
 }
 
 impl Node {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -135,7 +135,7 @@ impl Drop for Node {
     }
 }
 
-async fn create_database(admin_url: &str) -> (String, TestDatabaseGuard) {
+pub(crate) async fn create_database(admin_url: &str) -> (String, TestDatabaseGuard) {
     use sqlx::Connection;
     let name = format!(
         "portico_nodes_{}",
@@ -157,7 +157,7 @@ async fn create_database(admin_url: &str) -> (String, TestDatabaseGuard) {
     )
 }
 
-struct TestDatabaseGuard {
+pub(crate) struct TestDatabaseGuard {
     admin: String,
     name: String,
 }

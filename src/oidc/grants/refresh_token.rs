@@ -21,7 +21,7 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = required(params, "refresh_token")?;
     let presented_hash = sha256_b64url(presented);
-    let successor = services.issuer.secrets().refresh_successor(presented);
+    let mut successor = services.issuer.secrets().refresh_successor(presented);
     let successor_hash = sha256_b64url(successor.expose());
     let asked_scope = params.get("scope")?.map(ScopeSet::parse);
     // The scope asked is checked inside the rotation, on the row it rotates: a refusal
@@ -60,18 +60,23 @@ pub async fn exchange(
             let rotated_at = old.rotated_at.unwrap_or(now);
             let within_grace =
                 client.refresh_grace_secs > 0 && now - rotated_at <= client.refresh_grace_secs;
-            let successor_live = match within_grace {
-                true => services
-                    .store
-                    .refresh_tokens()
-                    .get(&successor_hash)
-                    .await?
-                    .is_some_and(|s| s.is_live(now)),
-                false => false,
-            };
-            if !successor_live {
-                return Err(reuse_detected(services, client, &old, now).await?);
+            // The successor it was given: under the current master key, or under a
+            // previous one when it was rotated before a master-key rotation.
+            let mut given = None;
+            if within_grace {
+                for candidate in services.issuer.secrets().refresh_successors(presented) {
+                    let hash = sha256_b64url(candidate.expose());
+                    let row = services.store.refresh_tokens().get(&hash).await?;
+                    if row.is_some_and(|s| s.is_live(now)) {
+                        given = Some(candidate);
+                        break;
+                    }
+                }
             }
+            let Some(given) = given else {
+                return Err(reuse_detected(services, client, &old, now).await?);
+            };
+            successor = given;
             if exceeds_grant(&old, asked_scope.as_ref()) {
                 return Err(scope_exceeded());
             }
