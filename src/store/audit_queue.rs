@@ -1,5 +1,6 @@
-//! Group commit for the audit events of the request path (a token issued to a person at
-//! every code exchange and refresh).
+//! Group commit on PostgreSQL for the audit events of the request path (a token issued
+//! to a person at every code exchange and refresh). On SQLite these join the writer's
+//! own batches instead (`Audit::record_queued`).
 //!
 //! Appending to the chain takes its one head row, so appends are serial: on PostgreSQL
 //! across every node. Taken once per event on the token endpoint, the head would be the
@@ -87,6 +88,7 @@ async fn write(db: &Db, events: &[NewEvent]) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::NewEvent;
     use crate::store::Store;
 
     /// Concurrent events all land, each once, and the chain holds.
@@ -96,10 +98,17 @@ mod tests {
         let mut writes = tokio::task::JoinSet::new();
         for i in 0..200 {
             let store = store.clone();
+            // The queue itself (what PostgreSQL uses), here over SQLite.
             writes.spawn(async move {
                 store
-                    .audit()
-                    .record_queued(1_000 + i, "token_issued", Some("acct"), Some("portal"), "x")
+                    .audit_queue
+                    .append(NewEvent {
+                        occurred_at: 1_000 + i,
+                        event: "token_issued".into(),
+                        account_id: Some("acct".into()),
+                        client_id: Some("portal".into()),
+                        detail: "x".into(),
+                    })
                     .await
             });
         }
