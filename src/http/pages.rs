@@ -51,6 +51,9 @@ pub struct LoginPage<'a> {
     pub offers: Vec<OfferView>,
     /// Whether a passkey is offered: the page loads `static/passkey.js`.
     pub script: bool,
+    /// The passkey source the username field's autofill offers (the first offered),
+    /// whose attempt the script begins at `/login/{id}/conditional`.
+    pub autofill: Option<String>,
 }
 
 #[derive(Template)]
