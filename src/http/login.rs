@@ -163,7 +163,7 @@ fn render_chooser(
         .find(|o| passkey(&o.source_id))
         .map(|o| o.source_id.clone());
     let html = if script {
-        pages::html_with_script
+        pages::html_with_autofill_script
     } else {
         pages::html_leading_to
     };
