@@ -91,6 +91,8 @@ async fn a_passkey_from_the_username_autofill_signs_in_once_in_this_browser_at_i
         (403, json!({"error": "csrf_token_invalid"}))
     );
     let stranger = Browser::new(&server);
+    // With a browser cookie of its own (the request is another browser's to it).
+    stranger.get(&login).await;
     let (status, _) = conditional(&stranger, "passkey", &request, &csrf).await;
     assert_eq!(status, 403);
     // Not a passkey source.
