@@ -21,12 +21,22 @@
   }
   function opt(b) { return b == null ? null : toB64url(b); }
 
-  // A sign-in: PublicKeyCredentialRequestOptions -> the assertion as JSON.
-  function get(options) {
+  // The username field's autofill request (conditional mediation), while one runs: a
+  // browser runs one WebAuthn request at a time, so the button aborts it first.
+  var autofill = null;
+  function abortAutofill() {
+    if (autofill) { autofill.abort(); autofill = null; }
+  }
+
+  // A sign-in: PublicKeyCredentialRequestOptions -> the assertion as JSON. `extra` adds
+  // mediation and an abort signal for the autofill request.
+  function get(options, extra) {
     var pk = options.publicKey;
     pk.challenge = fromB64url(pk.challenge);
     (pk.allowCredentials || []).forEach(function (c) { c.id = fromB64url(c.id); });
-    return navigator.credentials.get({ publicKey: pk }).then(function (cred) {
+    var request = { publicKey: pk };
+    if (extra) { request.mediation = extra.mediation; request.signal = extra.signal; }
+    return navigator.credentials.get(request).then(function (cred) {
       return {
         id: cred.id, rawId: toB64url(cred.rawId), type: cred.type,
         extensions: cred.getClientExtensionResults(),
@@ -63,6 +73,7 @@
   document.querySelectorAll("form[data-webauthn]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      abortAutofill();
       var options = JSON.parse(form.querySelector("script[type='application/json']").textContent);
       var run = form.dataset.webauthn === "create" ? create : get;
       var failed = form.querySelector("[data-passkey-failed]");
@@ -74,4 +85,42 @@
       });
     });
   });
+
+  // The login page: the username field (autocomplete="username webauthn") also lists
+  // the person's passkeys, when the browser can. Only then is an attempt begun (the
+  // server writes one per request, never one per page view); picking a passkey posts
+  // the assertion with that attempt, as the button's form does. Any refusal leaves the
+  // page as it is: the button still works.
+  var autofillForm = document.querySelector("form[data-passkey-autofill]");
+  var conditional = PublicKeyCredential.isConditionalMediationAvailable;
+  if (autofillForm && conditional) {
+    document.querySelectorAll("[data-passkey] a").forEach(function (a) {
+      a.addEventListener("click", abortAutofill);
+    });
+    conditional.call(PublicKeyCredential).then(function (available) {
+      if (!available || autofill) return;
+      var controller = new AbortController();
+      autofill = controller;
+      var body = new URLSearchParams();
+      body.set("request", autofillForm.elements.request.value);
+      body.set("csrf", autofillForm.elements.csrf.value);
+      return fetch(autofillForm.dataset.passkeyAutofill, {
+        method: "POST", body: body, credentials: "same-origin", signal: controller.signal
+      }).then(function (response) {
+        if (!response.ok) throw new Error("no autofill: " + response.status);
+        return response.json();
+      }).then(function (begun) {
+        return get(begun.options, { mediation: "conditional", signal: controller.signal })
+          .then(function (credential) {
+            autofill = null;
+            autofillForm.action = begun.action;
+            autofillForm.elements.attempt.value = begun.attempt;
+            autofillForm.elements.credential.value = JSON.stringify(credential);
+            autofillForm.submit();
+          });
+      });
+    }).catch(function () {
+      // Aborted for the button, dismissed, or refused: the page stays as it is.
+    });
+  }
 })();

@@ -21,11 +21,11 @@ use crate::login::{self, Chooser, LoginError, Next, Notice, Outcome, ReturnTo, S
 use crate::oidc::flow::FlowError;
 use crate::sources::{Form, Refusal, Rejection, UpstreamFailure};
 
-const PURPOSE: &str = "login";
+pub(super) const PURPOSE: &str = "login";
 
 /// Where a form or link says the login returns: `request=ID` (a pending request), or
 /// `request=account` (the account page; pending ids are random and never that word).
-fn return_to(pairs: &[(String, String)]) -> Option<ReturnTo> {
+pub(super) fn return_to(pairs: &[(String, String)]) -> Option<ReturnTo> {
     match forms::field(pairs, "request").filter(|v| !v.is_empty())? {
         "account" => Some(ReturnTo::Account),
         id => Some(ReturnTo::Authorization(PendingId::new(id))),
@@ -117,6 +117,12 @@ fn notice_text(app: &AppState, lang: Lang, notice: &Notice) -> String {
 }
 
 fn form_view(lang: Lang, form: &Form) -> FormView {
+    form_view_with(lang, form, false)
+}
+
+/// `autofill`: a passkey is offered on this page, so a username field also lists the
+/// person's passkeys (`autocomplete="username webauthn"`, WebAuthn conditional UI).
+fn form_view_with(lang: Lang, form: &Form, autofill: bool) -> FormView {
     FormView {
         fields: form
             .fields
@@ -125,7 +131,11 @@ fn form_view(lang: Lang, form: &Form) -> FormView {
                 name: f.name.clone(),
                 label: i18n::t_message(lang, &f.label),
                 input_type: f.kind.input_type(),
-                autocomplete: f.autocomplete.clone(),
+                autocomplete: if autofill && f.autocomplete == "username" {
+                    "username webauthn".to_owned()
+                } else {
+                    f.autocomplete.clone()
+                },
                 value: f.value.clone(),
                 input_mode: f.kind.input_mode().unwrap_or_default(),
             })
@@ -147,8 +157,13 @@ fn render_chooser(
     let here = here(&chooser.return_to);
     let passkey = |id: &str| super::passkeys::is_passkey(app, id);
     let script = chooser.offers.iter().any(|o| passkey(&o.source_id));
+    let autofill = chooser
+        .offers
+        .iter()
+        .find(|o| passkey(&o.source_id))
+        .map(|o| o.source_id.clone());
     let html = if script {
-        pages::html_with_script
+        pages::html_with_autofill_script
     } else {
         pages::html_leading_to
     };
@@ -167,11 +182,12 @@ fn render_chooser(
                 .map(|o| OfferView {
                     source_id: o.source_id.clone(),
                     name: pages::display_name(lang, &o.display_name),
-                    form: o.form.as_ref().map(|f| form_view(lang, f)),
+                    form: o.form.as_ref().map(|f| form_view_with(lang, f, script)),
                     passkey: passkey(&o.source_id),
                 })
                 .collect(),
             script,
+            autofill,
         },
         chooser.redirect_origin.as_deref(),
     )

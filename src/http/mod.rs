@@ -19,6 +19,7 @@ mod i18n;
 mod introspect;
 mod login;
 mod pages;
+mod passkey_autofill;
 mod passkeys;
 mod token;
 mod userinfo;
@@ -64,6 +65,10 @@ pub fn router(services: Arc<App>) -> Router {
             get(login::start).post(login::submit_to),
         )
         .route("/login/{source_id}/callback", get(login::callback))
+        .route(
+            "/login/{source_id}/conditional",
+            axum::routing::post(passkey_autofill::begin),
+        )
         .route("/consent", get(consent::page).post(consent::submit))
         .route("/token", axum::routing::post(token::token))
         .route("/introspect", axum::routing::post(introspect::introspect))

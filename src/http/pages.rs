@@ -51,6 +51,9 @@ pub struct LoginPage<'a> {
     pub offers: Vec<OfferView>,
     /// Whether a passkey is offered: the page loads `static/passkey.js`.
     pub script: bool,
+    /// The passkey source the username field's autofill offers (the first offered),
+    /// whose attempt the script begins at `/login/{id}/conditional`.
+    pub autofill: Option<String>,
 }
 
 #[derive(Template)]
@@ -364,8 +367,27 @@ pub fn html_leading_to(status: StatusCode, page: impl Template, origin: Option<&
 /// Like [`html_leading_to`] for a page that loads Portico's own script
 /// (`static/passkey.js`): the policy adds `script-src 'self'`, and only for it.
 pub fn html_with_script(status: StatusCode, page: impl Template, origin: Option<&str>) -> Response {
-    let mut response = render(status, page, &[], origin);
-    let csp = content_security_policy(&[], origin) + "; script-src 'self'";
+    with_script_policy(
+        render(status, page, &[], origin),
+        origin,
+        "; script-src 'self'",
+    )
+}
+
+/// Like [`html_with_script`] for the login page, whose script also asks Portico (its
+/// own origin only) to begin a passkey attempt for the username field's autofill:
+/// `connect-src 'self'` too.
+pub fn html_with_autofill_script(
+    status: StatusCode,
+    page: impl Template,
+    origin: Option<&str>,
+) -> Response {
+    let extra = "; script-src 'self'; connect-src 'self'";
+    with_script_policy(render(status, page, &[], origin), origin, extra)
+}
+
+fn with_script_policy(mut response: Response, origin: Option<&str>, extra: &str) -> Response {
+    let csp = content_security_policy(&[], origin) + extra;
     if let Ok(value) = HeaderValue::from_str(&csp) {
         if response
             .headers()

@@ -62,6 +62,7 @@ async fn inline_form(
             handle: "",
             callback_url: &callback,
             login_hint: req.login_hint.as_deref(),
+            conditional: false,
         })
         .await
         .ok()?;

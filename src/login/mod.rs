@@ -10,6 +10,7 @@
 mod attempts;
 mod callback;
 mod chooser;
+mod conditional;
 pub mod handoff;
 mod outcome;
 pub mod passkey_registration;
@@ -34,6 +35,7 @@ pub use attempts::{MAX_TRIES, context as attempt_sealing_context};
 pub use callback::callback;
 pub use chooser::chooser;
 use chooser::chooser_for;
+pub use conditional::start_conditional;
 pub use outcome::{Chooser, Next, Notice, Offer, Outcome, SignedInAs, StepView};
 use present::{At, refused};
 pub use steps::{start, submit};

@@ -170,6 +170,7 @@ impl At<'_> {
                 handle: handle.expose(),
                 callback_url: &callback_url(p, source.id()),
                 login_hint,
+                conditional: false,
             })
             .await;
         let at = At { source, ..*self };

@@ -24,6 +24,7 @@ pub async fn start(
             handle: handle.expose(),
             callback_url: &callback,
             login_hint: req.login_hint.as_deref(),
+            conditional: false,
         })
         .await;
     match begun {
@@ -73,6 +74,7 @@ pub async fn submit(
                 handle: "",
                 callback_url: &callback,
                 login_hint: None,
+                conditional: false,
             })
             .await
             .map_err(|_| LoginError::AttemptGone)?;

@@ -52,6 +52,9 @@ pub struct BeginContext<'a> {
     /// `{issuer}/login/{id}/callback`.
     pub callback_url: &'a str,
     pub login_hint: Option<&'a str>,
+    /// A passkey asked for from the login page's autofill (WebAuthn conditional
+    /// mediation) rather than from a button; only `webauthn` reads it.
+    pub conditional: bool,
 }
 
 /// What a source is told about the request a step came in with, besides what the

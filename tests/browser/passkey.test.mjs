@@ -42,6 +42,14 @@ let account;
 let client;
 const suite = browserSuite({ toml: TOML, port: PORT, env: { PORTICO_ISSUER: ISSUER } });
 
+// The button path, in a browser without passkey autofill: Chromium's virtual
+// authenticator answers a conditional request by itself, at once, with its first
+// passkey (which would sign in before the button is clicked), and while one waits on a
+// page, Playwright's typing into that page's username field never completes.
+async function withoutAutofill(page) {
+  await page.addInitScript(() => { delete PublicKeyCredential.isConditionalMediationAvailable; });
+}
+
 async function virtualAuthenticator(watch) {
   const cdp = await watch.context.newCDPSession(watch.page);
   await cdp.send('WebAuthn.enable');
@@ -72,6 +80,7 @@ describe('Passkeys in headless Chromium', { timeout: 120_000 }, () => {
     const watch = await suite.newBrowser(ISSUER);
     const { page } = watch;
     const { cdp, authenticatorId } = await virtualAuthenticator(watch);
+    await withoutAutofill(page);
 
     // Signed in with the password for the account page.
     await page.goto(`${ISSUER}/account`);
@@ -136,6 +145,7 @@ describe('Passkeys in headless Chromium', { timeout: 120_000 }, () => {
     const watch = await suite.newBrowser(ISSUER);
     const { page } = watch;
     await virtualAuthenticator(watch);
+    await withoutAutofill(page);
 
     // A passkey registered from /account, then signed out.
     await page.goto(`${ISSUER}/account`);
@@ -196,6 +206,97 @@ describe('Passkeys in headless Chromium', { timeout: 120_000 }, () => {
     assert.ok(stepped.amr.includes('mfa'), `amr ${stepped.amr}`);
     assert.equal(stepped.sub, first.sub, 'the same person');
     assert.equal(stepped.sid, first.sid, 'the same session');
+    assertClean(watch);
+  });
+
+  test('the username field offers passkeys (conditional mediation) and one signs in', async () => {
+    const username = 'citizen-autofill';
+    const autofillAccount = JSON.parse(await portico.cli([
+      'account', 'add', '--username', username, '--password-stdin', '--name', 'Autofill Citizen',
+      '--json',
+    ], PASSWORD));
+    // A passkey registered in one browser (typing the password there: see withoutAutofill),
+    // then copied into a second browser's virtual authenticator.
+    const setup = await suite.newBrowser(ISSUER);
+    const registering = await virtualAuthenticator(setup);
+    await withoutAutofill(setup.page);
+    await setup.page.goto(`${ISSUER}/account`);
+    assert.equal(
+      await setup.page.locator('input[name="username"]').getAttribute('autocomplete'),
+      'username webauthn',
+      'a passkey is offered: the username field lists passkeys too',
+    );
+    await typeCredentials(setup.page, { username, password: PASSWORD });
+    await submit(setup.page, setup.page.getByRole('button', { name: 'Sign in' }).first());
+    await submit(setup.page, setup.page.getByRole('button', { name: 'Add a passkey' }));
+    await setup.page.getByLabel('Name of the passkey').fill('Máy tính bảng');
+    await submit(setup.page, setup.page.getByRole('button', { name: 'Create the passkey' }));
+    assert.match(await setup.page.locator('main').innerText(), /Máy tính bảng/);
+    const { credentials } = await registering.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: registering.authenticatorId,
+    });
+    assert.equal(credentials.length, 1);
+    assertClean(setup);
+
+    const watch = await suite.newBrowser(ISSUER);
+    const { page } = watch;
+    const { cdp, authenticatorId } = await virtualAuthenticator(watch);
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: credentials[0] });
+    // What passkey.js asks navigator.credentials.get for (the mediation, the challenge),
+    // and what the conditional endpoint answered it.
+    await page.addInitScript(() => {
+      sessionStorage.passkeyCalls ??= '[]';
+      const record = (key, value) => {
+        const list = JSON.parse(sessionStorage[key] ?? '[]');
+        list.push(value);
+        sessionStorage[key] = JSON.stringify(list);
+      };
+      const get = navigator.credentials.get.bind(navigator.credentials);
+      navigator.credentials.get = (options) => {
+        const bytes = new Uint8Array(options.publicKey.challenge);
+        const challenge = btoa(String.fromCharCode(...bytes))
+          .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        record('passkeyCalls', { mediation: options.mediation ?? null, challenge });
+        return get(options);
+      };
+      const fetch = window.fetch.bind(window);
+      window.fetch = (url, init) => fetch(url, init).then((response) => {
+        return response.clone().json().then((body) => {
+          record('passkeyBegun', { url: String(url), body });
+          return response;
+        });
+      });
+    });
+
+    // A portal's sign-in: the login page's autofill request, which the virtual
+    // authenticator answers by itself with its passkey (no click), signs in.
+    const secrets = newRequestSecrets();
+    const redirectUri = client.redirect_uris[0];
+    await page.goto(authorizationUrl(ISSUER, {
+      clientId: client.client_id, redirectUri, scope: 'openid', secrets,
+    }));
+    await page.waitForURL((url) => url.href.startsWith(redirectUri), { timeout: 10_000 });
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('error'), null, callback.searchParams.get('error_description'));
+    const tokens = await exchangeCode(ISSUER, {
+      client, code: callback.searchParams.get('code'), redirectUri, verifier: secrets.verifier,
+    });
+    const claims = await verifyIdToken(ISSUER, tokens.id_token, client.client_id);
+    assert.equal(claims.sub, autofillAccount.account_id);
+    assert.ok(claims.amr.includes('hwk') || claims.amr.includes('swk'), `amr ${claims.amr}`);
+    assert.ok(claims.amr.includes('user'), `amr ${claims.amr}`);
+    assert.equal(claims.acr, 'urn:portico:loa:3');
+
+    // Back on Portico's origin to read what was recorded there.
+    await page.goto(`${ISSUER}/static/passkey.js`);
+    const calls = JSON.parse(await page.evaluate(() => sessionStorage.passkeyCalls ?? '[]'));
+    const begun = JSON.parse(await page.evaluate(() => sessionStorage.passkeyBegun ?? '[]'));
+    assert.equal(calls.length, 1, 'one conditional request');
+    assert.equal(calls[0].mediation, 'conditional');
+    assert.equal(begun.length, 1, 'one conditional attempt');
+    assert.match(begun[0].url, /\/login\/passkey\/conditional$/);
+    assert.equal(begun[0].body.options.mediation, 'conditional');
+    assert.equal(calls[0].challenge, begun[0].body.options.publicKey.challenge, 'the server\'s challenge');
     assertClean(watch);
   });
 });

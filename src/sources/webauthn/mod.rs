@@ -104,13 +104,17 @@ impl WebauthnSource {
         })
     }
 
-    pub fn begin(&self, _ctx: &BeginContext<'_>) -> Result<super::Begin, Refusal> {
+    pub fn begin(&self, ctx: &BeginContext<'_>) -> Result<super::Begin, Refusal> {
         let (mut options, ceremony) = self
             .webauthn
             .start_discoverable_authentication()
             .map_err(|e| self.unavailable(e))?;
-        // A button, not autofill: the page asks with the browser's own dialogue.
-        options.mediation = None;
+        // webauthn-rs asks for conditional mediation (autofill): kept when the login
+        // page's script asks from the username field; a button asks with the browser's
+        // own dialogue, which conditional mediation would never open.
+        if !ctx.conditional {
+            options.mediation = None;
+        }
         let options = serde_json::to_value(&options).map_err(|e| self.unavailable(e))?;
         let ceremony = serde_json::to_value(&ceremony).map_err(|e| self.unavailable(e))?;
         Ok(super::Begin {
@@ -249,6 +253,7 @@ mod tests {
                 handle: "h",
                 callback_url: "http://localhost:8080/login/passkey/callback",
                 login_hint: None,
+                conditional: false,
             })
             .unwrap();
         let Step::WebAuthn { options } = begun.step else {
@@ -269,6 +274,19 @@ mod tests {
                 .as_str()
                 .is_some_and(|c| c.len() >= 22)
         );
+        let autofill = source()
+            .begin(&BeginContext {
+                handle: "h",
+                callback_url: "",
+                login_hint: None,
+                conditional: true,
+            })
+            .unwrap();
+        let Step::WebAuthn { options } = autofill.step else {
+            panic!("not a WebAuthn step: {:?}", autofill.step);
+        };
+        assert_eq!(options["mediation"], "conditional");
+        assert_ne!(options["publicKey"]["challenge"], public_key["challenge"]);
     }
 
     #[tokio::test]
@@ -296,6 +314,7 @@ mod tests {
             handle: "h",
             callback_url: "",
             login_hint: None,
+            conditional: false,
         };
         let super::super::AttemptState::Webauthn(state) = source.begin(&ctx).unwrap().state else {
             panic!("not a passkey state");

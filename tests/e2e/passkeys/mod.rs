@@ -5,6 +5,7 @@
 //! tests/browser runs them in Chromium.
 
 mod authenticator;
+mod autofill;
 mod step_up;
 
 use crate::common::*;

@@ -24,7 +24,7 @@ fn claims_of(id_token: &str) -> Value {
 }
 
 /// Signs `username` in on `/account` with the password and registers a passkey there.
-async fn register_passkey(server: &TestServer, username: &str) -> Authenticator {
+pub(super) async fn register_passkey(server: &TestServer, username: &str) -> Authenticator {
     let browser = Browser::new(server);
     let login = browser.follow(&server.url("/account")).await;
     let r = browser.submit_login(&login, username, PASSWORD).await;
@@ -57,7 +57,12 @@ async fn register_passkey(server: &TestServer, username: &str) -> Authenticator 
 }
 
 /// The portal's ID token after a redirect to it.
-async fn id_token(server: &TestServer, browser: &Browser, client: &TestClient, to: &str) -> Value {
+pub(super) async fn id_token(
+    server: &TestServer,
+    browser: &Browser,
+    client: &TestClient,
+    to: &str,
+) -> Value {
     let to = if to.starts_with("/consent") {
         browser.submit_consent(to, true).await
     } else {
