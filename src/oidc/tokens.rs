@@ -19,7 +19,7 @@ use crate::crypto::MasterKey;
 use crate::model::{Client, GrantType, RequestedClaims};
 use crate::secret::Secret;
 use crate::store::Store;
-use crate::store::{Account, RefreshToken};
+use crate::store::{Account, NewEvent, RefreshToken};
 
 /// `aud`: one string when there is one audience, an array otherwise (RFC 7519 4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,15 +273,6 @@ impl Issuer {
         } else {
             None
         };
-        self.audit_issued(
-            client,
-            grant,
-            at_scope,
-            refresh_token.is_some(),
-            sid.as_deref(),
-            now,
-        )
-        .await;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -292,43 +283,36 @@ impl Issuer {
         })
     }
 
-    /// Records tokens issued to a person (a code exchange or a refresh): the grant, the
-    /// scope, the level and the session's `sid`, never a token. Through the audit
-    /// queue, so one take of the chain's head serves many responses. The grant is
-    /// already committed (the code spent, the refresh token rotated): a failure to
-    /// record is logged, and the response still goes, since refusing it would lose the
-    /// person's login (or refresh token) without undoing anything.
-    async fn audit_issued(
+    /// The audit event of tokens issued to a person (a code exchange or a refresh): the
+    /// grant, the scope, the level and the session's `sid`, never a token. The store
+    /// commits it with the write that grants them (the code spent, the refresh token
+    /// rotated, the family started), so it adds no commit to the exchange.
+    pub fn issued_event(
         &self,
         client: &Client,
         grant: &UserGrant,
         at_scope: &ScopeSet,
         with_refresh: bool,
-        sid: Option<&str>,
         now: i64,
-    ) {
-        let detail = format!(
-            "grant={} via={} scope={:?} acr={} sid={} refresh_token={}",
-            grant.grant_id,
-            grant.via.as_str(),
-            at_scope.to_string(),
-            grant.acr,
-            sid.unwrap_or("-"),
-            if with_refresh { "issued" } else { "none" },
-        );
-        if let Err(e) = self
-            .store
-            .audit()
-            .record_queued(
-                now,
-                "token_issued",
-                Some(grant.account_id.as_str()),
-                Some(client.client_id.as_str()),
-                &detail,
-            )
-            .await
-        {
-            tracing::error!(client_id = %client.client_id, grant_id = %grant.grant_id, "tokens issued but not audited: {e}");
+    ) -> NewEvent {
+        let sid = grant
+            .session_id
+            .as_ref()
+            .map(|session| self.sid(session, client));
+        NewEvent {
+            occurred_at: now,
+            event: "token_issued".to_owned(),
+            account_id: Some(grant.account_id.to_string()),
+            client_id: Some(client.client_id.to_string()),
+            detail: format!(
+                "grant={} via={} scope={:?} acr={} sid={} refresh_token={}",
+                grant.grant_id,
+                grant.via.as_str(),
+                at_scope.to_string(),
+                grant.acr,
+                sid.as_deref().unwrap_or("-"),
+                if with_refresh { "issued" } else { "none" },
+            ),
         }
     }
 
@@ -370,13 +354,15 @@ impl Issuer {
         Ok(out)
     }
 
-    /// Starts a refresh token family for a grant; answers the token.
+    /// Starts a refresh token family for a grant, with the audit event of the tokens
+    /// issued from it; answers the token.
     pub async fn start_refresh_family(
         &self,
         client: &Client,
         grant: &UserGrant,
         now: i64,
     ) -> Result<Secret, OAuthError> {
+        let event = self.issued_event(client, grant, &grant.scope, true, now);
         let token = crate::random::token();
         let tokens = &self.ttl;
         let family_expires_at = now + tokens.refresh_absolute_ttl.as_secs() as i64;
@@ -399,7 +385,7 @@ impl Issuer {
         };
         self.store
             .refresh_tokens()
-            .insert(&row, &sha256_b64url(token.expose()))
+            .insert(&row, &sha256_b64url(token.expose()), event)
             .await?;
         Ok(token)
     }

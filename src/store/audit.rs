@@ -123,6 +123,24 @@ pub(super) async fn append_in(
     append_all_in(tx, std::slice::from_ref(&event)).await
 }
 
+/// Appends the event of a grant a PostgreSQL statement has just committed (a code
+/// spent, a refresh token rotated, a refresh family started) through the node's audit
+/// queue, where one take of the chain's head serves many events. The grant stands
+/// whatever happens here, since refusing the response would lose the person's login or
+/// refresh token without undoing anything: a failure to record is logged, not returned.
+/// (On SQLite the event is appended in the grant's own transaction instead, so it costs
+/// no commit of its own, and a failure undoes both.)
+pub(super) async fn append_after_grant(queue: &AuditQueue, event: NewEvent) {
+    let (name, client) = (event.event.clone(), event.client_id.clone());
+    if let Err(e) = queue.append(event).await {
+        tracing::error!(
+            event = %name,
+            client_id = client.as_deref().unwrap_or("-"),
+            "grant committed but not audited: {e}"
+        );
+    }
+}
+
 /// Appends events to the chain inside `tx`, in their order, with one take of the head:
 /// three statements however many events (the audit queue's batches).
 pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<(), StoreError> {
@@ -194,31 +212,19 @@ impl<'a> Audit<'a> {
     }
 
     /// Appends an event batched with others, committed when this answers; for the
-    /// request path. On SQLite the append joins the writer's open batch like any write
-    /// (its group commit: the head is no contention there, the writer is serial
-    /// anyway); on PostgreSQL it goes through the node's audit queue ([`AuditQueue`]),
-    /// so one take of the chain's head, which every node's appends wait for, serves
-    /// many events.
-    pub async fn record_queued(
-        &self,
-        now: i64,
-        event: &str,
-        account_id: Option<&str>,
-        client_id: Option<&str>,
-        detail: &str,
-    ) -> Result<(), StoreError> {
+    /// request path, where an event cannot join the write it records (a refresh within
+    /// the grace period, which writes nothing). On SQLite the append joins the writer's
+    /// open batch like any write (its group commit: the head is no contention there, the
+    /// writer is serial anyway); on PostgreSQL it goes through the node's audit queue
+    /// ([`AuditQueue`]), so one take of the chain's head, which every node's appends
+    /// wait for, serves many events.
+    pub async fn record_queued(&self, event: NewEvent) -> Result<(), StoreError> {
         if matches!(self.db, Db::Sqlite(_)) {
-            return self.record(now, event, account_id, client_id, detail).await;
+            let mut tx = self.db.begin().await?;
+            append_all_in(&mut tx, std::slice::from_ref(&event)).await?;
+            return tx.commit().await;
         }
-        self.queue
-            .append(NewEvent {
-                occurred_at: now,
-                event: event.to_owned(),
-                account_id: account_id.map(str::to_owned),
-                client_id: client_id.map(str::to_owned),
-                detail: detail.to_owned(),
-            })
-            .await
+        self.queue.append(event).await
     }
 
     /// Appends an event to the chain, in a transaction of its own.

@@ -1,5 +1,7 @@
 //! Authorization codes, stored only as SHA-256 and consumed atomically.
 
+use super::audit::{NewEvent, append_after_grant, append_all_in};
+use super::audit_queue::AuditQueue;
 use super::db::{Db, Row, query};
 
 use super::accounts::{Account, account_beside, account_returned};
@@ -70,11 +72,16 @@ pub enum ConsumeOutcome {
 
 pub struct Codes<'a> {
     db: &'a Db,
+    audit: &'a AuditQueue,
 }
 
+/// What the caller judges of the code it spent, inside the write that spends it: the
+/// audit event to commit with the spending (tokens issued from it), or none.
+pub type JudgeCode<'f> = &'f (dyn Fn(&AuthorizationCode, bool) -> Option<NewEvent> + Sync);
+
 impl<'a> Codes<'a> {
-    pub(super) fn new(db: &'a Db) -> Self {
-        Codes { db }
+    pub(super) fn new(db: &'a Db, audit: &'a AuditQueue) -> Self {
+        Codes { db, audit }
     }
 
     /// For a withdrawn consent: spends every unused code of the account at the client
@@ -195,11 +202,17 @@ impl<'a> Codes<'a> {
     /// client's code is neither spent nor counted as a replay (RFC 6749 section 4.1.3), so
     /// presenting a code seen elsewhere cannot burn it or revoke its grant. The session's
     /// liveness comes back with it (one round trip fewer on PostgreSQL).
+    ///
+    /// `audit` sees the spent code and its session's liveness; the event it answers is
+    /// committed with the spending: on SQLite in the same transaction, so the exchange
+    /// waits for no commit of its own; on PostgreSQL through the audit queue after the
+    /// statement ([`append_after_grant`]).
     pub async fn consume(
         &self,
         code_hash: &str,
         client_id: &ClientId,
         now: i64,
+        audit: JudgeCode<'_>,
     ) -> Result<ConsumeOutcome, StoreError> {
         let sql = format!(
             "UPDATE authorization_codes SET consumed_at = $2 \
@@ -211,19 +224,42 @@ impl<'a> Codes<'a> {
             session_live("authorization_codes"),
             account_beside("authorization_codes"),
         );
-        let row = query(&sql)
-            .bind(code_hash)
-            .bind(now)
-            .bind(client_id.as_str())
-            .fetch_optional(self.db.write())
-            .await?;
-        if let Some(row) = row {
-            let code = code_from(&row)?;
-            return Ok(ConsumeOutcome::Consumed {
-                account: account_returned(&row, &code.account_id)?.map(Box::new),
-                code: Box::new(code),
-                session_live: row.get("session_live")?,
-            });
+        let spend = || {
+            query(&sql)
+                .bind(code_hash)
+                .bind(now)
+                .bind(client_id.as_str())
+        };
+        let consumed = if let Db::Postgres(_) = self.db {
+            match spend().fetch_optional(self.db.write()).await? {
+                Some(row) => {
+                    let code = code_from(&row)?;
+                    if let Some(event) = audit(&code, row.get("session_live")?) {
+                        append_after_grant(self.audit, event).await;
+                    }
+                    Some(consumed(&row, code)?)
+                }
+                None => None,
+            }
+        } else {
+            let mut tx = self.db.begin().await?;
+            match spend().fetch_optional(tx.on()).await? {
+                Some(row) => {
+                    let code = code_from(&row)?;
+                    if let Some(event) = audit(&code, row.get("session_live")?) {
+                        append_all_in(&mut tx, std::slice::from_ref(&event)).await?;
+                    }
+                    tx.commit().await?;
+                    Some(consumed(&row, code)?)
+                }
+                None => {
+                    tx.rollback().await?;
+                    None
+                }
+            }
+        };
+        if let Some(consumed) = consumed {
+            return Ok(consumed);
         }
         let grant: Option<String> = query(
             "SELECT grant_id FROM authorization_codes WHERE code_hash = $1 AND client_id = $2",
@@ -239,4 +275,13 @@ impl<'a> Codes<'a> {
             None => ConsumeOutcome::NotFound,
         })
     }
+}
+
+/// A spent code's outcome, from the row that spent it.
+fn consumed(row: &Row, code: AuthorizationCode) -> Result<ConsumeOutcome, StoreError> {
+    Ok(ConsumeOutcome::Consumed {
+        account: account_returned(row, &code.account_id)?.map(Box::new),
+        code: Box::new(code),
+        session_live: row.get("session_live")?,
+    })
 }

@@ -41,9 +41,9 @@ use sqlite::{SqliteDb, SqlitePath};
 
 pub use accounts::{Account, AccountForToken, AccountKind, Accounts, Address, NewAccount};
 pub use assertions::AssertionJtis;
-pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, TailFilter};
+pub use audit::{Audit, AuditEvent, ChainBroken, ChainIntact, NewEvent, TailFilter};
 pub use clients::{AuthMethod, Client, Clients, GrantType, SubjectType};
-pub use codes::{AuthorizationCode, Codes, ConsumeOutcome};
+pub use codes::{AuthorizationCode, Codes, ConsumeOutcome, JudgeCode};
 pub use consents::{ConsentSummary, Consents, Granted};
 pub use identities::{Identities, LinkedLogin, Linking, Resolution, Resolved, Resolving};
 pub use keys::{Keys, StoredKey};
@@ -51,7 +51,7 @@ pub use login_attempts::{LoginAttempt, LoginAttempts, Tried};
 pub use logout_deliveries::{LogoutDeliveries, LogoutDelivery, NewDelivery};
 pub use passkeys::{Passkeys, StoredPasskey};
 pub use pending::{Pending, PendingAuthorization};
-pub use refresh::{RefreshToken, RefreshTokens, Rotation, Successor};
+pub use refresh::{RefreshToken, RefreshTokens, Rotation, RotationEvent, Successor};
 pub use representations::{Representation, Representations, Represents};
 pub use revocations::{DenyKeys, Revocations, grant_key, jti_key, sid_key};
 pub use sealed_secrets::{Resealed, SealedItem, SealedSecrets};
@@ -267,7 +267,7 @@ impl Store {
         Clients::new(&self.db)
     }
     pub fn codes(&self) -> Codes<'_> {
-        Codes::new(&self.db)
+        Codes::new(&self.db, &self.audit_queue)
     }
     pub fn consents(&self) -> Consents<'_> {
         Consents::new(&self.db)
@@ -297,7 +297,7 @@ impl Store {
         LogoutDeliveries::new(&self.db)
     }
     pub fn refresh_tokens(&self) -> RefreshTokens<'_> {
-        RefreshTokens::new(&self.db)
+        RefreshTokens::new(&self.db, &self.audit_queue)
     }
     pub fn representations(&self) -> Representations<'_> {
         Representations::new(&self.db)

@@ -2,6 +2,8 @@
 //! (one per grant) so that reuse of a rotated token revokes them all.
 
 use super::accounts::{Account, account_beside, account_returned};
+use super::audit::{NewEvent, append_after_grant, append_all_in};
+use super::audit_queue::AuditQueue;
 use super::db::{Db, On, Row, query};
 use super::sessions::session_live;
 
@@ -91,7 +93,12 @@ pub enum Rotation {
 
 pub struct RefreshTokens<'a> {
     db: &'a Db,
+    audit: &'a AuditQueue,
 }
+
+/// The audit event of a rotation, from the rotated row and its session's liveness,
+/// committed with the rotation.
+pub type RotationEvent<'f> = &'f (dyn Fn(&RefreshToken, bool) -> NewEvent + Sync);
 
 async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
     let sql = format!(
@@ -121,12 +128,28 @@ async fn insert_on(on: On<'_>, t: &RefreshToken, token_hash: &str) -> Result<(),
 }
 
 impl<'a> RefreshTokens<'a> {
-    pub(super) fn new(db: &'a Db) -> Self {
-        RefreshTokens { db }
+    pub(super) fn new(db: &'a Db, audit: &'a AuditQueue) -> Self {
+        RefreshTokens { db, audit }
     }
 
-    pub async fn insert(&self, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
-        insert_on(self.db.write(), t, token_hash).await
+    /// Stores the first token of a family, with the audit event of its issue committed
+    /// alongside: on SQLite in the same transaction, on PostgreSQL through the audit
+    /// queue after the insert ([`append_after_grant`]).
+    pub async fn insert(
+        &self,
+        t: &RefreshToken,
+        token_hash: &str,
+        event: NewEvent,
+    ) -> Result<(), StoreError> {
+        if let Db::Postgres(_) = self.db {
+            insert_on(self.db.write(), t, token_hash).await?;
+            append_after_grant(self.audit, event).await;
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        insert_on(tx.on(), t, token_hash).await?;
+        append_all_in(&mut tx, std::slice::from_ref(&event)).await?;
+        tx.commit().await
     }
 
     pub async fn get(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
@@ -145,7 +168,8 @@ impl<'a> RefreshTokens<'a> {
     /// changes nothing. The token's row, the successor and its session's liveness are one
     /// transaction on the writer, with no separate read before it; on PostgreSQL, when
     /// there is no `accept` to run between the two writes, one statement (one round trip
-    /// instead of four).
+    /// instead of four). `audit` gives the rotation's event, committed with it: in the
+    /// transaction on SQLite, through the audit queue after it on PostgreSQL.
     pub async fn rotate(
         &self,
         token_hash: &str,
@@ -153,6 +177,7 @@ impl<'a> RefreshTokens<'a> {
         successor: &Successor<'_>,
         now: i64,
         accept: Option<&(dyn Fn(&RefreshToken) -> bool + Sync)>,
+        audit: RotationEvent<'_>,
     ) -> Result<Rotation, StoreError> {
         let rotated = match (self.db, accept) {
             (Db::Postgres(_), None) => {
@@ -160,10 +185,19 @@ impl<'a> RefreshTokens<'a> {
                     .await?
             }
             _ => {
-                self.rotate_in_transaction(token_hash, client, successor, now, accept)
+                self.rotate_in_transaction(token_hash, client, successor, now, accept, audit)
                     .await?
             }
         };
+        if let (
+            Db::Postgres(_),
+            Some(Rotation::Rotated {
+                old, session_live, ..
+            }),
+        ) = (self.db, &rotated)
+        {
+            append_after_grant(self.audit, audit(old, *session_live)).await;
+        }
         match rotated {
             Some(rotation) => Ok(rotation),
             None => Ok(Rotation::NotLive(self.get(token_hash).await?.map(Box::new))),
@@ -218,6 +252,7 @@ impl<'a> RefreshTokens<'a> {
         successor: &Successor<'_>,
         now: i64,
         accept: Option<&(dyn Fn(&RefreshToken) -> bool + Sync)>,
+        audit: RotationEvent<'_>,
     ) -> Result<Option<Rotation>, StoreError> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
@@ -253,11 +288,15 @@ impl<'a> RefreshTokens<'a> {
             ..old.clone()
         };
         insert_on(tx.on(), &next, successor.token_hash).await?;
+        let session_live = row.get("session_live")?;
+        if let Db::Sqlite(_) = self.db {
+            append_all_in(&mut tx, &[audit(&old, session_live)]).await?;
+        }
         tx.commit().await?;
         Ok(Some(Rotation::Rotated {
             account: account_returned(&row, &old.account_id)?.map(Box::new),
             old: Box::new(old),
-            session_live: row.get("session_live")?,
+            session_live,
         }))
     }
 

@@ -314,3 +314,63 @@ async fn concurrent_token_issuance_on_two_nodes_keeps_one_chain() {
     let (ok, text) = verify(&first);
     assert!(ok, "{text}");
 }
+
+/// The issuance event is committed with the write that grants the tokens (the spent
+/// code, the first refresh token, the rotation): an exchange refused after its code was
+/// spent records none, and a refresh answered within the grace period, which rotates
+/// nothing, is recorded all the same.
+#[tokio::test]
+async fn token_issued_is_recorded_only_for_tokens_issued_grace_period_included() {
+    use crate::token_lifecycle::{OFFLINE, refresh};
+    let server = TestServer::start().await;
+    server.account("mai").await;
+    let client = server
+        .register(portico::oidc::registration::ClientRegistration {
+            refresh_grace_secs: 30,
+            ..server.registration("tabs")
+        })
+        .await;
+    let issued = || async {
+        server
+            .provider()
+            .store
+            .audit()
+            .recent("token_issued", 10)
+            .await
+            .unwrap()
+    };
+    let redirect = Browser::new(&server)
+        .authorize_interactively(&server.authorize_url(&client, &[]), "mai")
+        .await;
+    let code = code_from(&redirect, &server, &client);
+    let wrong_verifier = "x".repeat(43);
+    let refused = server.exchange(&client, &code, &wrong_verifier).await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        issued().await.is_empty(),
+        "a refused exchange issues nothing"
+    );
+
+    let first = server.tokens(&client, "mai", &OFFLINE).await;
+    let rt = first["refresh_token"].as_str().unwrap();
+    let events = issued().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].detail.contains("refresh_token=issued"),
+        "{events:?}"
+    );
+    for _ in 0..2 {
+        // The second presentation falls within the grace period: same successor.
+        assert_eq!(refresh(&server, &client, rt, None).await.status(), 200);
+    }
+    let events = issued().await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        events[..2]
+            .iter()
+            .all(|e| e.detail.contains("via=refresh_token")),
+        "{events:?}"
+    );
+    let (ok, text) = verify(&server);
+    assert!(ok, "{text}");
+}

@@ -27,6 +27,13 @@ pub async fn exchange(
     // The scope asked is checked inside the rotation, on the row it rotates: a refusal
     // changes nothing. Without one, nothing needs checking between the two writes.
     let scope_granted = |current: &RefreshToken| !exceeds_grant(current, asked_scope.as_ref());
+    // The refresh's audit event, committed with the rotation.
+    let audit = |old: &RefreshToken, session_live: bool| {
+        let (grant, at_scope) = granted(client, old, session_live, asked_scope.as_ref());
+        services
+            .issuer
+            .issued_event(client, &grant, &at_scope, true, now)
+    };
     let rotation = services
         .store
         .refresh_tokens()
@@ -40,14 +47,15 @@ pub async fn exchange(
             },
             now,
             asked_scope.is_some().then_some(&scope_granted as _),
+            &audit,
         )
         .await?;
-    let (row, session_live, account) = match rotation {
+    let (row, session_live, account, audited) = match rotation {
         Rotation::Rotated {
             old,
             session_live,
             account,
-        } => (*old, session_live, account),
+        } => (*old, session_live, account, true),
         // Only `scope_granted` refuses.
         Rotation::Refused => return Err(scope_exceeded()),
         Rotation::NotLive(Some(old)) if old.client_id != client.client_id => {
@@ -84,11 +92,42 @@ pub async fn exchange(
                 Some(id) => services.store.sessions().get_live(id, now).await?.is_some(),
                 None => false,
             };
-            // Within the grace period: the account is read if claims need it.
-            (*old, session_live, None)
+            // Within the grace period: the account is read if claims need it, and the
+            // event, with no rotation to join, is written on its own.
+            (*old, session_live, None, false)
         }
         Rotation::NotLive(_) => return Err(invalid()),
     };
+    let (grant, at_scope) = granted(client, &row, session_live, asked_scope.as_ref());
+    let grant = UserGrant { account, ..grant };
+    if !audited {
+        let event = services
+            .issuer
+            .issued_event(client, &grant, &at_scope, true, now);
+        if let Err(e) = services.store.audit().record_queued(event).await {
+            tracing::error!(client_id = %client.client_id, grant_id = %grant.grant_id, "refresh within the grace period not audited: {e}");
+        }
+    }
+    services
+        .issuer
+        .for_user(
+            client,
+            &grant,
+            &at_scope,
+            Some(Secret::new(successor.expose())),
+            now,
+        )
+        .await
+}
+
+/// The grant a refresh carries on from `row` (the presented token), and the access
+/// token's scope.
+fn granted(
+    client: &Client,
+    row: &RefreshToken,
+    session_live: bool,
+    asked_scope: Option<&ScopeSet>,
+) -> (UserGrant, ScopeSet) {
     // The family's scope, less what the client may no longer ask for: a client whose
     // registered scopes were narrowed keeps no more than it could be granted now (RFC
     // 6749 section 6: never beyond the original grant; the row keeps that grant, so a
@@ -97,7 +136,7 @@ pub async fn exchange(
     // RFC 6749 section 6: a narrower scope for this access token; the refresh token
     // keeps the grant's scope (checked by `refuse`).
     let at_scope = asked_scope
-        .map(|asked| still_registered(client, asked))
+        .map(|asked| still_registered(client, asked.clone()))
         .unwrap_or_else(|| family_scope.clone());
     // No account check: deleting an account deletes its refresh tokens (foreign key).
     // Offline access outlives the session: tokens refreshed after logout carry no sid.
@@ -113,20 +152,11 @@ pub async fn exchange(
         // OIDC Core section 12.2: no nonce in a refreshed ID token.
         nonce: None,
         claims: row.claims.clone(),
-        account,
+        account: None,
         records_subject: false,
         via: GrantType::RefreshToken,
     };
-    services
-        .issuer
-        .for_user(
-            client,
-            &grant,
-            &at_scope,
-            Some(Secret::new(successor.expose())),
-            now,
-        )
-        .await
+    (grant, at_scope)
 }
 
 /// The scopes of `scope` the client's current registration holds.
