@@ -68,7 +68,9 @@ fn event_from(r: &Row) -> Result<AuditEvent, StoreError> {
         account_id: r.get("account_id")?,
         client_id: r.get("client_id")?,
         detail: r.get("detail")?,
-        seq: r.get("seq")?,
+        // Rows from before the chain: no `seq` on PostgreSQL, a negative one on SQLite
+        // (whose table is stored in chain order, `seq` its rowid).
+        seq: r.get::<Option<i64>>("seq")?.filter(|seq| *seq >= 1),
     })
 }
 
@@ -347,10 +349,11 @@ impl<'a> Audit<'a> {
                 ),
             }));
         }
-        let unchained: i64 = query("SELECT COUNT(*) AS n FROM audit_log WHERE seq IS NULL")
-            .fetch_one(self.db.read())
-            .await?
-            .get("n")?;
+        let unchained: i64 =
+            query("SELECT COUNT(*) AS n FROM audit_log WHERE seq IS NULL OR seq < 1")
+                .fetch_one(self.db.read())
+                .await?
+                .get("n")?;
         Ok(Ok(ChainIntact {
             rows: expected - 1,
             head_hash,

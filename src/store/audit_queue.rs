@@ -1,6 +1,7 @@
 //! Group commit on PostgreSQL for the audit events of the request path (a token issued
-//! to a person at every code exchange and refresh). On SQLite these join the writer's
-//! own batches instead (`Audit::record_queued`).
+//! to a person at every code exchange and refresh), appended after the statement that
+//! granted the tokens (`audit::append_after_grant`). On SQLite these are appended in
+//! the granting write's own transaction instead, inside the writer's batch.
 //!
 //! Appending to the chain takes its one head row, so appends are serial: on PostgreSQL
 //! across every node. Taken once per event on the token endpoint, the head would be the

@@ -423,9 +423,14 @@ fn open(path: &SqlitePath, reader: bool) -> Result<Connection, StoreError> {
         SqlitePath::Memory => Connection::open_in_memory()?,
     };
     // WAL lets readers run beside the writer; in WAL mode NORMAL is durable against
-    // application crashes and needs no fsync per commit.
+    // application crashes and needs no fsync per commit. Each transaction of a batch is
+    // a savepoint, whose undo images (the statement journal) SQLite spills to a temp
+    // file past 64 KiB: a large batch wrote every page it touched there too, two
+    // `pwrite`s a page, more than the WAL itself. In memory they cost a copy, at most
+    // the pages one batch touches, and no personal data reaches a temp file.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA temp_store = MEMORY; \
          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
          PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
     ))?;

@@ -87,7 +87,9 @@ pub async fn exchange(
         // grant (deny list, then families) before this family existed. Each side
         // writes, then reads the other's write, so at least one sees the other: the
         // replay's family revocation finds this family, or this check finds the
-        // replay's revocation and revokes the family itself.
+        // replay's revocation and revokes the family itself. (The family's
+        // `token_issued` then stands in the audit trail, followed by the replay's
+        // `code_replayed`: the tokens were revoked before any left.)
         if services
             .store
             .revocations()
