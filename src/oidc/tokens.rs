@@ -285,8 +285,8 @@ impl Issuer {
 
     /// The audit event of tokens issued to a person (a code exchange or a refresh): the
     /// grant, the scope, the level and the session's `sid`, never a token. The store
-    /// commits it with the write that grants them (the code spent, the refresh token
-    /// rotated, the family started), so it adds no commit to the exchange.
+    /// commits it with the write that grants them where there is one (the code spent,
+    /// the refresh token rotated), so it adds no commit to the exchange.
     pub fn issued_event(
         &self,
         client: &Client,
@@ -313,6 +313,20 @@ impl Issuer {
                 sid.as_deref().unwrap_or("-"),
                 if with_refresh { "issued" } else { "none" },
             ),
+        }
+    }
+
+    /// Records an issuance that joins no granting write (a refresh family's first
+    /// tokens, after the replay check; a refresh within the grace period). The tokens
+    /// stand whatever happens here (the code is spent, the family written): a failure
+    /// to record is logged, not returned.
+    pub async fn record_issued(&self, event: NewEvent) {
+        let client = event.client_id.clone();
+        if let Err(e) = self.store.audit().record_queued(event).await {
+            tracing::error!(
+                client_id = client.as_deref().unwrap_or("-"),
+                "tokens issued but not audited: {e}"
+            );
         }
     }
 
@@ -354,15 +368,13 @@ impl Issuer {
         Ok(out)
     }
 
-    /// Starts a refresh token family for a grant, with the audit event of the tokens
-    /// issued from it; answers the token.
+    /// Starts a refresh token family for a grant; answers the token.
     pub async fn start_refresh_family(
         &self,
         client: &Client,
         grant: &UserGrant,
         now: i64,
     ) -> Result<Secret, OAuthError> {
-        let event = self.issued_event(client, grant, &grant.scope, true, now);
         let token = crate::random::token();
         let tokens = &self.ttl;
         let family_expires_at = now + tokens.refresh_absolute_ttl.as_secs() as i64;
@@ -385,7 +397,7 @@ impl Issuer {
         };
         self.store
             .refresh_tokens()
-            .insert(&row, &sha256_b64url(token.expose()), event)
+            .insert(&row, &sha256_b64url(token.expose()))
             .await?;
         Ok(token)
     }

@@ -214,8 +214,9 @@ impl<'a> Audit<'a> {
     }
 
     /// Appends an event batched with others, committed when this answers; for the
-    /// request path, where an event cannot join the write it records (a refresh within
-    /// the grace period, which writes nothing). On SQLite the append joins the writer's
+    /// request path, where an event cannot join the write it records (a refresh
+    /// family's first tokens, recorded after the replay check; a refresh within the
+    /// grace period, which writes nothing). On SQLite the append joins the writer's
     /// open batch like any write (its group commit: the head is no contention there, the
     /// writer is serial anyway); on PostgreSQL it goes through the node's audit queue
     /// ([`AuditQueue`]), so one take of the chain's head, which every node's appends

@@ -132,24 +132,8 @@ impl<'a> RefreshTokens<'a> {
         RefreshTokens { db, audit }
     }
 
-    /// Stores the first token of a family, with the audit event of its issue committed
-    /// alongside: on SQLite in the same transaction, on PostgreSQL through the audit
-    /// queue after the insert ([`append_after_grant`]).
-    pub async fn insert(
-        &self,
-        t: &RefreshToken,
-        token_hash: &str,
-        event: NewEvent,
-    ) -> Result<(), StoreError> {
-        if let Db::Postgres(_) = self.db {
-            insert_on(self.db.write(), t, token_hash).await?;
-            append_after_grant(self.audit, event).await;
-            return Ok(());
-        }
-        let mut tx = self.db.begin().await?;
-        insert_on(tx.on(), t, token_hash).await?;
-        append_all_in(&mut tx, std::slice::from_ref(&event)).await?;
-        tx.commit().await
+    pub async fn insert(&self, t: &RefreshToken, token_hash: &str) -> Result<(), StoreError> {
+        insert_on(self.db.write(), t, token_hash).await
     }
 
     pub async fn get(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {

@@ -22,9 +22,10 @@ pub async fn exchange(
     let issues_refresh = |scope: &ScopeSet| {
         scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken)
     };
-    // The exchange's audit event is committed with the spending of the code: a code
-    // that passes every check and issues no refresh token is recorded there; one that
-    // starts a refresh family is recorded with the family's first token.
+    // The exchange's audit event is committed with the spending of the code when the
+    // code passes every check and issues no refresh token. One that starts a refresh
+    // family is recorded once the family has survived the replay check below, so that
+    // no more than the spending stands between the family and that check.
     let audit = |code: &AuthorizationCode, session_live: bool| {
         let grant = judge(code, session_live, redirect_uri, verifier, now).ok()?;
         (!issues_refresh(&grant.scope)).then(|| {
@@ -87,9 +88,7 @@ pub async fn exchange(
         // grant (deny list, then families) before this family existed. Each side
         // writes, then reads the other's write, so at least one sees the other: the
         // replay's family revocation finds this family, or this check finds the
-        // replay's revocation and revokes the family itself. (The family's
-        // `token_issued` then stands in the audit trail, followed by the replay's
-        // `code_replayed`: the tokens were revoked before any left.)
+        // replay's revocation and revokes the family itself.
         if services
             .store
             .revocations()
@@ -102,6 +101,10 @@ pub async fn exchange(
                     .with_detail(format!("grant {} revoked by a replay", grant.grant_id)),
             );
         }
+        let event = services
+            .issuer
+            .issued_event(client, &grant, &scope, true, now);
+        services.issuer.record_issued(event).await;
         Some(token)
     } else {
         None
