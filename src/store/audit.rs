@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::StoreError;
 use super::audit_queue::AuditQueue;
-use super::db::{Db, Row, Tx, query};
+use super::db::{Db, Query, Row, Tx, query};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEvent {
@@ -130,8 +130,8 @@ pub(super) async fn append_in(
 /// queue, where one take of the chain's head serves many events. The grant stands
 /// whatever happens here, since refusing the response would lose the person's login or
 /// refresh token without undoing anything: a failure to record is logged, not returned.
-/// (On SQLite the event is appended in the grant's own transaction instead, so it costs
-/// no commit of its own, and a failure undoes both.)
+/// (On SQLite the event goes with the grant's own transaction instead, into the
+/// writer's batch, so it costs no commit of its own, and a failure undoes both.)
 pub(super) async fn append_after_grant(queue: &AuditQueue, event: NewEvent) {
     let (name, client) = (event.event.clone(), event.client_id.clone());
     if let Err(e) = queue.append(event).await {
@@ -143,23 +143,28 @@ pub(super) async fn append_after_grant(queue: &AuditQueue, event: NewEvent) {
     }
 }
 
-/// Appends events to the chain inside `tx`, in their order, with one take of the head:
-/// three statements however many events (the audit queue's batches).
-pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    // Taking the head row first: a concurrent append waits here until this commits.
-    let head = query("UPDATE audit_chain SET seq = seq + $1 WHERE id = 1 RETURNING seq, head_hash")
-        .bind(events.len() as i64)
-        .fetch_one(tx.on())
-        .await?;
+/// Takes the chain's head for `n` events: answers the `seq` before them and its hash.
+/// A concurrent append (another PostgreSQL node's) waits on this row until this commits.
+const TAKE_HEAD: &str =
+    "UPDATE audit_chain SET seq = seq + $1 WHERE id = 1 RETURNING seq, head_hash";
+const SET_HEAD: &str = "UPDATE audit_chain SET head_hash = $1 WHERE id = 1";
+
+/// An event given its place in the chain.
+struct Chained {
+    seq: i64,
+    event: AuditEvent,
+    prev_hash: String,
+    hash: String,
+}
+
+/// The rows `events` become after the head just taken, and the chain's new head hash.
+fn chain(head: &Row, events: &[NewEvent]) -> Result<(Vec<Chained>, String), StoreError> {
     let last: i64 = head.get("seq")?;
     let mut prev: String = head.get("head_hash")?;
     let first = last - events.len() as i64 + 1;
     let mut rows = Vec::with_capacity(events.len());
     for (seq, new) in (first..).zip(events) {
-        let e = AuditEvent {
+        let event = AuditEvent {
             id: crate::ids::new_uuid(),
             occurred_at: new.occurred_at,
             event: new.event.clone(),
@@ -168,22 +173,36 @@ pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<()
             detail: new.detail.clone(),
             seq: Some(seq),
         };
-        let hash = row_hash(&prev, &e, seq);
-        rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+        let hash = row_hash(&prev, &event, seq);
+        let prev_hash = std::mem::replace(&mut prev, hash.clone());
+        rows.push(Chained {
+            seq,
+            event,
+            prev_hash,
+            hash,
+        });
     }
-    let values: Vec<String> = (0..rows.len())
+    Ok((rows, prev))
+}
+
+/// `INSERT` of `n` rows.
+fn insert_sql(n: usize) -> String {
+    let values: Vec<String> = (0..n)
         .map(|i| {
             let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
             format!("({})", p.join(", "))
         })
         .collect();
-    let sql = format!(
+    format!(
         "INSERT INTO audit_log (id, occurred_at, event, account_id, client_id, detail, \
          seq, prev_hash, row_hash) VALUES {}",
         values.join(", ")
-    );
-    let mut insert = query(&sql);
-    for (seq, e, prev_hash, hash) in &rows {
+    )
+}
+
+fn bind_rows<'q>(mut insert: Query<'q>, rows: &'q [Chained]) -> Query<'q> {
+    for row in rows {
+        let e = &row.event;
         insert = insert
             .bind(e.id.as_str())
             .bind(e.occurred_at)
@@ -191,15 +210,59 @@ pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<()
             .bind(e.account_id.as_deref())
             .bind(e.client_id.as_deref())
             .bind(e.detail.as_str())
-            .bind(*seq)
-            .bind(prev_hash.as_str())
-            .bind(hash.as_str());
+            .bind(row.seq)
+            .bind(row.prev_hash.as_str())
+            .bind(row.hash.as_str());
     }
-    insert.execute(tx.on()).await?;
-    query("UPDATE audit_chain SET head_hash = $1 WHERE id = 1")
-        .bind(prev.as_str())
+    insert
+}
+
+/// Appends events to the chain with the transaction `tx`, in their order. On
+/// PostgreSQL they are written now, with one take of the head: three statements however
+/// many events (the audit queue's batches). On SQLite they are handed to the writer's
+/// batch, which appends all the events of its transactions when it commits
+/// ([`append_at_batch_commit`]); a transaction rolled back takes its events back.
+pub(super) async fn append_all_in(tx: &mut Tx, events: &[NewEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if let Some(batch) = tx.batch_audit_events() {
+        batch.extend_from_slice(events);
+        return Ok(());
+    }
+    let head = query(TAKE_HEAD)
+        .bind(events.len() as i64)
+        .fetch_one(tx.on())
+        .await?;
+    let (rows, head_hash) = chain(&head, events)?;
+    let sql = insert_sql(rows.len());
+    bind_rows(query(&sql), &rows).execute(tx.on()).await?;
+    query(SET_HEAD)
+        .bind(head_hash.as_str())
         .execute(tx.on())
         .await?;
+    Ok(())
+}
+
+/// Appends the events of an SQLite batch on its writer, inside the batch's transaction
+/// just before it commits: one take of the head for the whole batch, and one cached
+/// single-row insert each. A failure fails the batch, and every write in it.
+pub(super) fn append_at_batch_commit(
+    conn: &rusqlite::Connection,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let head = query(TAKE_HEAD)
+        .bind(events.len() as i64)
+        .fetch_one_on(conn)?;
+    let (rows, head_hash) = chain(&head, events)?;
+    static INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
+    for row in rows.chunks(1) {
+        bind_rows(query(&INSERT_ONE), row).execute_on(conn)?;
+    }
+    query(SET_HEAD).bind(head_hash.as_str()).execute_on(conn)?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 use tokio::sync::OwnedMutexGuard;
 
 use super::StoreError;
+use super::audit::NewEvent;
 use super::sqlite::{Joined, SqliteDb, Writer};
 
 #[derive(Clone, Debug)]
@@ -63,6 +64,7 @@ impl Db {
                 }
                 Tx::Sqlite(Some(SqliteTx {
                     db: db.clone(),
+                    audit_mark: writer.audit_events.len(),
                     writer,
                     joined,
                 }))
@@ -82,11 +84,30 @@ pub(crate) struct SqliteTx {
     db: Arc<SqliteDb>,
     writer: OwnedMutexGuard<Writer>,
     joined: Joined,
+    /// The batch's audit events before this transaction: a rollback drops the rest.
+    audit_mark: usize,
+}
+
+impl SqliteTx {
+    /// Undoes the savepoint and the audit events handed over inside it.
+    fn undo(&mut self) -> rusqlite::Result<()> {
+        self.writer.audit_events.truncate(self.audit_mark);
+        self.writer.conn.execute_batch("ROLLBACK TO tx; RELEASE tx")
+    }
 }
 
 impl Tx {
     pub(crate) fn on(&mut self) -> On<'_> {
         On::Tx(self)
+    }
+
+    /// On SQLite, the audit events of the writer's batch, which it appends to the chain
+    /// when it commits (`audit::append_at_batch_commit`); `None` on PostgreSQL.
+    pub(crate) fn batch_audit_events(&mut self) -> Option<&mut Vec<NewEvent>> {
+        match self {
+            Tx::Sqlite(Some(tx)) => Some(&mut tx.writer.audit_events),
+            _ => None,
+        }
     }
 
     /// Commits; on SQLite, answers once the batch holding the transaction is committed.
@@ -119,11 +140,8 @@ impl Tx {
     pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
         match &mut self {
             Tx::Sqlite(tx) => {
-                if let Some(inner) = tx.take() {
-                    let undone = inner
-                        .writer
-                        .conn
-                        .execute_batch("ROLLBACK TO tx; RELEASE tx");
+                if let Some(mut inner) = tx.take() {
+                    let undone = inner.undo();
                     inner.db.release(inner.writer, inner.joined).await?;
                     undone?;
                 }
@@ -141,12 +159,12 @@ impl Tx {
 impl Drop for Tx {
     fn drop(&mut self) {
         if let Tx::Sqlite(tx) = self
-            && let Some(SqliteTx { db, writer, .. }) = tx.take()
+            && let Some(mut inner) = tx.take()
         {
             // Undoes this transaction only; the batch may hold other writes. Nothing to
             // report to: the statement that failed already did.
-            let _ = writer.conn.execute_batch("ROLLBACK TO tx; RELEASE tx");
-            db.release_now(writer);
+            let _ = inner.undo();
+            inner.db.release_now(inner.writer);
         }
     }
 }
@@ -250,6 +268,21 @@ impl<'q> Query<'q> {
     pub(crate) async fn fetch_one(self, on: On<'_>) -> Result<Row, StoreError> {
         self.fetch_optional(on)
             .await?
+            .ok_or_else(|| StoreError::Database("a statement returned no row".into()))
+    }
+
+    /// Runs a statement that returns no rows on an SQLite connection held already (the
+    /// writer, inside its batch's transaction).
+    pub(crate) fn execute_on(self, conn: &Connection) -> Result<u64, StoreError> {
+        Ok(run_sqlite(conn, &self, Want::Changes)?.0)
+    }
+
+    /// Runs a statement that returns one row on an SQLite connection held already.
+    pub(crate) fn fetch_one_on(self, conn: &Connection) -> Result<Row, StoreError> {
+        run_sqlite(conn, &self, Want::Rows)?
+            .1
+            .into_iter()
+            .next()
             .ok_or_else(|| StoreError::Database("a statement returned no row".into()))
     }
 

@@ -26,6 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::StoreError;
+use super::audit::{NewEvent, append_at_batch_commit};
 
 /// Readers per database: statements run on the request's thread, so more than the
 /// runtime's threads (plus a margin for blocking tasks) would never be used at once.
@@ -75,6 +76,9 @@ pub(crate) struct Writer {
     pub(crate) conn: Connection,
     batch: Option<Batch>,
     batches: u64,
+    /// The audit events of the open batch's transactions, appended to the chain when it
+    /// commits: one take of the chain's head for the batch, not one for each event.
+    pub(crate) audit_events: Vec<NewEvent>,
 }
 
 struct Batch {
@@ -118,6 +122,7 @@ impl Writer {
     fn end_if_rolled_back(&mut self) {
         if self.batch.is_some() && self.conn.is_autocommit() {
             let batch = self.batch.take().expect("checked just above");
+            self.audit_events.clear();
             tracing::error!(
                 writes = batch.writes,
                 "SQLite rolled the batch back after an error"
@@ -134,12 +139,15 @@ impl Writer {
         let Some(batch) = self.batch.take() else {
             return;
         };
-        let outcome = self.conn.execute_batch("COMMIT").map_err(|e| {
-            // The transaction may be gone already (SQLite rolls back on some I/O
-            // errors); roll back in case it is not.
-            let _ = self.conn.execute_batch("ROLLBACK");
-            e.to_string()
-        });
+        let events = std::mem::take(&mut self.audit_events);
+        let outcome = append_at_batch_commit(&self.conn, &events)
+            .map_err(|e| format!("audit events: {e}"))
+            .and_then(|()| self.conn.execute_batch("COMMIT").map_err(|e| e.to_string()))
+            .inspect_err(|_| {
+                // The transaction may be gone already (SQLite rolls back on some I/O
+                // errors); roll back in case it is not.
+                let _ = self.conn.execute_batch("ROLLBACK");
+            });
         if let Err(e) = &outcome {
             tracing::error!(error = %e, writes = batch.writes, "SQLite commit failed");
         }
@@ -182,6 +190,7 @@ impl SqliteDb {
                 conn: writer,
                 batch: None,
                 batches: 0,
+                audit_events: Vec::new(),
             })),
             waiting: AtomicUsize::new(0),
             readers,
