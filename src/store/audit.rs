@@ -5,9 +5,10 @@
 //! canonical content, so a row edited, deleted or moved in the database breaks the
 //! chain at that row ([`Audit::verify`]). Appends are serialised in SQL: each takes the
 //! one `audit_chain` row (the head: the last `seq` and its hash) with an `UPDATE` in
-//! the transaction that inserts the event, so on PostgreSQL a second node's append
-//! waits for the first to commit and the chain never forks; SQLite's writer is serial
-//! anyway.
+//! the transaction that inserts the events, so on PostgreSQL a second node's append
+//! waits for the first to commit and the chain never forks. SQLite's writer is serial
+//! anyway: there the events of a batch's transactions are appended together, with one
+//! take of the head, just before the batch commits.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
