@@ -260,8 +260,8 @@ pub(super) fn append_at_batch_commit(
         .fetch_one_on(conn)?;
     let (rows, head_hash) = chain(&head, events)?;
     static INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1));
-    for row in rows.chunks(1) {
-        bind_rows(query(&INSERT_ONE), row).execute_on(conn)?;
+    for row in &rows {
+        bind_rows(query(&INSERT_ONE), std::slice::from_ref(row)).execute_on(conn)?;
     }
     query(SET_HEAD).bind(head_hash.as_str()).execute_on(conn)?;
     Ok(())

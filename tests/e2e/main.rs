@@ -41,5 +41,6 @@ mod stored_requests;
 mod subjects_and_keys;
 mod token_errors;
 mod token_lifecycle;
+mod token_races;
 mod upstream_oidc;
 mod userinfo;
